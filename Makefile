@@ -1,0 +1,38 @@
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.PHONY: test demo bench soak protos install clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+$(STAMP): pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+test: $(STAMP)
+	$(PY) -m pytest -q
+
+demo: $(STAMP)
+	$(PY) -m rainbow.demo
+
+bench: $(STAMP)
+	@for b in bench/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+soak: $(STAMP)
+	RAINBOW_SOAK=1 $(PY) -m pytest -q -m soak tests/reliability
+
+# Regenerate the committed gRPC code from protos/ (needs the dev extra: grpcio-tools).
+protos: $(PY)
+	$(PY) -m pip install --quiet 'grpcio-tools>=1.85.1'
+	$(PY) -m grpc_tools.protoc -I protos --python_out=rainbow/protos --pyi_out=rainbow/protos \
+		--grpc_python_out=rainbow/protos protos/rainbow.proto protos/memory.proto
+	sed -i -E 's/^import (rainbow|memory)_pb2 as /from . import \1_pb2 as /' rainbow/protos/*_grpc.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info

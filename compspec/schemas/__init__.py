@@ -1,0 +1,53 @@
+"""The JSON Schemas of every format we read or write, and one way to check a document against them.
+
+Schemas live as JSON files beside this module (`<name>.json`). `validate` raises `FormatError` whose message is
+one line naming the offending field, which the CLIs print as-is and the server returns as INVALID_ARGUMENT.
+"""
+from __future__ import annotations
+
+import functools
+import json
+from importlib import resources
+from typing import Any
+
+
+class FormatError(ValueError):
+    """A document does not have the shape its format requires; the message names the field."""
+
+
+@functools.lru_cache(maxsize=None)
+def load_schema(name: str) -> dict[str, Any]:
+    text = resources.files(__name__).joinpath(f"{name}.json").read_text(encoding="utf-8")
+    return json.loads(text)
+
+
+@functools.lru_cache(maxsize=None)
+def _validator(name: str):
+    import jsonschema  # imported here: it is slow to import and most commands never validate
+
+    schema = load_schema(name)
+    cls = jsonschema.validators.validator_for(schema)
+    return cls(schema, format_checker=cls.FORMAT_CHECKER)
+
+
+def field_path(path) -> str:
+    """Render a jsonschema error path as `a.b[3].c` (or `<document>` for the top level)."""
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "<document>"
+
+
+def validate(name: str, document: Any, what: str | None = None) -> None:
+    """Check `document` against schema `name`; raise FormatError naming the first (deepest) bad field."""
+    errors = list(_validator(name).iter_errors(document))
+    if not errors:
+        return
+    import jsonschema
+
+    best = jsonschema.exceptions.best_match(errors)
+    message = best.message
+    if len(message) > 200:
+        message = message[:197] + "..."
+    prefix = f"{what}: " if what else ""
+    raise FormatError(f"{prefix}{field_path(best.absolute_path)}: {message}")

@@ -1,0 +1,1 @@
+"""Node fact extractors: one module per extractor, each registering its sections."""
