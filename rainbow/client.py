@@ -1,0 +1,359 @@
+"""The Python client of a rainbow server: one method per RPC, typed results, gRPC failures as RainbowError.
+
+The CLI uses only this module, and other programs (a cluster's job poller, a workflow tool) can use it the same way.
+It speaks the upstream protocol (protocol.md), so it also works against an upstream server: statuses come back as
+the enum names the server sent, and upstream's "request denied" (status UNKNOWN) counts as PermissionDenied.
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+import grpc
+from google.protobuf import timestamp_pb2
+
+from rainbow.protos import jobs_pb2, jobs_pb2_grpc, memory_pb2, memory_pb2_grpc, rainbow_pb2, rainbow_pb2_grpc
+
+DEFAULT_ADDRESS = "127.0.0.1:50051"
+
+
+# -- errors -----------------------------------------------------------------------------------------------------
+class RainbowError(Exception):
+    """A call failed: `.code` is the grpc.StatusCode name (e.g. "PERMISSION_DENIED"), `.details` the server's words."""
+
+    def __init__(self, code: str, details: str) -> None:
+        self.code = code
+        self.details = details
+        one_line = " ".join(details.split()) if details else code.lower().replace("_", " ")
+        super().__init__(f"{code}: {one_line}")
+
+
+class PermissionDenied(RainbowError):
+    """A secret or token was missing, wrong, or another cluster's."""
+
+
+class InvalidArgument(RainbowError):
+    """The request was malformed (bad graph, jobspec, name, payload...); the details name the field."""
+
+
+class NotFound(RainbowError):
+    """The cluster or subsystem named does not exist."""
+
+
+class FailedPrecondition(RainbowError):
+    """The request was valid but cannot be done now, e.g. no candidate cluster fits the job."""
+
+
+class Unavailable(RainbowError):
+    """The server could not be reached."""
+
+
+_ERRORS: dict[str, type[RainbowError]] = {
+    "PERMISSION_DENIED": PermissionDenied,
+    "UNAUTHENTICATED": PermissionDenied,
+    "INVALID_ARGUMENT": InvalidArgument,
+    "NOT_FOUND": NotFound,
+    "FAILED_PRECONDITION": FailedPrecondition,
+    "UNAVAILABLE": Unavailable,
+}
+
+
+def error_from_rpc(exc: grpc.RpcError) -> RainbowError:
+    """Turn a grpc.RpcError into the matching RainbowError subclass."""
+    status = exc.code() if hasattr(exc, "code") else None
+    code = status.name if status is not None else "UNKNOWN"
+    details = (exc.details() if hasattr(exc, "details") else "") or ""
+    if code == "UNKNOWN" and details.strip() == "request denied":
+        return PermissionDenied("PERMISSION_DENIED", details)
+    return _ERRORS.get(code, RainbowError)(code, details)
+
+
+# -- results ----------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class RegisterResult:
+    status: str
+    token: str
+    secret: str
+
+
+@dataclass(frozen=True)
+class SubmitResult:
+    status: str
+    jobid: int
+    cluster: str
+    clusters: list[str]
+    reasons: dict[str, str]
+
+
+@dataclass(frozen=True)
+class SatisfyResult:
+    clusters: list[str]
+    reasons: dict[str, str]
+    total_clusters: int
+    total_matches: int
+    total_mismatches: int
+
+
+@dataclass(frozen=True)
+class Job:
+    """A queued job as ReceiveJobs hands it to its cluster."""
+
+    id: int
+    cluster: str
+    name: str
+    jobspec: str
+    command: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "cluster": self.cluster, "name": self.name, "jobspec": self.jobspec,
+                "command": self.command}
+
+
+@dataclass(frozen=True)
+class JobRecord:
+    """A job as ListJobs shows it: pending or accepted, with its times (UTC; accepted is None while pending)."""
+
+    id: int
+    cluster: str
+    name: str
+    state: str
+    submitted: datetime | None
+    accepted: datetime | None
+    jobspec: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "cluster": self.cluster, "name": self.name, "state": self.state,
+                "submitted": _iso(self.submitted), "accepted": _iso(self.accepted), "jobspec": self.jobspec}
+
+
+@dataclass(frozen=True)
+class JobPage:
+    jobs: list[JobRecord] = field(default_factory=list)
+    next_after_id: int = 0
+
+
+def _iso(when: datetime | None) -> str | None:
+    return when.isoformat().replace("+00:00", "Z") if when is not None else None
+
+
+def _timestamp(ts: timestamp_pb2.Timestamp, present: bool) -> datetime | None:
+    if not present:
+        return None
+    return datetime.fromtimestamp(ts.seconds + ts.nanos / 1e9, tz=timezone.utc)
+
+
+def _now() -> timestamp_pb2.Timestamp:
+    ts = timestamp_pb2.Timestamp()
+    ts.GetCurrentTime()
+    return ts
+
+
+def _text(document: str | bytes | Mapping[str, Any]) -> str:
+    """Graphs, jobspecs and state travel as text: a mapping becomes compact JSON, text goes as it is."""
+    if isinstance(document, bytes):
+        return document.decode("utf-8")
+    if isinstance(document, str):
+        return document
+    return json.dumps(document, separators=(",", ":"))
+
+
+def parse_job(jobid: int, text: str, cluster: str) -> Job:
+    """Read one ReceiveJobs entry; an entry that is not a JSON object is kept whole as the jobspec."""
+    try:
+        data = json.loads(text)
+    except ValueError:
+        data = None
+    if not isinstance(data, dict):
+        return Job(id=jobid, cluster=cluster, name="", jobspec=text, command="")
+    jobspec = data.get("jobspec", "")
+    return Job(
+        id=int(data.get("id", jobid) or jobid),
+        cluster=str(data.get("cluster") or cluster),
+        name=str(data.get("name") or ""),
+        jobspec=jobspec if isinstance(jobspec, str) else json.dumps(jobspec),
+        command=str(data.get("command") or ""),
+    )
+
+
+def _read(path: str | None) -> bytes | None:
+    if not path:
+        return None
+    with open(path, "rb") as handle:
+        return handle.read()
+
+
+# -- the client -------------------------------------------------------------------------------------------------
+class RainbowClient:
+    """A connection to one rainbow server. Use as a context manager, or call close()."""
+
+    def __init__(
+        self,
+        address: str = DEFAULT_ADDRESS,
+        *,
+        tls_ca: str | None = None,
+        tls_cert: str | None = None,
+        tls_key: str | None = None,
+        server_name: str | None = None,
+        timeout: float = 30.0,
+    ) -> None:
+        if bool(tls_cert) != bool(tls_key):
+            raise ValueError("a client certificate needs its key, and a key its certificate (--tls-cert, --tls-key)")
+        self.address = address
+        self.timeout = timeout
+        # The server enforces the message limit; the client must not refuse a large graph or job list first.
+        options: list[tuple[str, Any]] = [("grpc.max_send_message_length", -1),
+                                          ("grpc.max_receive_message_length", -1)]
+        if server_name:
+            options.append(("grpc.ssl_target_name_override", server_name))
+        self.tls = bool(tls_ca or tls_cert)
+        if self.tls:
+            credentials = grpc.ssl_channel_credentials(
+                root_certificates=_read(tls_ca), private_key=_read(tls_key), certificate_chain=_read(tls_cert))
+            self._channel = grpc.secure_channel(address, credentials, options=options)
+        else:
+            self._channel = grpc.insecure_channel(address, options=options)
+        self._scheduler = rainbow_pb2_grpc.RainbowSchedulerStub(self._channel)
+        self._graph = memory_pb2_grpc.MemoryGraphStub(self._channel)
+        self._jobs = jobs_pb2_grpc.RainbowJobsStub(self._channel)
+
+    # -- plumbing ------------------------------------------------------------------------------------------------
+    def _call(self, method, request):
+        try:
+            return method(request, timeout=self.timeout)
+        except grpc.RpcError as exc:
+            raise error_from_rpc(exc) from None
+
+    def close(self) -> None:
+        self._channel.close()
+
+    def __enter__(self) -> "RainbowClient":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- clusters ------------------------------------------------------------------------------------------------
+    def register(self, name: str, secret: str, graph: str | bytes | Mapping[str, Any]) -> RegisterResult:
+        """Register a cluster graph with the server's registration secret; REGISTER_EXISTS is an answer, not an error."""
+        request = rainbow_pb2.RegisterRequest(name=name, secret=secret, nodes=_text(graph), sent=_now())
+        response = self._call(self._scheduler.Register, request)
+        return RegisterResult(status=rainbow_pb2.RegisterResponse.ResultType.Name(response.status),
+                              token=response.token, secret=response.secret)
+
+    def register_subsystem(self, cluster: str, secret: str, subsystem: str,
+                           graph: str | bytes | Mapping[str, Any]) -> str:
+        """Attach a subsystem graph (io, spack...) to a registered cluster, with the cluster's secret."""
+        request = rainbow_pb2.RegisterRequest(name=cluster, secret=secret, nodes=_text(graph), subsystem=subsystem,
+                                              sent=_now())
+        response = self._call(self._scheduler.RegisterSubsystem, request)
+        return rainbow_pb2.RegisterResponse.ResultType.Name(response.status)
+
+    def delete(self, cluster: str, secret: str) -> str:
+        response = self._call(self._scheduler.Delete, rainbow_pb2.DeleteRequest(name=cluster, secret=secret))
+        return rainbow_pb2.DeleteResponse.ResultType.Name(response.status)
+
+    def delete_subsystem(self, cluster: str, secret: str, subsystem: str) -> str:
+        request = rainbow_pb2.DeleteRequest(name=cluster, secret=secret, subsytem=subsystem)
+        response = self._call(self._scheduler.DeleteSubsystem, request)
+        return rainbow_pb2.DeleteResponse.ResultType.Name(response.status)
+
+    def update_state(self, cluster: str, secret: str, state: str | bytes | Mapping[str, Any]) -> str:
+        """Replace the cluster's state (a JSON object of flat key/values that constraint selection reads)."""
+        request = rainbow_pb2.UpdateStateRequest(cluster=cluster, secret=secret, payload=_text(state))
+        response = self._call(self._scheduler.UpdateState, request)
+        return rainbow_pb2.UpdateStateResponse.ResultType.Name(response.status)
+
+    # -- jobs ----------------------------------------------------------------------------------------------------
+    def submit(
+        self,
+        jobspec: str | bytes | Mapping[str, Any],
+        clusters: Sequence[tuple[str, str]],
+        *,
+        name: str = "",
+        select_algorithm: str = "",
+        select_options: Mapping[str, str] | None = None,
+        satisfy_only: bool = False,
+    ) -> SubmitResult:
+        """Submit a job to the best of `clusters` ((name, token) pairs); the server matches and selects."""
+        request = rainbow_pb2.SubmitJobRequest(
+            name=name,
+            clusters=[rainbow_pb2.SubmitJobRequest.Cluster(name=c, token=t) for c, t in clusters],
+            jobspec=_text(jobspec),
+            select_algorithm=select_algorithm,
+            select_options=dict(select_options or {}),
+            satisfy_only=satisfy_only,
+            sent=_now(),
+        )
+        response = self._call(self._scheduler.SubmitJob, request)
+        return SubmitResult(
+            status=rainbow_pb2.SubmitJobResponse.ResultType.Name(response.status),
+            jobid=response.jobid,
+            cluster=response.cluster,
+            clusters=list(response.clusters),
+            reasons=dict(response.reasons),
+        )
+
+    def satisfy(self, jobspec: str | bytes | Mapping[str, Any], matcher: str = "") -> SatisfyResult:
+        """Which registered clusters could run the job (MemoryGraph.Satisfy; needs no credential)."""
+        request = memory_pb2.SatisfyRequest(payload=_text(jobspec), matcher=matcher)
+        response = self._call(self._graph.Satisfy, request)
+        return SatisfyResult(
+            clusters=list(response.clusters),
+            reasons=dict(response.reasons),
+            total_clusters=response.total_clusters,
+            total_matches=response.total_matches,
+            total_mismatches=response.total_mismatches,
+        )
+
+    def receive(self, cluster: str, secret: str, max_jobs: int = 0) -> list[Job]:
+        """The cluster's queued, unaccepted jobs in id order (at most max_jobs; <= 0 for all)."""
+        request = rainbow_pb2.ReceiveJobsRequest(cluster=cluster, secret=secret, maxJobs=max_jobs, sent=_now())
+        response = self._call(self._scheduler.ReceiveJobs, request)
+        return [parse_job(jobid, response.jobs[jobid], cluster) for jobid in sorted(response.jobs)]
+
+    def accept(self, cluster: str, secret: str, ids: Iterable[int]) -> str:
+        """Take jobs off the queue: RESULT_TYPE_SUCCESS when every id was accepted, RESULT_TYPE_PARTIAL otherwise."""
+        request = rainbow_pb2.AcceptJobsRequest(cluster=cluster, secret=secret, jobids=list(ids), sent=_now())
+        response = self._call(self._scheduler.AcceptJobs, request)
+        return rainbow_pb2.AcceptJobsResponse.ResultType.Name(response.status)
+
+    def list_jobs(self, cluster: str, secret: str, state: str = "", after_id: int = 0, limit: int = 0) -> JobPage:
+        """One page of the cluster's jobs (state "", "all", "pending" or "accepted"), ids above after_id."""
+        request = jobs_pb2.ListJobsRequest(cluster=cluster, secret=secret, state=state, after_id=after_id,
+                                           limit=limit)
+        response = self._call(self._jobs.ListJobs, request)
+        jobs = [
+            JobRecord(
+                id=job.id,
+                cluster=job.cluster,
+                name=job.name,
+                state=job.state,
+                submitted=_timestamp(job.submitted, job.HasField("submitted")),
+                accepted=_timestamp(job.accepted, job.HasField("accepted")),
+                jobspec=job.jobspec,
+            )
+            for job in response.jobs
+        ]
+        return JobPage(jobs=jobs, next_after_id=response.next_after_id)
+
+    def iter_jobs(self, cluster: str, secret: str, state: str = "", limit: int = 0) -> Iterator[JobRecord]:
+        """Every job of the cluster, following the pages (limit is the page size)."""
+        after_id = 0
+        while True:
+            page = self.list_jobs(cluster, secret, state=state, after_id=after_id, limit=limit)
+            yield from page.jobs
+            if not page.next_after_id or page.next_after_id <= after_id:
+                return
+            after_id = page.next_after_id
+
+    # -- health --------------------------------------------------------------------------------------------------
+    def health(self, service: str = "") -> str:
+        """The standard gRPC health check's answer, e.g. "SERVING"."""
+        from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+        stub = health_pb2_grpc.HealthStub(self._channel)
+        response = self._call(stub.Check, health_pb2.HealthCheckRequest(service=service))
+        return health_pb2.HealthCheckResponse.ServingStatus.Name(response.status)

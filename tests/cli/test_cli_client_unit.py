@@ -1,0 +1,217 @@
+"""RainbowClient against a scripted in-process servicer: what goes on the wire, how answers and errors come back."""
+from __future__ import annotations
+
+import json
+from concurrent import futures
+
+import grpc
+import pytest
+from google.protobuf import timestamp_pb2
+
+from rainbow import client as rc
+from rainbow.protos import jobs_pb2, jobs_pb2_grpc, memory_pb2, memory_pb2_grpc, rainbow_pb2, rainbow_pb2_grpc
+
+
+class Scheduler(rainbow_pb2_grpc.RainbowSchedulerServicer):
+    def __init__(self) -> None:
+        self.requests: list = []
+        self.abort_with: tuple[grpc.StatusCode, str] | None = None
+
+    def _seen(self, request, context):
+        self.requests.append(request)
+        if self.abort_with:
+            context.abort(*self.abort_with)
+
+    def Register(self, request, context):
+        self._seen(request, context)
+        if request.name == "exists":
+            return rainbow_pb2.RegisterResponse(status=rainbow_pb2.RegisterResponse.REGISTER_EXISTS)
+        return rainbow_pb2.RegisterResponse(token="tok", secret="sec",
+                                            status=rainbow_pb2.RegisterResponse.REGISTER_SUCCESS)
+
+    def RegisterSubsystem(self, request, context):
+        self._seen(request, context)
+        return rainbow_pb2.RegisterResponse(status=rainbow_pb2.RegisterResponse.REGISTER_SUCCESS)
+
+    def Delete(self, request, context):
+        self._seen(request, context)
+        return rainbow_pb2.DeleteResponse(status=rainbow_pb2.DeleteResponse.DELETE_SUCCESS)
+
+    def DeleteSubsystem(self, request, context):
+        self._seen(request, context)
+        return rainbow_pb2.DeleteResponse(status=rainbow_pb2.DeleteResponse.DELETE_NO_EXISTS)
+
+    def UpdateState(self, request, context):
+        self._seen(request, context)
+        return rainbow_pb2.UpdateStateResponse(status=rainbow_pb2.UpdateStateResponse.UPDATE_STATE_SUCCESS)
+
+    def SubmitJob(self, request, context):
+        self._seen(request, context)
+        return rainbow_pb2.SubmitJobResponse(jobid=7, cluster="red", clusters=["red"], reasons={"blue": "too small"},
+                                             status=rainbow_pb2.SubmitJobResponse.SUBMIT_SUCCESS)
+
+    def ReceiveJobs(self, request, context):
+        self._seen(request, context)
+        jobs = {
+            9: json.dumps({"id": 9, "cluster": "red", "name": "b", "jobspec": "version: 1", "command": "", "x": 1}),
+            3: json.dumps({"id": 3, "cluster": "red", "name": "a", "jobspec": "{}", "command": "hostname"}),
+            4: "not json",
+        }
+        return rainbow_pb2.ReceiveJobsResponse(jobs=jobs, status=rainbow_pb2.ReceiveJobsResponse.REQUEST_JOBS_SUCCESS)
+
+    def AcceptJobs(self, request, context):
+        self._seen(request, context)
+        return rainbow_pb2.AcceptJobsResponse(status=rainbow_pb2.AcceptJobsResponse.RESULT_TYPE_PARTIAL)
+
+
+class Graph(memory_pb2_grpc.MemoryGraphServicer):
+    def __init__(self) -> None:
+        self.requests: list = []
+
+    def Satisfy(self, request, context):
+        self.requests.append(request)
+        return memory_pb2.SatisfyResponse(clusters=["red"], reasons={"blue": "needs 4 nodes"}, total_clusters=2,
+                                          total_matches=1, total_mismatches=1,
+                                          status=memory_pb2.SatisfyResponse.RESULT_TYPE_SUCCESS)
+
+
+class Jobs(jobs_pb2_grpc.RainbowJobsServicer):
+    """Pages of two over ids 1..5, the way the server pages."""
+
+    def ListJobs(self, request, context):
+        ids = [i for i in range(1, 6) if i > request.after_id][:2]
+        jobs = []
+        for i in ids:
+            job = jobs_pb2.JobInfo(id=i, cluster=request.cluster, name=f"j{i}", jobspec="{}",
+                                   state="accepted" if i == 1 else "pending",
+                                   submitted=timestamp_pb2.Timestamp(seconds=1_700_000_000))
+            if i == 1:
+                job.accepted.CopyFrom(timestamp_pb2.Timestamp(seconds=1_700_000_060))
+            jobs.append(job)
+        next_after = ids[-1] if ids and ids[-1] < 5 else 0
+        return jobs_pb2.ListJobsResponse(jobs=jobs, next_after_id=next_after)
+
+
+@pytest.fixture(scope="module")
+def fake():
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
+    scheduler, graph = Scheduler(), Graph()
+    rainbow_pb2_grpc.add_RainbowSchedulerServicer_to_server(scheduler, server)
+    memory_pb2_grpc.add_MemoryGraphServicer_to_server(graph, server)
+    jobs_pb2_grpc.add_RainbowJobsServicer_to_server(Jobs(), server)
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    with rc.RainbowClient(f"127.0.0.1:{port}", timeout=10) as client:
+        yield client, scheduler, graph
+    server.stop(None)
+
+
+@pytest.fixture
+def wire(fake):
+    client, scheduler, graph = fake
+    scheduler.requests.clear()
+    scheduler.abort_with = None
+    graph.requests.clear()
+    return fake
+
+
+def test_register_sends_graph_json_and_returns_credentials(wire):
+    client, scheduler, _ = wire
+    result = client.register("red", "s3", {"graph": {"nodes": {}}})
+    assert result == rc.RegisterResult(status="REGISTER_SUCCESS", token="tok", secret="sec")
+    sent = scheduler.requests[-1]
+    assert (sent.name, sent.secret, json.loads(sent.nodes)) == ("red", "s3", {"graph": {"nodes": {}}})
+    assert sent.sent.seconds > 0
+    assert client.register("exists", "s3", "{}") == rc.RegisterResult("REGISTER_EXISTS", "", "")
+
+
+def test_subsystem_delete_and_state_use_the_wire_names(wire):
+    client, scheduler, _ = wire
+    assert client.register_subsystem("red", "cs", "io", b'{"graph": {}}') == "REGISTER_SUCCESS"
+    assert scheduler.requests[-1].subsystem == "io"
+    assert client.delete("red", "cs") == "DELETE_SUCCESS"
+    assert client.delete_subsystem("red", "cs", "io") == "DELETE_NO_EXISTS"
+    assert scheduler.requests[-1].subsytem == "io"
+    assert client.update_state("red", "cs", {"nodes_free": 3}) == "UPDATE_STATE_SUCCESS"
+    assert json.loads(scheduler.requests[-1].payload) == {"nodes_free": 3}
+
+
+def test_submit_carries_clusters_options_and_reasons(wire):
+    client, scheduler, _ = wire
+    result = client.submit("version: 1\n", [("red", "t1"), ("blue", "t2")], name="job", select_algorithm="constraint",
+                           select_options={"priorities": "[]"}, satisfy_only=True)
+    assert result == rc.SubmitResult("SUBMIT_SUCCESS", 7, "red", ["red"], {"blue": "too small"})
+    sent = scheduler.requests[-1]
+    assert [(c.name, c.token) for c in sent.clusters] == [("red", "t1"), ("blue", "t2")]
+    assert (sent.jobspec, sent.name, sent.select_algorithm, sent.satisfy_only) == ("version: 1\n", "job",
+                                                                                  "constraint", True)
+    assert dict(sent.select_options) == {"priorities": "[]"}
+
+
+def test_satisfy(wire):
+    client, _, graph = wire
+    result = client.satisfy({"version": 1})
+    assert result == rc.SatisfyResult(["red"], {"blue": "needs 4 nodes"}, 2, 1, 1)
+    assert json.loads(graph.requests[-1].payload) == {"version": 1}
+
+
+def test_receive_orders_by_id_and_keeps_odd_entries(wire):
+    client, scheduler, _ = wire
+    jobs = client.receive("red", "cs", max_jobs=5)
+    assert [j.id for j in jobs] == [3, 4, 9]
+    assert jobs[0] == rc.Job(3, "red", "a", "{}", "hostname")
+    assert jobs[1] == rc.Job(4, "red", "", "not json", "")
+    assert jobs[2].to_dict() == {"id": 9, "cluster": "red", "name": "b", "jobspec": "version: 1", "command": ""}
+    assert scheduler.requests[-1].maxJobs == 5
+
+
+def test_accept_returns_status(wire):
+    client, scheduler, _ = wire
+    assert client.accept("red", "cs", [3, 9]) == "RESULT_TYPE_PARTIAL"
+    assert list(scheduler.requests[-1].jobids) == [3, 9]
+
+
+def test_iter_jobs_follows_every_page(wire):
+    client, _, _ = wire
+    page = client.list_jobs("red", "cs", limit=2)
+    assert [j.id for j in page.jobs] == [1, 2] and page.next_after_id == 2
+    jobs = list(client.iter_jobs("red", "cs", limit=2))
+    assert [j.id for j in jobs] == [1, 2, 3, 4, 5]
+    assert jobs[0].to_dict()["accepted"] == "2023-11-14T22:14:20Z"
+    assert jobs[1].accepted is None and jobs[1].to_dict()["submitted"] == "2023-11-14T22:13:20Z"
+
+
+@pytest.mark.parametrize(
+    "code, details, cls, name",
+    [
+        (grpc.StatusCode.PERMISSION_DENIED, "cluster red: bad secret", rc.PermissionDenied, "PERMISSION_DENIED"),
+        (grpc.StatusCode.INVALID_ARGUMENT, "nodes: not JSON", rc.InvalidArgument, "INVALID_ARGUMENT"),
+        (grpc.StatusCode.NOT_FOUND, "no cluster red", rc.NotFound, "NOT_FOUND"),
+        (grpc.StatusCode.FAILED_PRECONDITION, "red: too small\nblue: no gpu", rc.FailedPrecondition,
+         "FAILED_PRECONDITION"),
+        (grpc.StatusCode.UNKNOWN, "request denied", rc.PermissionDenied, "PERMISSION_DENIED"),
+        (grpc.StatusCode.RESOURCE_EXHAUSTED, "too big", rc.RainbowError, "RESOURCE_EXHAUSTED"),
+    ],
+)
+def test_errors_map_to_classes(wire, code, details, cls, name):
+    client, scheduler, _ = wire
+    scheduler.abort_with = (code, details)
+    with pytest.raises(rc.RainbowError) as info:
+        client.update_state("red", "cs", "{}")
+    assert type(info.value) is cls
+    assert info.value.code == name
+    assert info.value.details == details
+    assert "\n" not in str(info.value)
+
+
+def test_unreachable_server_is_unavailable():
+    with rc.RainbowClient("127.0.0.1:1", timeout=5) as client:
+        with pytest.raises(rc.Unavailable):
+            client.delete("red", "cs")
+
+
+def test_cert_without_key_is_refused(tmp_path):
+    cert = tmp_path / "c.pem"
+    cert.write_text("x")
+    with pytest.raises(ValueError, match="key"):
+        rc.RainbowClient("127.0.0.1:1", tls_cert=str(cert))
