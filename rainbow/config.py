@@ -1,7 +1,8 @@
 """The rainbow config file (rainbow-config.yaml): read, validate, fill defaults, override from the environment, write.
 
-The file is shared with the upstream Go tools, so it keeps their keys (formats.md §5); ours adds `scheduler.host`
-(the server address a client connects to) and `tls`. Precedence is flags over `RAINBOW_*` environment over the
+The file is shared with the upstream Go tools, so it keeps their keys (formats.md §5); ours adds a top-level `host`
+(the server address a client connects to) and `tls`, outside `scheduler`, whose unknown keys upstream's Python
+client refuses. Precedence is flags over `RAINBOW_*` environment over the
 file over the defaults: `load_config` gives file + defaults, `apply_env` lays the environment on top, and the CLI
 lays its flags on top of that. The file holds secrets, so `save_config` writes it owner-only and atomically.
 """
@@ -25,6 +26,8 @@ DEFAULT_PATH = "rainbow-config.yaml"
 """Where the CLI looks when neither --config-path nor RAINBOW_CONFIG names a file (upstream's default)."""
 
 CONFIG_ENV = "RAINBOW_CONFIG"
+
+DEFAULT_ADDRESS = "127.0.0.1:50051"
 
 
 @functools.lru_cache(maxsize=None)
@@ -120,6 +123,11 @@ def get_dotted(cfg: Mapping[str, Any], dotted: str, default: Any = None) -> Any:
             return default
         node = node[part]
     return node
+
+
+def server_address(cfg: Mapping[str, Any]) -> str:
+    """The server a client talks to: our `host`, else upstream's graphdatabase.options.host, else the default."""
+    return (get_dotted(cfg, "host") or get_dotted(cfg, "graphdatabase.options.host") or DEFAULT_ADDRESS)
 
 
 def apply_env(cfg: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> dict[str, Any]:

@@ -18,7 +18,7 @@ def test_upstream_config_loads_with_defaults_filled():
     assert cfg["scheduler"]["secret"] == "chocolate-cookies"
     assert cfg["cluster"] == {"name": "keebler", "secret": "a216a23a-0909-4c52-b45e-7ace4d82c09e", "token": ""}
     assert cfg["clusters"] == [{"name": "keebler", "token": "rainbow"}]
-    assert cfg["scheduler"]["host"] == "127.0.0.1:50051"
+    assert config.server_address(cfg) == "127.0.0.1:50051"
     assert cfg["tls"]["ca"] == ""
 
 
@@ -75,10 +75,19 @@ def test_apply_env_overrides_and_ignores_empty():
     cfg = config.default_config()
     env = {"RAINBOW_HOST": "10.0.0.1:7000", "RAINBOW_CLUSTER_SECRET": "s3", "RAINBOW_TLS_CA": "", "OTHER": "x"}
     out = config.apply_env(cfg, env)
-    assert out["scheduler"]["host"] == "10.0.0.1:7000"
+    assert config.server_address(out) == "10.0.0.1:7000"
     assert out["cluster"]["secret"] == "s3"
     assert out["tls"]["ca"] == ""
-    assert cfg["scheduler"]["host"] == "127.0.0.1:50051"
+    assert config.server_address(cfg) == "127.0.0.1:50051"
+
+
+def test_server_address_falls_back_to_upstream_key():
+    cfg = config.default_config()
+    assert config.server_address(cfg) == "127.0.0.1:50051"
+    cfg["graphdatabase"]["options"] = {"host": "10.1.1.1:50051"}
+    assert config.server_address(cfg) == "10.1.1.1:50051"
+    cfg["host"] = "10.2.2.2:1"
+    assert config.server_address(cfg) == "10.2.2.2:1"
 
 
 def test_every_env_key_names_a_default_key():
