@@ -1,0 +1,157 @@
+"""`compspec create nodes` (a cluster graph from node extraction files) and `compspec create artifact`."""
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator, TextIO
+
+import click
+
+from compspec.schemas import FormatError
+
+PROGRESS_THRESHOLD = 500
+
+
+def _warn(message: str) -> None:
+    click.echo(f"compspec: warning: {message}", err=True)
+
+
+@contextmanager
+def _output(path: str | None) -> Iterator[TextIO]:
+    """stdout, or a file that appears whole or not at all (written beside it, then renamed)."""
+    if path is None or path == "-":
+        yield sys.stdout
+        sys.stdout.flush()
+        return
+    target = Path(path)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent or Path("."))
+    except OSError as exc:
+        raise click.ClickException(f"cannot write {path}: {exc.strerror}") from None
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            yield fh
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def create() -> None:
+    """Create a cluster graph or a compatibility artifact."""
+
+
+@create.command("nodes")
+@click.option("--cluster-name", required=True, help="Name of the cluster (the graph's root).")
+@click.option("--node-dir", required=True, type=click.Path(file_okay=False),
+              help="Folder of node extraction files (compspec extract --out).")
+@click.option("--nodes-output", "-o", "output", default=None, help="Write the graph here (default: stdout).")
+@click.option("--format", "fmt", type=click.Choice(["rainbow", "fluxion"]), default="rainbow", show_default=True,
+              help="JGF dialect: rainbow (JGF v2, what rainbow reads) or fluxion (JGF v1, what Flux reads).")
+@click.option("--attribute", "attributes", multiple=True, metavar="KEY",
+              help="Also put this extracted field (extractor.section.key) in each node's properties; repeatable.")
+def nodes(cluster_name: str, node_dir: str, output: str | None, fmt: str, attributes: tuple[str, ...]) -> None:
+    """Merge a folder of node extraction files into the cluster's graph (JGF)."""
+    from compspec.jgf import write_graph
+    from compspec.nodes import node_files, read_node_dir, split_field
+
+    if not cluster_name.strip() or "/" in cluster_name or any(c.isspace() for c in cluster_name):
+        raise click.UsageError("--cluster-name: must be non-empty, without '/' or spaces")
+    try:
+        for attribute in attributes:
+            split_field(attribute)
+        count = len(node_files(node_dir))
+    except FormatError as exc:
+        raise click.UsageError(str(exc)) from None
+
+    show_bar = count > PROGRESS_THRESHOLD and sys.stderr.isatty()
+    if show_bar:
+        with click.progressbar(length=count, label="reading nodes", file=sys.stderr) as bar:
+            def progress(files):
+                for path in files:
+                    yield path
+                    bar.update(1)
+            found = read_node_dir(node_dir, attributes, warn=_warn, progress=progress)
+    else:
+        found = read_node_dir(node_dir, attributes, warn=_warn)
+    if not found:
+        raise click.ClickException(f"{node_dir}: no node extraction files (of {count} files)")
+    with _output(output) as out:
+        stats = write_graph(found, cluster_name, out, fmt)
+    if output not in (None, "-"):
+        click.echo(f"compspec: wrote {fmt} graph of cluster {cluster_name} to {output}: {stats.nodes} nodes, "
+                   f"{stats.vertices} vertices, {stats.edges} edges", err=True)
+
+
+@create.command("artifact")
+@click.option("-i", "--in", "request_path", required=True, type=click.Path(dir_okay=False),
+              help="Artifact request YAML: maps each attribute to an extractor field.")
+@click.option("-a", "--append", "overrides", multiple=True, metavar="FIELD=VALUE",
+              help="Set an extractor field (extractor.section.key=value) before mapping, e.g. custom.gpu.available=yes.")
+@click.option("-o", "--out", "output", default=None, help="Write the CompatibilitySpec here (default: stdout).")
+@click.option("--allow-missing", is_flag=True, help="Write \"\" for fields that cannot be found instead of failing.")
+@click.option("--from", "from_path", default=None, type=click.Path(dir_okay=False),
+              help="Map this node extraction file instead of extracting this node now.")
+def artifact(request_path: str, overrides: tuple[str, ...], output: str | None, allow_missing: bool,
+             from_path: str | None) -> None:
+    """Create a compatibility artifact (CompatibilitySpec) for this node, or for the node of --from."""
+    from compspec.artifact import create_artifact, load_request, needed_extractors, parse_overrides
+
+    try:
+        request = load_request(request_path)
+        extra = parse_overrides(overrides)
+    except FormatError as exc:
+        raise click.ClickException(str(exc)) from None
+    if from_path:
+        extraction = _load_extraction(from_path)
+    else:
+        extraction = _extract(needed_extractors(request, extra))
+    try:
+        spec, missing = create_artifact(request, extraction, extra, allow_missing=allow_missing)
+    except FormatError as exc:
+        raise click.ClickException(str(exc)) from None
+    for name in missing:
+        _warn(f"field {name} not found; wrote \"\"")
+    with _output(output) as out:
+        out.write(json.dumps(spec, indent=2) + "\n")
+
+
+def _load_extraction(path: str) -> dict:
+    """A node extraction file, checked (through the extract library where it is installed)."""
+    try:
+        from compspec.extract import load_extraction
+    except ImportError:
+        load_extraction = None
+    try:
+        if load_extraction is not None:
+            return load_extraction(path)
+        from compspec.nodes import check_extraction
+
+        with open(path, "rb") as fh:
+            return check_extraction(json.load(fh), path)
+    except FormatError as exc:
+        raise click.ClickException(str(exc)) from None
+    except json.JSONDecodeError as exc:
+        raise click.ClickException(f"{path}: not JSON ({exc.msg} at line {exc.lineno})") from None
+    except OSError as exc:
+        raise click.ClickException(f"{path}: cannot read ({exc.strerror})") from None
+
+
+def _extract(selection: list[str] | None) -> dict:
+    """Run the extractors on this node now; their warnings go to stderr."""
+    try:
+        from compspec.extract import run_extractors
+    except ImportError:
+        raise click.ClickException("extraction is not available in this installation; use --from FILE") from None
+    try:
+        result = run_extractors(selection)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    for message in result.warnings:
+        _warn(message)
+    return result.document
