@@ -103,7 +103,8 @@ def load_config(path: str | Path | None) -> dict[str, Any]:
     return _merge(cfg, doc)
 
 
-def _set_dotted(cfg: dict[str, Any], dotted: str, value: Any) -> None:
+def set_dotted(cfg: dict[str, Any], dotted: str, value: Any) -> None:
+    """Set the value at a dotted key such as "tls.ca", making the sections on the way."""
     node = cfg
     *parents, last = dotted.split(".")
     for part in parents:
@@ -126,8 +127,13 @@ def get_dotted(cfg: Mapping[str, Any], dotted: str, default: Any = None) -> Any:
 
 
 def server_address(cfg: Mapping[str, Any]) -> str:
-    """The server a client talks to: our `host`, else upstream's graphdatabase.options.host, else the default."""
-    return (get_dotted(cfg, "host") or get_dotted(cfg, "graphdatabase.options.host") or DEFAULT_ADDRESS)
+    """The server a client talks to: our `host`, else upstream's graphdatabase.options.host (what upstream's Python
+    client dials), else graphdatabase.host, else the default."""
+    for key in ("host", "graphdatabase.options.host", "graphdatabase.host"):
+        value = get_dotted(cfg, key)
+        if isinstance(value, str) and value:
+            return value
+    return DEFAULT_ADDRESS
 
 
 def apply_env(cfg: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> dict[str, Any]:
@@ -137,7 +143,7 @@ def apply_env(cfg: Mapping[str, Any], environ: Mapping[str, str] | None = None) 
     for var, dotted in env_keys().items():
         value = environ.get(var)
         if value:
-            _set_dotted(out, dotted, value)
+            set_dotted(out, dotted, value)
     return out
 
 

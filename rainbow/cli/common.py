@@ -1,0 +1,189 @@
+"""What every client command shares: connection and credential options, settings resolution, output, errors.
+
+A setting comes from the command line if given, else from a `RAINBOW_*` variable, else from the config file, else
+from the defaults: the file is read with `load_config`, `apply_env` lays the environment over it, and the flags a
+command was given are laid over that here. Every failure leaves as one line and a non-zero exit.
+"""
+from __future__ import annotations
+
+import contextlib
+import functools
+import json
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import click
+
+from compspec.schemas import FormatError
+from rainbow import config as rconfig
+
+# Flag name -> the dotted config key it overrides.
+_FLAG_KEYS = {
+    "host": "host",
+    "tls_ca": "tls.ca",
+    "tls_cert": "tls.cert",
+    "tls_key": "tls.key",
+    "server_name": "tls.server_name",
+    "cluster_name": "cluster.name",
+    "cluster_secret": "cluster.secret",
+}
+
+
+def config_path_option(func: Callable) -> Callable:
+    return click.option(
+        "--config-path", "config_path", type=click.Path(dir_okay=False), envvar=rconfig.CONFIG_ENV,
+        default=rconfig.DEFAULT_PATH, show_default=True, show_envvar=True,
+        help="Config file (rainbow-config.yaml); a missing file means the defaults.")(func)
+
+
+def connection_options(func: Callable) -> Callable:
+    """--host and the TLS options (each also from the config's `host` / `tls` keys and RAINBOW_* variables)."""
+    options = [
+        click.option("--host", "--address", "host", metavar="HOST:PORT",
+                     help="Server address [config: host; env: RAINBOW_HOST; default 127.0.0.1:50051]."),
+        click.option("--tls-ca", type=click.Path(exists=True, dir_okay=False),
+                     help="CA certificate that signed the server's certificate; turns TLS on [env: RAINBOW_TLS_CA]."),
+        click.option("--tls-cert", type=click.Path(exists=True, dir_okay=False),
+                     help="Client certificate for mutual TLS [env: RAINBOW_TLS_CERT]."),
+        click.option("--tls-key", type=click.Path(exists=True, dir_okay=False),
+                     help="Key of the client certificate [env: RAINBOW_TLS_KEY]."),
+        click.option("--server-name", help="Name to expect in the server's certificate when it differs from the "
+                                           "address dialled [env: RAINBOW_TLS_SERVER_NAME]."),
+        click.option("--timeout", type=click.FloatRange(min=0.1), default=30.0, show_default=True,
+                     help="Seconds to wait for each call."),
+        config_path_option,
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def cluster_options(func: Callable) -> Callable:
+    """The cluster's own name and secret (config `cluster:`), for the commands a cluster runs."""
+    func = click.option("--cluster-secret",
+                        help="The cluster's secret [config: cluster.secret; env: RAINBOW_CLUSTER_SECRET].")(func)
+    return click.option("--cluster-name",
+                        help="The cluster's name [config: cluster.name; env: RAINBOW_CLUSTER_NAME].")(func)
+
+
+def json_option(func: Callable) -> Callable:
+    return click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")(func)
+
+
+@dataclass
+class Settings:
+    """The resolved settings of one command run."""
+
+    cfg: dict[str, Any]
+    config_path: Path
+    timeout: float = 30.0
+
+    def get(self, dotted: str, default: Any = None) -> Any:
+        return rconfig.get_dotted(self.cfg, dotted, default)
+
+    @property
+    def address(self) -> str:
+        return rconfig.server_address(self.cfg)
+
+    def require(self, dotted: str, flag: str) -> str:
+        value = self.get(dotted)
+        if not isinstance(value, str) or not value:
+            env = {v: k for k, v in rconfig.env_keys().items()}.get(dotted)
+            where = f"{flag}, {env} or {dotted} in {self.config_path}" if env else f"{flag} or {dotted}"
+            raise click.UsageError(f"no {dotted.replace('.', ' ')} given: use {where}")
+        return value
+
+    def client(self):
+        """A RainbowClient for the resolved address and TLS settings (close it, or use it in a with block)."""
+        from rainbow.client import RainbowClient
+
+        try:
+            return RainbowClient(
+                self.address,
+                tls_ca=self.get("tls.ca") or None,
+                tls_cert=self.get("tls.cert") or None,
+                tls_key=self.get("tls.key") or None,
+                server_name=self.get("tls.server_name") or None,
+                timeout=self.timeout,
+            )
+        except (OSError, ValueError) as exc:
+            raise click.ClickException(f"cannot set up the connection: {exc}") from None
+
+
+def resolve(params: Mapping[str, Any]) -> Settings:
+    """Config file, then RAINBOW_* environment, then the flags in `params` (a command's keyword arguments)."""
+    path = Path(params.get("config_path") or rconfig.DEFAULT_PATH)
+    with cli_errors():
+        cfg = rconfig.apply_env(rconfig.load_config(path))
+    for flag, dotted in _FLAG_KEYS.items():
+        value = params.get(flag)
+        if value:
+            rconfig.set_dotted(cfg, dotted, value)
+    return Settings(cfg=cfg, config_path=path, timeout=float(params.get("timeout") or 30.0))
+
+
+@contextlib.contextmanager
+def cli_errors() -> Iterator[None]:
+    """Turn the errors a command expects (server answers, bad files) into one-line click errors."""
+    from rainbow.client import RainbowError
+
+    try:
+        yield
+    except RainbowError as exc:
+        raise click.ClickException(str(exc)) from None
+    except FormatError as exc:
+        raise click.ClickException(_one_line(str(exc))) from None
+    except OSError as exc:
+        name = f" {exc.filename}" if getattr(exc, "filename", None) else ""
+        raise click.ClickException(f"cannot read{name}: {exc.strerror or exc}") from None
+
+
+def client_command(func: Callable) -> Callable:
+    """Run the command body inside cli_errors, so every expected failure ends as one line."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        with cli_errors():
+            return func(*args, **kwargs)
+
+    return wrapper
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def read_text(path: str, what: str) -> str:
+    """A file the user named, as text; errors name the file and what it was for."""
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise click.ClickException(f"{what} {path}: cannot read: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise click.ClickException(f"{what} {path}: not UTF-8 text") from None
+
+
+def read_json_object(path: str, what: str) -> dict[str, Any]:
+    """A JSON object file (graph, state, artifact); errors name the file."""
+    try:
+        data = json.loads(read_text(path, what))
+    except ValueError as exc:
+        raise click.ClickException(f"{what} {path}: not valid JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise click.ClickException(f"{what} {path}: must hold a JSON object, not {type(data).__name__}")
+    return data
+
+
+def emit(as_json: bool, data: Any, text: str | list[str] | None = None) -> None:
+    """Print `data` as JSON, or the text lines given for people."""
+    if as_json:
+        click.echo(json.dumps(data, indent=2, sort_keys=False))
+        return
+    if text is None:
+        return
+    lines = [text] if isinstance(text, str) else text
+    for line in lines:
+        click.echo(line)
+

@@ -1,0 +1,87 @@
+"""The cluster side of the queue: `rainbow receive`, `rainbow accept` and `rainbow jobs`."""
+from __future__ import annotations
+
+import click
+
+from rainbow.cli.common import client_command, cluster_options, connection_options, emit, json_option, resolve
+
+_ACCEPTED = "RESULT_TYPE_SUCCESS"
+
+
+def _one_line(text: str, width: int = 60) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= width else flat[: width - 3] + "..."
+
+
+@click.command()
+@click.option("--max-jobs", type=int, default=0, show_default=True, help="At most this many jobs (<= 0: all).")
+@click.option("--accept", "accept_count", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Also accept the first N jobs received.")
+@cluster_options
+@connection_options
+@json_option
+@client_command
+def receive(max_jobs: int, accept_count: int, as_json: bool, **params) -> None:
+    """List the jobs queued for this cluster, oldest first (and accept some with --accept N)."""
+    settings = resolve(params)
+    name = settings.require("cluster.name", "--cluster-name")
+    secret = settings.require("cluster.secret", "--cluster-secret")
+    with settings.client() as client:
+        jobs = client.receive(name, secret, max_jobs=max_jobs)
+        taken = [job.id for job in jobs[:accept_count]]
+        status = client.accept(name, secret, taken) if taken else ""
+    data = {"cluster": name, "jobs": [job.to_dict() for job in jobs], "accepted": taken, "accept_status": status}
+    lines = [f"{job.id}\t{job.name}\t{_one_line(job.command or job.jobspec)}" for job in jobs]
+    if not jobs:
+        lines = [f"no jobs queued for cluster {name}"]
+    if taken:
+        lines.append(f"accepted {len(taken)} of {len(jobs)}: {' '.join(map(str, taken))}")
+    emit(as_json, data, lines)
+    if taken and status != _ACCEPTED:
+        raise click.ClickException(f"not every job was accepted ({status}): another poller may have taken some")
+
+
+@click.command()
+@click.argument("ids", nargs=-1, required=True, type=click.IntRange(min=1, max=2**31 - 1))
+@cluster_options
+@connection_options
+@json_option
+@client_command
+def accept(ids: tuple[int, ...], as_json: bool, **params) -> None:
+    """Accept jobs by id: each job is accepted once, and no longer offered."""
+    settings = resolve(params)
+    name = settings.require("cluster.name", "--cluster-name")
+    secret = settings.require("cluster.secret", "--cluster-secret")
+    with settings.client() as client:
+        status = client.accept(name, secret, list(ids))
+    emit(as_json, {"cluster": name, "ids": list(ids), "status": status},
+         f"accepted {len(ids)} job(s) for cluster {name}" if status == _ACCEPTED else None)
+    if status != _ACCEPTED:
+        raise click.ClickException(f"not every job was accepted ({status}): unknown, another cluster's, "
+                                   "or already accepted")
+
+
+@click.command()
+@click.option("--state", type=click.Choice(["all", "pending", "accepted"]), default="all", show_default=True)
+@click.option("--page-size", type=click.IntRange(min=0), default=0,
+              help="Jobs per request (0: the server's page size); every page is fetched.")
+@cluster_options
+@connection_options
+@json_option
+@client_command
+def jobs(state: str, page_size: int, as_json: bool, **params) -> None:
+    """List this cluster's jobs, pending and accepted, with their times."""
+    settings = resolve(params)
+    name = settings.require("cluster.name", "--cluster-name")
+    secret = settings.require("cluster.secret", "--cluster-secret")
+    with settings.client() as client:
+        records = [job.to_dict() for job in client.iter_jobs(name, secret, state=state, limit=page_size)]
+    if as_json:
+        emit(True, {"cluster": name, "jobs": records})
+        return
+    if not records:
+        click.echo(f"no {'' if state == 'all' else state + ' '}jobs for cluster {name}")
+        return
+    click.echo("ID\tSTATE\tSUBMITTED\tACCEPTED\tNAME")
+    for job in records:
+        click.echo(f"{job['id']}\t{job['state']}\t{job['submitted'] or '-'}\t{job['accepted'] or '-'}\t{job['name']}")

@@ -1,0 +1,146 @@
+"""`rainbow submit`: send a job to the clusters the user may use; the server matches, selects and queues it."""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import click
+
+from rainbow.cli.common import (Settings, client_command, connection_options, emit, json_option, read_json_object,
+                                read_text, resolve)
+
+
+def _clusters(settings: Settings, picks: tuple[str, ...]) -> list[tuple[str, str]]:
+    """(name, token) pairs: --cluster NAME=TOKEN as given, --cluster NAME from the config, else all the config's."""
+    known = {e.get("name"): e.get("token") for e in settings.get("clusters") or [] if e.get("name")}
+    if not picks:
+        pairs = [(name, token) for name, token in known.items() if token]
+        if not pairs:
+            raise click.UsageError(f"no clusters to submit to: list them under clusters: in {settings.config_path} "
+                                   "(rainbow register --save does) or pass --cluster NAME=TOKEN")
+        return pairs
+    pairs = []
+    for pick in picks:
+        name, sep, token = pick.partition("=")
+        if not sep:
+            token = known.get(name) or ""
+            if not token:
+                raise click.UsageError(f"--cluster {name}: no token for it in {settings.config_path}; "
+                                       "pass --cluster NAME=TOKEN")
+        if not name or not token:
+            raise click.UsageError(f"--cluster {pick!r}: expected NAME or NAME=TOKEN")
+        pairs.append((name, token))
+    return pairs
+
+
+def _selection(settings: Settings, flag: str | None, given: tuple[str, ...]) -> tuple[str, dict[str, str]]:
+    """The algorithm (flag, else config) and its options: the config's when the algorithm is the config's own,
+    with every --select-option k=v laid over them."""
+    configured = settings.get("scheduler.algorithms.selection.name") or ""
+    algorithm = flag or configured
+    options: dict[str, str] = {}
+    if algorithm == configured:
+        for key, value in (settings.get("scheduler.algorithms.selection.options") or {}).items():
+            if value is not None:
+                options[str(key)] = value if isinstance(value, str) else json.dumps(value)
+    for pair in given:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise click.UsageError(f"--select-option {pair!r}: expected KEY=VALUE")
+        options[key] = value
+    return algorithm, options
+
+
+def _jobspec(jobspec_file: str | None, nodes: int | None, tasks: int | None, command: tuple[str, ...],
+             artifact: str | None, strict: bool, name: str) -> tuple[str | dict[str, Any], str]:
+    """The jobspec to send (a file's text as written, or a document built here) and the job's name."""
+    from rainbow.jobspec import fold_artifact, load_document, parse_jobspec, simple_jobspec
+
+    if jobspec_file and (nodes or tasks or command):
+        raise click.UsageError("give either --jobspec FILE or --nodes N --tasks T -- COMMAND, not both")
+    if jobspec_file:
+        text = read_text(jobspec_file, "jobspec")
+        document: str | dict[str, Any] = text
+        if artifact:
+            document = load_document(text, f"jobspec {jobspec_file}")
+    elif command:
+        document = simple_jobspec(nodes or 1, tasks or nodes or 1, list(command), name=name)
+    else:
+        raise click.UsageError("give --jobspec FILE, or --nodes N --tasks T -- COMMAND")
+    if artifact:
+        document = fold_artifact(document, read_json_object(artifact, "artifact"), strict=strict)
+    request = parse_jobspec(document)
+    return document, name or request.name
+
+
+def _explain_lines(result_clusters: list[str], chosen: str, reasons: dict[str, str],
+                   candidates: list[tuple[str, str]]) -> list[str]:
+    lines = []
+    for cluster, _ in candidates:
+        if cluster == chosen:
+            lines.append(f"  {cluster}: selected")
+        elif cluster in reasons:
+            lines.append(f"  {cluster}: {reasons[cluster]}")
+        elif cluster in result_clusters:
+            lines.append(f"  {cluster}: fits")
+        else:
+            lines.append(f"  {cluster}: fits, not selected")
+    return lines
+
+
+@click.command()
+@click.option("--jobspec", "jobspec_file", type=click.Path(exists=True, dir_okay=False),
+              help="A jobspec file (nextgen v1 or Flux v1, YAML or JSON).")
+@click.option("--nodes", type=click.IntRange(min=1), help="Simple job: number of nodes.")
+@click.option("--tasks", type=click.IntRange(min=1), help="Simple job: number of tasks (cores per node: tasks/nodes).")
+@click.option("--name", default="", help="Job name (default: the jobspec's name, or the command).")
+@click.option("--artifact", type=click.Path(exists=True, dir_okay=False),
+              help="A compatibility artifact (CompatibilitySpec JSON) whose requirements every node must meet.")
+@click.option("--strict", is_flag=True, help="With --artifact: also require the build machine's CPU vendor/model.")
+@click.option("--cluster", "picks", multiple=True, metavar="NAME[=TOKEN]",
+              help="Submit only to these clusters (repeatable); default: every cluster in the config.")
+@click.option("--select-algorithm", help="Selection algorithm: random or constraint "
+                                         "[config: scheduler.algorithms.selection.name; env: RAINBOW_SELECT_ALGORITHM].")
+@click.option("--select-option", "select_option", multiple=True, metavar="KEY=VALUE",
+              help="Selection option (repeatable), e.g. priorities=\"$(cat priorities.yaml)\".")
+@click.option("--satisfy-only", is_flag=True, help="Only say which clusters fit; queue nothing.")
+@click.option("--explain", is_flag=True, help="Print each cluster's outcome and, when it does not fit, why.")
+@connection_options
+@json_option
+@click.argument("command", nargs=-1, type=click.UNPROCESSED)
+@client_command
+def submit(jobspec_file: str | None, nodes: int | None, tasks: int | None, name: str, artifact: str | None,
+           strict: bool, picks: tuple[str, ...], select_algorithm: str | None, select_option: tuple[str, ...],
+           satisfy_only: bool, explain: bool, as_json: bool, command: tuple[str, ...], **params) -> None:
+    """Submit a job: --jobspec FILE, or --nodes N --tasks T -- COMMAND..."""
+    from rainbow.client import FailedPrecondition
+
+    settings = resolve(params)
+    algorithm, options = _selection(settings, select_algorithm, select_option)
+    document, job_name = _jobspec(jobspec_file, nodes, tasks, command, artifact, strict, name)
+    candidates = _clusters(settings, picks)
+    with settings.client() as client:
+        def send(only: bool):
+            return client.submit(document, candidates, name=job_name, select_algorithm=algorithm,
+                                 select_options=options, satisfy_only=only)
+
+        try:
+            result = send(satisfy_only)
+        except FailedPrecondition:
+            if not (explain or as_json):
+                raise
+            # Nothing fits: ask again without queueing to get each cluster's reason as data.
+            reasons = send(True).reasons
+            emit(as_json, {"status": "SUBMIT_ERROR", "jobid": 0, "cluster": "", "clusters": [], "reasons": reasons},
+                 ["no cluster fits:"] + [f"  {c}: {reasons.get(c, 'does not fit')}" for c, _ in candidates])
+            raise click.ClickException("no cluster fits the job") from None
+    data = {"status": result.status, "jobid": result.jobid, "cluster": result.cluster,
+            "clusters": result.clusters, "reasons": result.reasons}
+    if satisfy_only:
+        fits = ", ".join(result.clusters) if result.clusters else "none"
+        lines = [f"clusters that fit: {fits}"]
+    else:
+        lines = [f"submitted job {result.jobid} to cluster {result.cluster}"]
+    if explain:
+        lines += _explain_lines(result.clusters, "" if satisfy_only else result.cluster, result.reasons, candidates)
+    emit(as_json, data, lines)
