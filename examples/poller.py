@@ -1,0 +1,198 @@
+"""The cluster side of rainbow: poll the server for this cluster's jobs, accept them, hand them to the local scheduler.
+
+flux_poller.py and slurm_poller.py differ only in how one job becomes a local command; everything else (reading the
+cluster's credentials, the receive/accept loop, dry runs, turning a jobspec into nodes/tasks/cores) is here, so a
+poller for another scheduler is one function.
+
+A job is accepted before it is handed to the local scheduler: once accepted it is this cluster's to run, and a
+local submission that fails is reported on stderr with the job id, so the operator can resubmit it by hand.
+"""
+from __future__ import annotations
+
+import shlex
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable, Mapping
+
+import click
+import yaml
+
+from rainbow.client import Job, RainbowClient, RainbowError
+from rainbow.config import DEFAULT_PATH, apply_env, get_dotted, load_config, server_address
+
+
+@dataclass(frozen=True)
+class Shape:
+    """What the local scheduler needs to know about one job."""
+
+    name: str
+    nodes: int
+    tasks: int
+    cores_per_task: int
+    command: list[str]
+
+
+def _count(resource: Mapping[str, Any]) -> int:
+    """Instances of one resource entry: its count times its replicas (a slot with replicas R is R instances)."""
+    count = resource.get("count", 1)
+    if isinstance(count, Mapping):  # Flux allows {min: N, ...}; the minimum is what the job needs
+        count = count.get("min", 1)
+    return max(1, int(count)) * max(1, int(resource.get("replicas", 1) or 1))
+
+
+def _cores_below(children: Iterable[Mapping[str, Any]]) -> int:
+    """Cores one parent asks for, counting through sockets and slots."""
+    total = 0
+    for child in children or ():
+        if child.get("type") == "core":
+            total += _count(child)
+        else:
+            total += _count(child) * _cores_below(child.get("with", ()))
+    return total
+
+
+def _nodes_and_cores(resources: Iterable[Mapping[str, Any]], factor: int = 1) -> tuple[int, int]:
+    """(nodes asked for, cores per node) of a resource list; cores without nodes count as one node."""
+    nodes, cores = 0, 0
+    for resource in resources:
+        kind = resource.get("type")
+        if kind == "node":
+            nodes += factor * _count(resource)
+            cores = max(cores, _cores_below(resource.get("with", ())))
+        elif kind == "core":
+            nodes, cores = max(nodes, 1), max(cores, factor * _count(resource))
+        else:
+            inner_nodes, inner_cores = _nodes_and_cores(resource.get("with", ()), factor * _count(resource))
+            nodes, cores = nodes + inner_nodes, max(cores, inner_cores)
+    return nodes, cores
+
+
+def _task_count(task: Mapping[str, Any], nodes: int) -> int:
+    """Tasks the job runs: count.total, count.per_slot (one slot per node), replicas, or one per node."""
+    count = task.get("count")
+    if isinstance(count, Mapping):
+        if "total" in count:
+            return max(1, int(count["total"]))
+        if "per_slot" in count:
+            return max(1, int(count["per_slot"]) * max(nodes, 1))
+    if isinstance(count, int):
+        return max(1, count)
+    if task.get("replicas"):
+        return max(1, int(task["replicas"]))
+    return max(nodes, 1)
+
+
+def job_shape(job: Job) -> Shape:
+    """Nodes, tasks, cores per task and command of a received job (nextgen or Flux v1 jobspec, YAML or JSON)."""
+    try:
+        spec = yaml.safe_load(job.jobspec) or {}
+    except yaml.YAMLError as exc:
+        raise ValueError(f"job {job.id}: jobspec is not YAML or JSON: {exc}") from None
+    if not isinstance(spec, Mapping):
+        raise ValueError(f"job {job.id}: jobspec is not a mapping")
+    tasks = spec.get("tasks") or spec.get("task") or [{}]
+    task = tasks[0] if isinstance(tasks, list) and tasks else (tasks if isinstance(tasks, Mapping) else {})
+    resources = spec.get("resources") or {}
+    if isinstance(resources, Mapping):  # nextgen: a mapping of named resources; the task names the one it uses
+        chosen = task.get("resources")
+        resources = [resources[chosen]] if chosen in resources else list(resources.values())
+    nodes, cores_per_node = _nodes_and_cores(resources)
+    nodes = max(nodes, 1)
+    ntasks = _task_count(task, nodes)
+    cores_per_task = max(1, (max(cores_per_node, 1) * nodes) // ntasks)
+    command = shlex.split(job.command) if job.command else [str(part) for part in task.get("command") or []]
+    if not command:
+        raise ValueError(f"job {job.id}: no command in the job or its jobspec")
+    name = job.name or str(spec.get("name") or f"rainbow-{job.id}")
+    return Shape(name=name, nodes=nodes, tasks=ntasks, cores_per_task=cores_per_task, command=command)
+
+
+@dataclass
+class Settings:
+    address: str
+    cluster: str
+    secret: str
+    tls_ca: str | None = None
+
+
+def settings_from(config_path: str | None, address: str | None, cluster: str | None, secret: str | None) -> Settings:
+    """Flags over RAINBOW_* environment over the config file (the same precedence as the rainbow CLI)."""
+    cfg = apply_env(load_config(config_path or DEFAULT_PATH))
+    found = Settings(
+        address=address or server_address(cfg),
+        cluster=cluster or get_dotted(cfg, "cluster.name", ""),
+        secret=secret or get_dotted(cfg, "cluster.secret", ""),
+        tls_ca=get_dotted(cfg, "tls.ca", "") or None,
+    )
+    if not found.cluster or not found.secret:
+        raise click.UsageError("need the cluster's name and secret (--cluster/--secret, or cluster.name and "
+                               "cluster.secret in the config file)")
+    return found
+
+
+def poll_once(client: RainbowClient, settings: Settings, to_command: Callable[[Shape], list[str]], *,
+              dry_run: bool, max_jobs: int, seen: set[int], echo: Callable[[str], None] = click.echo) -> int:
+    """One round: receive, (accept,) submit locally; returns how many jobs were handled this round."""
+    jobs = [job for job in client.receive(settings.cluster, settings.secret, max_jobs) if job.id not in seen]
+    if not jobs:
+        return 0
+    planned: list[tuple[Job, list[str]]] = []
+    for job in jobs:
+        try:
+            planned.append((job, to_command(job_shape(job))))
+        except ValueError as exc:
+            echo(f"skip job {job.id}: {exc}")
+            seen.add(job.id)
+    if dry_run:
+        for job, command in planned:
+            echo(f"job {job.id} ({job.name or 'unnamed'}): would run: {shlex.join(command)}")
+            seen.add(job.id)
+        return len(planned)
+    if planned:
+        status = client.accept(settings.cluster, settings.secret, [job.id for job, _ in planned])
+        echo(f"accepted {len(planned)} job(s): {status}")
+    for job, command in planned:
+        seen.add(job.id)
+        echo(f"job {job.id} ({job.name or 'unnamed'}): {shlex.join(command)}")
+        done = subprocess.run(command, capture_output=True, text=True)
+        if done.returncode != 0:
+            print(f"job {job.id}: local submission failed ({done.returncode}): {done.stderr.strip()}",
+                  file=sys.stderr)
+        elif done.stdout.strip():
+            echo(f"job {job.id}: local id {done.stdout.strip()}")
+    return len(planned)
+
+
+def poller_command(scheduler: str, to_command: Callable[[Shape], list[str]]) -> click.Command:
+    """The click command every poller exposes: same options, same loop, its own job-to-command function."""
+
+    @click.command(help=f"Receive this cluster's jobs from rainbow and submit them to {scheduler}.")
+    @click.option("--config", "config_path", default=None, help=f"rainbow config file (default {DEFAULT_PATH})")
+    @click.option("--address", default=None, help="rainbow server host:port (default: the config's host)")
+    @click.option("--cluster", default=None, help="this cluster's name (default: cluster.name)")
+    @click.option("--secret", default=None, help="this cluster's secret (default: cluster.secret)")
+    @click.option("--interval", default=10.0, show_default=True, help="seconds between polls")
+    @click.option("--max-jobs", default=0, show_default=True, help="jobs per poll (0: all)")
+    @click.option("--once", is_flag=True, help="poll once and exit")
+    @click.option("--dry-run", is_flag=True, help="print what would run; accept nothing, submit nothing")
+    def main(config_path, address, cluster, secret, interval, max_jobs, once, dry_run) -> None:
+        settings = settings_from(config_path, address, cluster, secret)
+        seen: set[int] = set()
+        with RainbowClient(settings.address, tls_ca=settings.tls_ca) as client:
+            while True:
+                try:
+                    poll_once(client, settings, to_command, dry_run=dry_run, max_jobs=max_jobs, seen=seen)
+                except RainbowError as exc:
+                    if once:
+                        raise click.ClickException(str(exc)) from None
+                    print(f"poll failed: {exc}", file=sys.stderr)
+                if once:
+                    return
+                try:
+                    time.sleep(interval)
+                except KeyboardInterrupt:
+                    return
+
+    return main

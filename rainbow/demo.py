@@ -1,0 +1,367 @@
+"""`make demo`: the whole flow on one machine, narrated, in a temporary folder, with checks at every step.
+
+It plays examples/data/demo.yaml: start a server on a free loopback port, extract this node, build two clusters from
+recorded machines (tests/data/hosts/) plus this node, register them, attach an io subsystem, report state, submit a
+job that only one cluster can run and one that no cluster can run, then receive and accept as the chosen cluster.
+Every step checks that it did what it says; the first step that did not ends the demo with exit status 1. The
+server is stopped and the folder removed whatever happens.
+
+The commands run as a user would run them (`compspec extract`, `compspec create nodes`, `rainbow serve`); the
+calls to the server go through `rainbow.client`, the API the CLI and the example scripts use.
+"""
+from __future__ import annotations
+
+import json
+import shlex
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Sequence
+
+import yaml
+
+from compspec.schemas import FormatError
+from rainbow.client import FailedPrecondition, RainbowClient, RainbowError
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT / "examples" / "data"
+HOSTS = ROOT / "tests" / "data" / "hosts"
+SCENARIO = DATA / "demo.yaml"
+START_TIMEOUT = 20.0
+STOP_TIMEOUT = 10.0
+COMMANDS = {"compspec": "compspec.cli", "rainbow": "rainbow.cli"}
+
+
+class DemoFailed(RuntimeError):
+    """A step did not do what it said; the message says what happened instead."""
+
+
+def say(text: str = "") -> None:
+    print(text, flush=True)
+
+
+def check(condition: bool, message: str) -> None:
+    if not condition:
+        raise DemoFailed(message)
+
+
+def load_scenario(path: Path = SCENARIO) -> dict[str, Any]:
+    """Read and validate the scenario, so that a broken file fails with its field named, before anything starts."""
+    import jsonschema
+
+    doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    schema = json.loads((Path(__file__).parent / "schemas" / "demo-scenario.json").read_text(encoding="utf-8"))
+    error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(schema).iter_errors(doc))
+    if error is not None:
+        where = ".".join(str(p) for p in error.absolute_path) or "<document>"
+        raise FormatError(f"{path.name}: {where}: {error.message}")
+    return doc
+
+
+def run(args: Sequence[str], cwd: Path) -> str:
+    """Run one of our commands the way a user would, show it, and return its stdout; a failure ends the demo."""
+    say(f"   $ {shlex.join(args)}")
+    full = [sys.executable, "-m", COMMANDS[args[0]], *args[1:]]
+    done = subprocess.run(full, cwd=cwd, capture_output=True, text=True, timeout=120)
+    if done.returncode != 0:
+        last = (done.stderr.strip().splitlines() or ["(no message)"])[-1]
+        raise DemoFailed(f"`{shlex.join(args)}` exited with {done.returncode}: {last}")
+    return done.stdout
+
+
+class Server:
+    """`rainbow serve` on a free loopback port with a throw-away database; its output goes to a file."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.workdir = workdir
+        self.log = workdir / "server.log"
+        self.proc: subprocess.Popen | None = None
+        self.address = ""
+        self.secret = ""
+
+    def start(self) -> None:
+        args = ["rainbow", "serve", "--host", "127.0.0.1", "--port", "0", "--db", "rainbow.db"]
+        say(f"   $ {shlex.join(args)}")
+        with open(self.log, "wb") as out:
+            self.proc = subprocess.Popen([sys.executable, "-u", "-m", COMMANDS["rainbow"], *args[1:]],
+                                         cwd=self.workdir, stdout=out, stderr=subprocess.STDOUT,
+                                         stdin=subprocess.DEVNULL)
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline:
+            for line in self.log.read_text(errors="replace").splitlines():
+                if line.startswith("rainbow: serving on "):
+                    self.address = line.split()[-1]
+                elif line.startswith("rainbow: registration secret: "):
+                    self.secret = line.split()[-1]
+            if self.address and self.secret:
+                return
+            if self.proc.poll() is not None:
+                raise DemoFailed(f"rainbow serve exited with {self.proc.returncode}: {self.tail()}")
+            time.sleep(0.05)
+        raise DemoFailed(f"rainbow serve did not report its address within {START_TIMEOUT:.0f} s: {self.tail()}")
+
+    def tail(self) -> str:
+        lines = self.log.read_text(errors="replace").strip().splitlines() if self.log.exists() else []
+        return " | ".join(lines[-5:]) or "(no output)"
+
+    def stop(self) -> int | None:
+        """SIGTERM and wait; killed if it does not stop. Returns the exit status (None if it never started)."""
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+                return -signal.SIGKILL
+        return self.proc.returncode
+
+
+def describe(node: dict[str, Any]) -> str:
+    """One line about a node file: CPU, OS, MPI, GPUs."""
+    results = node.get("results") or node.get("extractors") or {}
+
+    def field(extractor: str, section: str, key: str) -> str:
+        return str(((results.get(extractor) or {}).get("sections", {}).get(section) or {}).get(key, "")).strip()
+
+    cpu = field("system", "cpu", "target") or field("system", "arch", "arch") or "unknown CPU"
+    cores = field("system", "cpu", "cores")
+    os_name = field("system", "os", "name") or "unknown OS"
+    mpi = " ".join(filter(None, [field("library", "mpi", "variant"), field("library", "mpi", "version")]))
+    gpus = [f"{field('gpu', s, 'count')} x {field('gpu', s, 'model') or field('gpu', s, 'vendor')}"
+            for s in ("nvidia", "amd", "pci") if field("gpu", s, "count") not in ("", "0")]
+    return (f"{cpu}{f', {cores} cores' if cores else ''}; {os_name}; {mpi or 'no MPI found'}; "
+            f"{gpus[0] + ' GPUs' if gpus else 'no GPU'}")
+
+
+def node_labels(graph: dict[str, Any]) -> list[str]:
+    """Labels of the node vertices of a rainbow-dialect graph, in label order."""
+    nodes = graph["graph"]["nodes"]
+    items = nodes.items() if isinstance(nodes, dict) else ((n["id"], n) for n in nodes)
+    return sorted((label for label, v in items if v["metadata"]["type"] == "node"), key=lambda s: (len(s), s))
+
+
+def attach_subsystem(template: dict[str, Any], labels: Sequence[str]) -> dict[str, Any]:
+    """The subsystem's vertices with every vertex the template hung off a cluster vertex now hung off each label."""
+    own = set(template["graph"]["nodes"])
+    attached = sorted({e["target"] for e in template["graph"]["edges"]
+                       if e["source"] not in own and e["target"] in own})
+    kept = [e for e in template["graph"]["edges"] if e["source"] in own and e["target"] in own]
+    edges = kept + [edge for label in labels for target in attached
+                    for edge in ({"source": label, "target": target, "relation": "contains"},
+                                 {"source": target, "target": label, "relation": "in"})]
+    return {"graph": {**template["graph"], "edges": edges}}
+
+
+class Demo:
+    """The steps, in order; each one narrates, acts and checks."""
+
+    def __init__(self, workdir: Path, scenario: dict[str, Any]) -> None:
+        self.work = workdir
+        self.scenario = scenario
+        self.server = Server(workdir)
+        self.client: RainbowClient | None = None
+        self.graphs: dict[str, dict[str, Any]] = {}
+        self.credentials: dict[str, tuple[str, str]] = {}
+        self.step_no = 0
+
+    def step(self, title: str) -> None:
+        self.step_no += 1
+        say()
+        say(f"{self.step_no}. {title}")
+
+    def play(self) -> None:
+        self.start_server()
+        this_node = self.extract_this_node()
+        for cluster in self.scenario["clusters"]:
+            self.build_cluster(cluster, this_node)
+        self.register()
+        self.attach_io()
+        self.report_state()
+        placed = {}
+        for job in self.scenario["jobs"]:
+            placed[job["name"]] = self.submit(job)
+        for cluster, jobid in placed.values():
+            if cluster:
+                self.receive_and_accept(cluster, jobid)
+        self.stop_server()
+
+    def start_server(self) -> None:
+        self.step("Start a rainbow server on a free loopback port, with a new database in a temporary folder.")
+        self.server.start()
+        say(f"   serving on {self.server.address}; it made a registration secret for this run: "
+            f"{self.server.secret[:6]}... (it prints it once; clusters need it to register)")
+        self.client = RainbowClient(self.server.address, timeout=20.0)
+        check(self.client.health() == "SERVING", "the server's health check does not answer SERVING")
+
+    def extract_this_node(self) -> Path:
+        self.step("Extract this node: what CPU, OS, MPI and GPUs does the machine running the demo have?")
+        path = self.work / "this-node.json"
+        run(["compspec", "extract", "--out", path.name], self.work)
+        node = json.loads(path.read_text())
+        check(bool(node.get("results")), "the node file has no results")
+        say(f"   this node: {describe(node)}")
+        return path
+
+    def build_cluster(self, cluster: dict[str, Any], this_node: Path) -> None:
+        name, count = cluster["name"], cluster["nodes"]
+        extra = " plus this node" if cluster.get("this_node") else ""
+        self.step(f"Build cluster {name!r}: {count} recorded nodes{extra} ({cluster['about']}).")
+        host_root = HOSTS / cluster["host"]
+        check(host_root.is_dir(), f"the recorded machine {host_root} is missing")
+        recorded = self.work / f"{cluster['host']}.json"
+        run(["compspec", "extract", "--host-root", str(host_root), "--out", recorded.name], self.work)
+        node = json.loads(recorded.read_text())
+        say(f"   recorded node: {describe(node)}")
+        folder = self.work / "nodes" / name
+        folder.mkdir(parents=True)
+        for i in range(1, count + 1):  # the same machine, once per node name: nodes of one cluster are alike
+            copy = dict(node, metadata={**(node.get("metadata") or {}), "hostname": f"{name}-{i:02d}"})
+            (folder / f"{name}-{i:02d}.json").write_text(json.dumps(copy))
+        if cluster.get("this_node"):
+            (folder / "this-node.json").write_bytes(this_node.read_bytes())
+        out = self.work / f"{name}-graph.json"
+        run(["compspec", "create", "nodes", "--cluster-name", name, "--node-dir", str(folder.relative_to(self.work)),
+             "--nodes-output", out.name], self.work)
+        graph = json.loads(out.read_text())
+        labels = node_labels(graph)
+        expected = count + (1 if cluster.get("this_node") else 0)
+        check(len(labels) == expected, f"graph of {name} has {len(labels)} nodes, expected {expected}")
+        self.graphs[name] = graph
+        say(f"   graph of {name}: {len(graph['graph']['nodes'])} vertices, {len(labels)} nodes")
+
+    def register(self) -> None:
+        names = [c["name"] for c in self.scenario["clusters"]]
+        self.step(f"Register {' and '.join(names)} with the registration secret.")
+        for name in names:
+            result = self.client.register(name, self.server.secret, self.graphs[name])
+            check(result.status == "REGISTER_SUCCESS" and result.token and result.secret,
+                  f"register {name}: {result.status}")
+            self.credentials[name] = (result.token, result.secret)
+            say(f"   {name}: {result.status}; token {result.token[:6]}... (for users who may submit there), "
+                f"secret {result.secret[:6]}... (kept by the cluster)")
+        again = self.client.register(names[0], self.server.secret, self.graphs[names[0]])
+        check(again.status == "REGISTER_EXISTS" and not again.token, "registering a name twice was not refused")
+        say(f"   registering {names[0]} again answers {again.status} and hands out no credentials")
+
+    def attach_io(self) -> None:
+        for cluster in self.scenario["clusters"]:
+            if not cluster.get("io"):
+                continue
+            name = cluster["name"]
+            self.step(f"Attach an io subsystem (storage tiers) to every node of {name}.")
+            template = json.loads((DATA / cluster["io"]).read_text())
+            subsystem = attach_subsystem(template, node_labels(self.graphs[name]))
+            kinds = sorted({v["metadata"]["type"] for v in subsystem["graph"]["nodes"].values()} - {"io"})
+            status = self.client.register_subsystem(name, self.credentials[name][1], "io", subsystem)
+            check(status == "REGISTER_SUCCESS", f"register subsystem io on {name}: {status}")
+            say(f"   io on {name}: {status} ({', '.join(kinds)})")
+            jobspec = (DATA / "jobspec-io.yaml").read_text()
+            fits = self.client.satisfy(jobspec)
+            check(fits.clusters == [name], f"a job asking for shm storage fits {fits.clusters}, expected [{name!r}]")
+            say(f"   a job that asks for a node with shm storage now fits: {', '.join(fits.clusters)}")
+
+    def report_state(self) -> None:
+        self.step("Each cluster reports its state (free nodes, cost), which constraint selection can use.")
+        for cluster in self.scenario["clusters"]:
+            name = cluster["name"]
+            status = self.client.update_state(name, self.credentials[name][1], cluster["state"])
+            check(status == "UPDATE_STATE_SUCCESS", f"update state of {name}: {status}")
+            state = ", ".join(f"{k}={v}" for k, v in cluster["state"].items())
+            say(f"   {name}: {state}: {status}")
+
+    def submit(self, job: dict[str, Any]) -> tuple[str, int]:
+        from rainbow.jobspec import fold_artifact, simple_jobspec
+
+        artifact_path = DATA / job["artifact"]
+        artifact = json.loads(artifact_path.read_text())
+        wants = {k: v for c in artifact["compatibilities"] for k, v in c["attributes"].items()
+                 if k in ("os.vendor", "os.version", "mpi.implementation", "mpi.version", "hardware.gpu.available")}
+        self.step(f"Submit {job['name']!r}: {job['about']}, on {job['nodes']} nodes.")
+        say(f"   its artifact ({artifact_path.name}) needs: "
+            + ", ".join(f"{k}={v}" for k, v in wants.items()))
+        jobspec = fold_artifact(simple_jobspec(job["nodes"], job["tasks"], job["command"], name=job["name"]),
+                                artifact)
+        clusters = [(name, token) for name, (token, _) in self.credentials.items()]
+        answer = self.client.submit(jobspec, clusters, name=job["name"], satisfy_only=True)
+        for name in sorted(answer.reasons):
+            say(f"   {name} cannot run it: {answer.reasons[name]}")
+        if job["expect"] == "none":
+            check(not answer.clusters, f"expected no cluster to fit, but {answer.clusters} do")
+            try:
+                self.client.submit(jobspec, clusters, name=job["name"])
+            except FailedPrecondition as exc:
+                say(f"   submitting it anyway is refused ({exc.code}); nothing is queued")
+                return "", 0
+            raise DemoFailed(f"{job['name']} fits no cluster but the submission was accepted")
+        check(answer.clusters == [job["expect"]], f"{job['name']} fits {answer.clusters}, expected "
+                                                  f"[{job['expect']!r}]")
+        result = self.client.submit(jobspec, clusters, name=job["name"])
+        check(result.status == "SUBMIT_SUCCESS" and result.cluster == job["expect"] and result.jobid > 0,
+              f"submit {job['name']}: {result.status}, cluster {result.cluster!r}, job id {result.jobid}")
+        say(f"   it went to {result.cluster}, as job {result.jobid}")
+        return result.cluster, result.jobid
+
+    def receive_and_accept(self, cluster: str, jobid: int) -> None:
+        self.step(f"As cluster {cluster}, receive the queued jobs and accept job {jobid}.")
+        secret = self.credentials[cluster][1]
+        for other, (_, other_secret) in self.credentials.items():
+            if other != cluster:
+                check(all(j.id != jobid for j in self.client.receive(other, other_secret)),
+                      f"{other} was handed job {jobid}")
+        jobs = self.client.receive(cluster, secret)
+        check([j.id for j in jobs] == [jobid], f"{cluster} received {[j.id for j in jobs]}, expected [{jobid}]")
+        say(f"   {cluster} received job {jobid} ({jobs[0].name}); no other cluster sees it")
+        status = self.client.accept(cluster, secret, [jobid])
+        check(status == "RESULT_TYPE_SUCCESS", f"accept {jobid}: {status}")
+        check(not self.client.receive(cluster, secret), f"job {jobid} is still queued after it was accepted")
+        say(f"   accept: {status}; the queue of {cluster} is empty again, and a poller would now hand the job "
+            "to the local scheduler (examples/flux_poller.py, examples/slurm_poller.py)")
+        again = self.client.accept(cluster, secret, [jobid])
+        check(again == "RESULT_TYPE_PARTIAL", f"accepting job {jobid} twice answered {again}")
+
+    def stop_server(self) -> None:
+        self.step("Stop the server.")
+        self.close_client()
+        code = self.server.stop()
+        check(code == 0, f"rainbow serve exited with {code}: {self.server.tail()}")
+        say("   stopped cleanly (exit 0)")
+
+    def close_client(self) -> None:
+        if self.client is not None:
+            self.client.close()
+            self.client = None
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    started = time.monotonic()
+    say("rainbow demo: extract nodes, build cluster graphs, serve, register, submit, receive and accept,")
+    say("all on this machine, in a temporary folder that is removed at the end.")
+    try:
+        scenario = load_scenario()
+    except (OSError, yaml.YAMLError, FormatError) as exc:
+        say(f"FAILED: cannot read the scenario {SCENARIO}: {exc}")
+        return 1
+    with tempfile.TemporaryDirectory(prefix="rainbow-demo-") as tmp:
+        demo = Demo(Path(tmp), scenario)
+        try:
+            demo.play()
+        except (DemoFailed, RainbowError, OSError, ValueError) as exc:
+            say()
+            say(f"FAILED at step {demo.step_no}: {exc}")
+            return 1
+        finally:
+            demo.close_client()
+            demo.server.stop()
+    say()
+    say(f"Done in {time.monotonic() - started:.1f} s: every step did what it said; nothing is left running.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
