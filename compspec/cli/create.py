@@ -150,8 +150,8 @@ def _extract(selection: list[str] | None) -> dict:
         raise click.ClickException("extraction is not available in this installation; use --from FILE") from None
     try:
         result = run_extractors(selection)
-    except ValueError as exc:
-        raise click.ClickException(str(exc)) from None
+    except (ValueError, ImportError) as exc:
+        raise click.ClickException(f"cannot extract this node: {exc}") from None
     for message in result.warnings:
         _warn(message)
     return result.document

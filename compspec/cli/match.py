@@ -1,0 +1,80 @@
+"""`compspec match`: which images of a manifest fit the wanted attributes and/or this node."""
+from __future__ import annotations
+
+import json
+import random
+
+import click
+
+from compspec.schemas import FormatError
+
+
+def _host_properties(from_path: str | None) -> dict[str, str]:
+    """This node's properties (or those of the node whose extraction file is given), as create nodes writes them."""
+    from compspec.cli.create import _extract, _load_extraction, _warn
+    from compspec.nodes import node_properties, property_sources
+
+    if from_path:
+        return node_properties(_load_extraction(from_path))
+    sections: dict[str, set[str]] = {"gpu": set()}
+    for candidates in property_sources().values():
+        extractor, section, _ = candidates[0].split(".", 2)
+        sections.setdefault(extractor, set()).add(section)
+    selection = [f"{e}[{','.join(sorted(s))}]" if s else e for e, s in sorted(sections.items())]
+    try:
+        document = _extract(selection)
+    except click.ClickException as exc:
+        if "unknown" not in exc.message:
+            raise
+        _warn(f"{exc.message}; extracting the default set instead")
+        document = _extract(None)
+    return node_properties(document)
+
+
+@click.command("match")
+@click.option("-i", "--in", "manifest_path", required=True, type=click.Path(dir_okay=False),
+              help="Manifest YAML: images, each with the path of its compatibility artifact.")
+@click.option("--match", "wanted", multiple=True, metavar="KEY=VALUE",
+              help="Keep images whose artifact has this value (org.supercontainers.mpi.implementation=OpenMPI).")
+@click.option("--host", is_flag=True, help="Keep images whose artifact is compatible with this node.")
+@click.option("--from", "from_path", default=None, type=click.Path(dir_okay=False),
+              help="With --host: describe the node by this extraction file instead of extracting now.")
+@click.option("--randomize", is_flag=True, help="Shuffle the matching images.")
+@click.option("--seed", type=int, default=None, help="Seed for --randomize (repeatable results).")
+@click.option("--single", is_flag=True, help="Print only the first matching image.")
+@click.option("--json", "as_json", is_flag=True, help="Print matches and the reasons for the others as JSON.")
+def match(manifest_path: str, wanted: tuple[str, ...], host: bool, from_path: str | None, randomize: bool,
+          seed: int | None, single: bool, as_json: bool) -> None:
+    """Match a manifest of images and their compatibility artifacts."""
+    from compspec.manifest import load_manifest, mismatches, parse_match
+
+    if from_path and not host:
+        raise click.UsageError("--from describes the host: use it with --host")
+    try:
+        filters = parse_match(wanted)
+        images = load_manifest(manifest_path)
+        for image in images:
+            image.reasons = mismatches(image.spec, filters)
+        if host:
+            from compspec.compat import check, requirements_from_artifact
+
+            properties = _host_properties(from_path)
+            for image in images:
+                image.reasons += check(requirements_from_artifact(image.spec), properties)
+    except FormatError as exc:
+        raise click.ClickException(str(exc)) from None
+    matched = [image.name for image in images if not image.reasons]
+    if randomize:
+        random.Random(seed).shuffle(matched)
+    if single:
+        matched = matched[:1]
+    if as_json:
+        click.echo(json.dumps({"matches": matched,
+                               "mismatches": {i.name: i.reasons for i in images if i.reasons}}, indent=2))
+        return
+    if not matched:
+        for image in images:
+            click.echo(f"compspec: {image.name}: {'; '.join(image.reasons)}", err=True)
+        raise click.ClickException(f"no image in {manifest_path} matches")
+    for name in matched:
+        click.echo(name)

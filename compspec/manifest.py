@@ -1,0 +1,109 @@
+"""Match manifests: container images listed with the compatibility artifacts that describe them.
+
+`compspec match` keeps the images whose artifact asks for what the user (`--match`) or this node (`--host`)
+offers. Artifacts are read from local files, relative to the manifest; a registry reference is named as such
+rather than reported as a missing file, because fetching from a registry is not supported.
+"""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import yaml
+
+from compspec.schemas import FormatError, validate
+
+# registry/path/name:tag or ...@sha256:digest, where the first component names a host (has a dot or a port, or
+# is localhost): how an OCI reference differs from a relative file path.
+_REGISTRY_REF = re.compile(
+    r"^(?:localhost|[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)(?::\d+)?/[a-z0-9._/-]+(?::[\w.-]+|@sha256:[0-9a-f]{64})$")
+
+
+@dataclass
+class Image:
+    name: str
+    artifact: str
+    spec: dict[str, Any] = field(default_factory=dict)
+    reasons: list[str] = field(default_factory=list)
+
+
+def is_registry_reference(ref: str) -> bool:
+    return bool(_REGISTRY_REF.match(ref)) or ref.startswith(("oci://", "docker://", "oras://"))
+
+
+def load_manifest(path: str | Path) -> list[Image]:
+    """The manifest's images, each with its artifact read and checked."""
+    path = Path(path)
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise FormatError(f"{path}: cannot read ({exc.strerror})") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise FormatError(f"{path}: not YAML{f' at line {mark.line + 1}' if mark else ''}") from None
+    validate("match-manifest", doc, str(path))
+    images = []
+    for entry in doc["images"]:
+        image = Image(entry["name"], entry["artifact"])
+        image.spec = load_artifact(image, path.parent)
+        images.append(image)
+    return images
+
+
+def load_artifact(image: Image, base: Path) -> dict[str, Any]:
+    """Read an image's CompatibilitySpec from a local file (relative paths are relative to the manifest)."""
+    target = Path(image.artifact)
+    if not target.is_absolute():
+        target = base / target
+    if not target.is_file():
+        if is_registry_reference(image.artifact):
+            raise FormatError(f"image {image.name}: artifact {image.artifact} is a registry reference; "
+                              "only local artifact files are supported")
+        raise FormatError(f"image {image.name}: artifact file {image.artifact} not found")
+    try:
+        spec = json.loads(target.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise FormatError(f"image {image.name}: cannot read {image.artifact}: {exc}") from None
+    except json.JSONDecodeError as exc:
+        raise FormatError(f"image {image.name}: {image.artifact} is not JSON ({exc.msg} at line {exc.lineno})") \
+            from None
+    validate("artifact", spec, f"image {image.name}: {image.artifact}")
+    return spec
+
+
+def parse_match(items: Sequence[str]) -> dict[str, str]:
+    """`namespace.attribute=value` items → {key: value}."""
+    out: dict[str, str] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        key = key.strip()
+        if not sep or "." not in key:
+            raise FormatError(f"--match {item}: expected a namespaced key and a value, e.g. "
+                              "org.supercontainers.mpi.implementation=OpenMPI")
+        out[key] = value.strip()
+    return out
+
+
+def attribute_value(spec: Mapping[str, Any], key: str) -> str | None:
+    """The artifact's value for a fully namespaced key (namespace names contain dots: the longest that fits)."""
+    best: tuple[int, str | None] = (-1, None)
+    for compat in spec.get("compatibilities", []):
+        namespace = compat["name"]
+        if key.startswith(namespace + ".") and len(namespace) > best[0]:
+            best = (len(namespace), compat["attributes"].get(key[len(namespace) + 1:]))
+    return best[1]
+
+
+def mismatches(spec: Mapping[str, Any], wanted: Mapping[str, str]) -> list[str]:
+    """Why an artifact does not have the wanted values (compared case-insensitively); [] when it has them all."""
+    reasons = []
+    for key in sorted(wanted):
+        value = attribute_value(spec, key)
+        if value is None:
+            reasons.append(f"{key} {wanted[key]}: artifact has none")
+        elif value.casefold() != wanted[key].casefold():
+            reasons.append(f"{key} {wanted[key]}: artifact has {value}")
+    return reasons
