@@ -1,0 +1,151 @@
+"""Run extractors on one node and produce its extraction document (format A of the node file).
+
+The document is upstream compspec-go's shape, `{"results": {extractor: {"sections": {section: {key: str}}}}}`,
+plus a `metadata` object upstream readers ignore (hostname, time, tool version, host root): the hostname is what
+names the node in a cluster graph.
+
+Reading a document (`load_extraction`) accepts files written by compspec-go too, including the old top-level
+key `extractors`, and hands back the `results` shape.
+"""
+from __future__ import annotations
+
+import json
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+#: What `compspec extract` runs without --name.
+DEFAULT_SELECTION = ("system", "library", "nfd[cpu,memory,network,storage,system]", "gpu")
+
+_ITEM = re.compile(r"^\s*([A-Za-z0-9_.-]+)\s*(?:\[([^\[\]]*)\])?\s*$")
+
+
+class SelectionError(ValueError):
+    """An extractor or section name that does not exist; the message lists the valid names."""
+
+
+@dataclass
+class ExtractionResult:
+    document: dict[str, Any]
+    warnings: list[str] = field(default_factory=list)
+
+
+def parse_selection(selection: Sequence[str] | None) -> list[tuple[str, list[str]]]:
+    """Turn items like "system[cpu,os]" or "library" into (extractor, sections) pairs, checked and merged.
+
+    A bare name means every section of that extractor. Order follows first mention; sections keep the
+    extractor's own order so the output does not depend on how the user spelled the request.
+    """
+    from extractors.registry import load_builtin
+
+    registry = load_builtin()
+    items = list(DEFAULT_SELECTION) if selection is None else list(selection)
+    if not items:
+        raise SelectionError("no extractor selected; valid: " + ", ".join(sorted(registry)))
+    wanted: dict[str, set[str]] = {}
+    for item in items:
+        match = _ITEM.match(item)
+        if match is None:
+            raise SelectionError(f"cannot read extractor selection {item!r}; expected NAME or NAME[section,...]")
+        name, sections = match.group(1), match.group(2)
+        plugin = registry.get(name)
+        if plugin is None:
+            raise SelectionError(f"unknown extractor {name!r}; valid: " + ", ".join(sorted(registry)))
+        chosen = wanted.setdefault(name, set())
+        if sections is None:
+            chosen.update(plugin.sections)
+            continue
+        names = [s.strip() for s in sections.split(",") if s.strip()]
+        if not names:
+            raise SelectionError(f"empty section list for extractor {name!r}; valid: " + ", ".join(plugin.sections))
+        for section in names:
+            if section not in plugin.sections:
+                raise SelectionError(
+                    f"unknown section {section!r} of extractor {name!r}; valid: " + ", ".join(plugin.sections)
+                )
+            chosen.add(section)
+    return [(name, [s for s in registry[name].sections if s in chosen]) for name, chosen in wanted.items()]
+
+
+def run_extractors(
+    selection: Sequence[str] | None = None,
+    *,
+    host_root: str = "/",
+    run_commands: bool | None = None,
+) -> ExtractionResult:
+    """Extract the selected sections from the node at `host_root`; a failing section becomes a warning."""
+    from compspec import __version__
+    from extractors.host import Host
+    from extractors.registry import REGISTRY, Unavailable
+    from extractors.system import hostname
+
+    plan = parse_selection(selection)
+    host = Host(host_root, run_commands=run_commands)
+    warnings: list[str] = []
+    results: dict[str, Any] = {}
+    for name, sections in plan:
+        out: dict[str, dict[str, str]] = {}
+        for section in sections:
+            func = REGISTRY[name].sections[section].func
+            try:
+                data = func(host)
+            except Unavailable as exc:
+                warnings.append(f"{name}.{section}: {exc}")
+                data = {}
+            except Exception as exc:  # one broken section must not cost the node's other facts
+                warnings.append(f"{name}.{section}: {type(exc).__name__}: {exc}")
+                data = {}
+            out[section] = {str(k): _one_line(v) for k, v in data.items()}
+        results[name] = {"sections": out}
+    document = {
+        "results": results,
+        "metadata": {
+            "hostname": hostname(host) or "",
+            "extracted_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "tool_version": __version__,
+            "host_root": host.root,
+        },
+    }
+    return ExtractionResult(document, warnings)
+
+
+def _one_line(value: Any) -> str:
+    """Values are strings without surrounding whitespace (upstream kept trailing newlines)."""
+    return str(value).strip()
+
+
+def load_extraction(path_or_dict: str | Path | dict[str, Any]) -> dict[str, Any]:
+    """Read a node file (ours or compspec-go's), validate it, and return it in the `results` shape.
+
+    Raises FormatError for unreadable files, bad JSON, or a document that is not a node extraction.
+    """
+    from compspec.schemas import FormatError, validate
+
+    if isinstance(path_or_dict, dict):
+        document = path_or_dict
+        what = "extraction"
+    else:
+        what = str(path_or_dict)
+        try:
+            text = Path(path_or_dict).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise FormatError(f"{what}: cannot read: {getattr(exc, 'strerror', None) or exc}") from None
+        try:
+            document = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise FormatError(f"{what}: not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+    validate("node-extraction", document, what=what)
+    raw = document.get("results")
+    if raw is None:
+        raw = document["extractors"]
+    # Go writes an empty section map as null and may leave out an empty `sections`.
+    results = {
+        name: {"sections": {sec: dict(keys or {}) for sec, keys in (data.get("sections") or {}).items()}}
+        for name, data in raw.items()
+    }
+    normalised: dict[str, Any] = {"results": results}
+    if "metadata" in document:
+        normalised["metadata"] = document["metadata"]
+    return normalised

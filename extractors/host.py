@@ -1,0 +1,124 @@
+"""Every file an extractor reads, and every program it runs, goes through a `Host`.
+
+A host is a root folder (default `/`). In a container with the node's /proc, /sys and /etc mounted under
+`/host`, `Host("/host")` reads the node rather than the container; tests point it at recorded fixture trees.
+
+Programs (mpirun, nvidia-smi, rocm-smi, ldd) run only when the root is `/` or when asked to
+(`run_commands=True`). Otherwise their output is read from a recording in the tree:
+
+    <root>/.commands/<name>.txt     stdout and stderr of the program, as it printed them
+
+where `<name>` is the recording's name given by the extractor that wants it:
+
+    ==================  ===============================================================================
+    name                program
+    ==================  ===============================================================================
+    mpirun-version      mpirun --version
+    mpichversion        mpichversion
+    ompi_info           ompi_info --parsable --version  (Open MPI only)
+    ldd-version         ldd --version
+    nvidia-smi-query    nvidia-smi --query-gpu=index,name,memory.total,driver_version,pci.bus_id,uuid
+                        --format=csv,noheader,nounits
+    nvidia-smi          nvidia-smi  (the header line gives the CUDA version)
+    rocm-smi            rocm-smi --showproductname --showmeminfo vram --showdriverversion --json
+    uname-m             uname -m  (when /proc/sys/kernel/arch is missing and /proc/cpuinfo is ambiguous)
+    ==================  ===============================================================================
+
+A missing recording means the program is not installed on that node.
+"""
+from __future__ import annotations
+
+import os
+from typing import Any, Callable
+
+
+COMMANDS_DIR = ".commands"
+
+
+class Host:
+    """Read-only view of one node's files, rooted at `root`."""
+
+    def __init__(self, root: str = "/", run_commands: bool | None = None) -> None:
+        self.root = os.path.abspath(root or "/")
+        self.live = self.root == "/"
+        self.run_commands = self.live if run_commands is None else bool(run_commands)
+        #: Parsed files several sections share (/proc/cpuinfo, os-release), computed once per run.
+        self.cache: dict[str, Any] = {}
+
+    def cached(self, key: str, compute: Callable[[], Any]) -> Any:
+        if key not in self.cache:
+            self.cache[key] = compute()
+        return self.cache[key]
+
+    def path(self, path: str) -> str:
+        """The real location of an absolute node path under the root."""
+        if self.live:
+            return path
+        return os.path.join(self.root, path.lstrip("/"))
+
+    def read(self, path: str) -> str | None:
+        """The text of a file, or None when it is missing or unreadable (sysfs files may refuse a read)."""
+        try:
+            with open(self.path(path), "rb") as handle:
+                data = handle.read()
+        except (OSError, ValueError):
+            return None
+        return data.decode("utf-8", errors="replace")
+
+    def read_bytes(self, path: str, limit: int = -1) -> bytes | None:
+        try:
+            with open(self.path(path), "rb") as handle:
+                return handle.read(limit)
+        except (OSError, ValueError):
+            return None
+
+    def value(self, path: str) -> str | None:
+        """A one-value file (the usual sysfs shape), stripped; None when missing, unreadable or empty."""
+        text = self.read(path)
+        if text is None:
+            return None
+        text = text.strip()
+        return text or None
+
+    def listdir(self, path: str) -> list[str]:
+        """Entries of a folder, sorted; empty when it does not exist."""
+        try:
+            return sorted(os.listdir(self.path(path)))
+        except OSError:
+            return []
+
+    def exists(self, path: str) -> bool:
+        return os.path.exists(self.path(path))
+
+    def isdir(self, path: str) -> bool:
+        return os.path.isdir(self.path(path))
+
+    def command(self, name: str, argv: list[str], timeout: float = 20.0) -> str | None:
+        """Output of a program, or None when it is not there (not installed, not recorded, failed to start).
+
+        The exit status is not checked: several tools (`ldd --version` on musl) print what we need and exit
+        non-zero. A program that prints nothing counts as absent.
+        """
+        if not self.run_commands:
+            if self.live:
+                return None
+            return self.read(os.path.join("/", COMMANDS_DIR, f"{name}.txt"))
+        import shutil
+        import subprocess
+
+        exe = shutil.which(argv[0])
+        if exe is None:
+            return None
+        try:
+            done = subprocess.run(
+                [exe, *argv[1:]],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                timeout=timeout,
+                check=False,
+            )
+        except (OSError, subprocess.SubprocessError):
+            return None
+        text = done.stdout.decode("utf-8", errors="replace")
+        return text if text.strip() else None

@@ -1,0 +1,78 @@
+"""The extractor registry.
+
+An extractor module declares itself once and registers each section with a decorator:
+
+    SYSTEM = extractor("system", "CPU, processors, architecture, memory and OS")
+
+    @SYSTEM.section("os", "distribution name, version, vendor and release")
+    def os_section(host: Host) -> dict[str, str]:
+        ...
+
+A section is a function of a `Host` returning a flat `dict[str, str]`. When a section cannot run (no mpirun,
+no /boot, no GPU) it raises `Unavailable` with a short reason: the runner turns that into an empty section and
+one warning line, so one missing fact never costs the others.
+"""
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from typing import Callable
+
+from extractors.host import Host
+
+SectionFunc = Callable[[Host], "dict[str, str]"]
+
+#: Extractor modules shipped with the package, in the order `compspec list` shows them.
+BUILTIN_MODULES = ("system", "kernel", "library", "nfd", "gpu")
+
+REGISTRY: dict[str, "Extractor"] = {}
+
+
+class Unavailable(Exception):
+    """A section has nothing to report on this node; the message says why in a few words."""
+
+
+@dataclass(frozen=True)
+class Section:
+    name: str
+    description: str
+    func: SectionFunc
+
+
+@dataclass
+class Extractor:
+    name: str
+    description: str
+    #: Sections used when the extractor is part of the default set; None means all of them.
+    default_sections: tuple[str, ...] | None = None
+    sections: dict[str, Section] = field(default_factory=dict)
+
+    def section(self, name: str, description: str) -> Callable[[SectionFunc], SectionFunc]:
+        """Register the decorated function as section `name` of this extractor."""
+
+        def register(func: SectionFunc) -> SectionFunc:
+            if name in self.sections:
+                raise ValueError(f"section {self.name}.{name} registered twice")
+            self.sections[name] = Section(name, description, func)
+            return func
+
+        return register
+
+    def defaults(self) -> list[str]:
+        return list(self.default_sections) if self.default_sections is not None else list(self.sections)
+
+
+def extractor(name: str, description: str, default_sections: tuple[str, ...] | None = None) -> Extractor:
+    """Declare an extractor; its module then registers sections on the returned object."""
+    if name in REGISTRY:
+        raise ValueError(f"extractor {name} registered twice")
+    plugin = Extractor(name, description, default_sections)
+    REGISTRY[name] = plugin
+    return plugin
+
+
+def load_builtin() -> dict[str, Extractor]:
+    """Import every shipped extractor module (cheap: heavy libraries are imported inside sections)."""
+    for module in BUILTIN_MODULES:
+        importlib.import_module(f"extractors.{module}")
+    return REGISTRY

@@ -1,0 +1,113 @@
+"""The system extractor: CPU summary and microarchitecture, every processor, architecture, memory, OS."""
+from __future__ import annotations
+
+import os
+
+from extractors import cpuinfo
+from extractors.host import Host
+from extractors.osrelease import full_release, os_release
+from extractors.registry import Unavailable, extractor
+
+SYSTEM = extractor("system", "generic system facts: CPU, processors, architecture, memory and operating system")
+
+
+def hostname(host: Host) -> str:
+    """The node's name: what names it in a cluster graph."""
+    if host.live:
+        return os.uname().nodename
+    for path in ("/proc/sys/kernel/hostname", "/etc/hostname"):
+        text = host.read(path)
+        if text and text.strip():
+            return text.strip().splitlines()[0].strip()
+    return ""
+
+
+@SYSTEM.section("cpu", "usable and physical cores, sockets, threads per core, vendor, model, archspec target")
+def cpu(host: Host) -> dict[str, str]:
+    if not cpuinfo.processors(host):
+        raise Unavailable("no processors in /proc/cpuinfo")
+    from extractors.microarch import detect
+
+    topo = cpuinfo.topology(host)
+    ident = cpuinfo.identity(host)
+    out = {
+        "cores": str(cpuinfo.usable_cpus(host)),
+        "physical_cores": str(topo.physical_cores),
+        "sockets": str(topo.sockets),
+        "threads_per_core": str(topo.threads_per_core),
+    }
+    if ident.vendor:
+        out["vendor"] = ident.vendor
+    if ident.model:
+        out["model"] = ident.model
+    machine = cpuinfo.machine(host)
+    if machine:
+        target = detect(machine, ident)
+        out["target"] = target.name
+        out["target_generic"] = target.generic
+    return out
+
+
+@SYSTEM.section("processor", "every processor in /proc/cpuinfo: normalized vendor, features, family, model, and raw keys")
+def processor(host: Host) -> dict[str, str]:
+    procs = cpuinfo.processors(host)
+    if not procs:
+        raise Unavailable("no processors in /proc/cpuinfo")
+    out: dict[str, str] = {}
+    for proc in procs:
+        uid = proc["processor"]
+        if "cpu_implementer" in proc:
+            vendor = cpuinfo.arm_names(proc["cpu_implementer"])[0]
+        else:
+            vendor = proc.get("vendor_id", "")
+        normalized = {
+            "vendor": vendor,
+            "features": proc.get("flags", proc.get("features", "")),
+            "family": proc.get("cpu_family", proc.get("cpu_architecture", "")),
+            "model": proc.get("model_name", proc.get("cpu_variant", "")),
+        }
+        if "bogomips" in proc:
+            normalized["botomips"] = proc["bogomips"]  # upstream's spelling, kept for its readers
+            normalized["bogomips"] = proc["bogomips"]
+        for key, value in normalized.items():
+            out[f"{uid}.normalized.{key}"] = value
+        for key, value in proc.items():
+            out[f"{uid}.raw.{key}"] = value
+    return out
+
+
+@SYSTEM.section("arch", "architecture name (amd64, arm64, ...) and machine (x86_64, aarch64, ...)")
+def arch(host: Host) -> dict[str, str]:
+    machine = cpuinfo.machine(host)
+    if not machine:
+        raise Unavailable("cannot tell the machine architecture")
+    return {"name": cpuinfo.ARCH_NAMES.get(machine, machine), "arch": machine}
+
+
+@SYSTEM.section("memory", "every /proc/meminfo entry, value with its unit")
+def memory(host: Host) -> dict[str, str]:
+    text = host.read("/proc/meminfo")
+    if not text:
+        raise Unavailable("cannot read /proc/meminfo")
+    out: dict[str, str] = {}
+    for line in text.splitlines():
+        key, sep, value = line.partition(":")
+        if not sep:
+            continue
+        key = key.strip().lower().replace("(", "_").replace(")", "").replace(" ", "_")
+        out[key] = value.strip()
+    return out
+
+
+@SYSTEM.section("os", "distribution name, version, vendor (ID) and full release from os-release")
+def os_section(host: Host) -> dict[str, str]:
+    fields = os_release(host)
+    if not fields:
+        raise Unavailable("no /etc/os-release or /usr/lib/os-release")
+    out = {
+        "name": fields.get("PRETTY_NAME") or fields.get("NAME", ""),
+        "version": fields.get("VERSION_ID", ""),
+        "vendor": fields.get("ID", ""),
+        "release": full_release(host, fields),
+    }
+    return {key: value for key, value in out.items() if value}
