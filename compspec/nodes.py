@@ -277,9 +277,14 @@ def _shape_error(doc: Any) -> str | None:
     if not isinstance(results, dict):
         return f"{key}: not an object"
     for name, ext in results.items():
-        if not isinstance(ext, dict) or not isinstance(ext.get("sections", {}), dict):
-            return f"{key}.{name}: not an object with 'sections'"
-        for sname, section in ext.get("sections", {}).items():
+        if not isinstance(ext, dict):
+            return f"{key}.{name}: not an object"
+        sections = ext.get("sections") or {}  # Go writes an empty map as null
+        if not isinstance(sections, dict):
+            return f"{key}.{name}.sections: not an object"
+        for sname, section in sections.items():
+            if section is None:
+                continue
             if not isinstance(section, dict):
                 return f"{key}.{name}.sections.{sname}: not an object"
             for k, v in section.items():

@@ -268,3 +268,12 @@ def test_upstream_example_graph_shape_is_reproduced(tmp_path):
         ours = {k: v for k, v in doc["graph"]["nodes"][label]["metadata"].items() if k not in strip}
         assert ours == vertex["metadata"]
     assert doc["graph"]["edges"] == upstream["graph"]["edges"]
+
+
+def test_go_null_sections_are_read_as_empty(tmp_path):
+    doc = extraction("h")
+    doc["results"]["library"] = {"sections": None}
+    doc["results"]["system"]["sections"]["arch"] = None
+    write_nodes(tmp_path, {"h.json": doc})
+    [node] = read_node_dir(tmp_path)
+    assert node.hostname == "h" and "system.arch.name" not in node.properties
