@@ -1,0 +1,91 @@
+"""`rainbow serve`: run the scheduler server on one port until SIGINT or SIGTERM."""
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+import click
+
+
+def _selection_options(options) -> dict[str, str]:
+    """Selection options as the wire carries them (strings); a YAML list of priorities is written back as text."""
+    import yaml
+
+    out: dict[str, str] = {}
+    for key, value in (options or {}).items():
+        out[str(key)] = value if isinstance(value, str) else yaml.safe_dump(value, sort_keys=False)
+    return out
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", type=click.IntRange(0, 65535), default=50051, show_default=True,
+              help="Port to listen on (0: pick a free one; the line 'serving on' shows it).")
+@click.option("--db", "db", default="rainbow.db", show_default=True, help="SQLite database file.")
+@click.option("--secret", default=None, help="Registration secret (default: scheduler.secret of --config, "
+              "RAINBOW_SECRET, else a random one printed once).")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None,
+              help="rainbow-config.yaml: scheduler.secret and scheduler.algorithms.selection.")
+@click.option("--tls-cert", type=click.Path(dir_okay=False), default=None, help="Server certificate (PEM).")
+@click.option("--tls-key", type=click.Path(dir_okay=False), default=None, help="Server private key (PEM).")
+@click.option("--tls-ca", type=click.Path(dir_okay=False), default=None,
+              help="CA (PEM) that signs client certificates: turns on mutual TLS.")
+@click.option("--global-token", default=None,
+              help="Give every cluster this same submit token (upstream's opt-in; off by default).")
+@click.option("--max-message-mb", type=click.IntRange(1, 2047), default=None,
+              help="Largest gRPC message in MiB (default: 1024, enough for a 10,000-node x 64-core graph).")
+@click.option("--workers", type=click.IntRange(1, 1024), default=16, show_default=True,
+              help="Threads serving requests.")
+def serve(host: str, port: int, db: str, secret: str | None, config_path: str | None, tls_cert: str | None,
+          tls_key: str | None, tls_ca: str | None, global_token: str | None, max_message_mb: int | None,
+          workers: int) -> None:
+    """Serve the rainbow scheduler (register, submit, receive, accept) with health checks and reflection."""
+    from compspec.schemas import FormatError
+    from rainbow.config import apply_env, get_dotted, load_config
+    from rainbow.server.app import RainbowServer, ServerOptions, ServerStartError, TLSFiles, run_until_signalled
+    from rainbow.server.auth import new_credential
+    from rainbow.server.limits import default_limits
+    from rainbow.server.scheduler import Scheduler, SelectionConfig
+    from rainbow.store import StoreError, open_store
+
+    if bool(tls_cert) != bool(tls_key):
+        raise click.UsageError("--tls-cert and --tls-key go together")
+    if tls_ca and not tls_cert:
+        raise click.UsageError("--tls-ca needs --tls-cert and --tls-key")
+    if config_path and not Path(config_path).is_file():
+        raise click.ClickException(f"config {config_path}: no such file")
+    try:
+        cfg = apply_env(load_config(config_path))
+    except FormatError as exc:
+        raise click.ClickException(str(exc)) from None
+
+    logging.basicConfig(stream=sys.stderr, level=logging.INFO,
+                        format="%(asctime)s rainbow %(levelname)s %(message)s")
+    generated = False
+    secret = secret or get_dotted(cfg, "scheduler.secret") or ""
+    if not secret:
+        secret, generated = new_credential(), True
+    selection = SelectionConfig(name=get_dotted(cfg, "scheduler.algorithms.selection.name") or "random",
+                                options=_selection_options(get_dotted(cfg, "scheduler.algorithms.selection.options")))
+    limits = default_limits()
+    if max_message_mb is not None:
+        limits = limits.with_overrides(max_message_mb=max_message_mb)
+    try:
+        store = open_store(db)
+    except StoreError as exc:
+        raise click.ClickException(f"cannot open the store: {exc}") from None
+    scheduler = Scheduler(store, registration_secret=secret, selection=selection, global_token=global_token,
+                          limits=limits)
+    loaded = scheduler.rebuild()
+    logging.getLogger("rainbow.server").info("store %s: %d clusters loaded", db, loaded)
+    options = ServerOptions(host=host, port=port, workers=workers, max_message_bytes=limits.max_message_bytes,
+                            tls=TLSFiles(tls_cert, tls_key, tls_ca) if tls_cert else None)
+    server = RainbowServer(scheduler, options)
+    if generated:
+        click.echo(f"rainbow: registration secret: {secret}")
+    try:
+        run_until_signalled(server, lambda line: click.echo(line))
+    except ServerStartError as exc:
+        store.close()
+        raise click.ClickException(str(exc)) from None

@@ -1,0 +1,142 @@
+"""Assemble and run the gRPC server: both rainbow services and the jobs listing on one port, plus the standard
+health checking and reflection services, optional TLS / mutual TLS, and a graceful stop on SIGINT/SIGTERM."""
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from concurrent import futures
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from rainbow.protos import jobs_pb2, jobs_pb2_grpc, memory_pb2, memory_pb2_grpc, rainbow_pb2, rainbow_pb2_grpc
+from rainbow.server.scheduler import Scheduler
+from rainbow.server.servicers import MemoryGraphServicer, RainbowJobsServicer, RainbowSchedulerServicer
+
+log = logging.getLogger("rainbow.server")
+
+SERVICE_NAMES = (
+    rainbow_pb2.DESCRIPTOR.services_by_name["RainbowScheduler"].full_name,
+    memory_pb2.DESCRIPTOR.services_by_name["MemoryGraph"].full_name,
+    jobs_pb2.DESCRIPTOR.services_by_name["RainbowJobs"].full_name,
+)
+
+
+class ServerStartError(RuntimeError):
+    """The server could not start (address in use, unreadable certificate); the message says which."""
+
+
+@dataclass
+class TLSFiles:
+    cert: str
+    key: str
+    ca: str | None = None
+
+    def credentials(self) -> grpc.ServerCredentials:
+        def read(what: str, path: str) -> bytes:
+            try:
+                return Path(path).read_bytes()
+            except OSError as exc:
+                raise ServerStartError(f"cannot read TLS {what} {path}: {exc.strerror}") from None
+
+        cert, key = read("certificate", self.cert), read("key", self.key)
+        ca = read("CA", self.ca) if self.ca else None
+        # With a CA, every client must present a certificate it signed (mutual TLS).
+        return grpc.ssl_server_credentials([(key, cert)], root_certificates=ca, require_client_auth=ca is not None)
+
+
+@dataclass
+class ServerOptions:
+    host: str = "127.0.0.1"
+    port: int = 50051
+    workers: int = 16
+    max_message_bytes: int = 1024 * 1024 * 1024
+    tls: TLSFiles | None = None
+    grace_seconds: float = 10.0
+    extra_options: list[tuple[str, int]] = field(default_factory=list)
+
+
+def bind_address(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host and not host.startswith("[") else f"{host}:{port}"
+
+
+class RainbowServer:
+    """One gRPC server around a Scheduler; `start` binds and serves, `stop` drains in-flight requests."""
+
+    def __init__(self, scheduler: Scheduler, options: ServerOptions) -> None:
+        self.scheduler = scheduler
+        self.options = options
+        self.port = 0
+        self.health = health.HealthServicer()
+        self._server: grpc.Server | None = None
+
+    def start(self) -> int:
+        opts = self.options
+        server = grpc.server(
+            futures.ThreadPoolExecutor(max_workers=opts.workers, thread_name_prefix="rainbow-rpc"),
+            options=[("grpc.max_receive_message_length", opts.max_message_bytes),
+                     ("grpc.max_send_message_length", opts.max_message_bytes),
+                     # Never share a port with another process: a second server on the same port is an error.
+                     ("grpc.so_reuseport", 0), *opts.extra_options])
+        rainbow_pb2_grpc.add_RainbowSchedulerServicer_to_server(RainbowSchedulerServicer(self.scheduler), server)
+        memory_pb2_grpc.add_MemoryGraphServicer_to_server(MemoryGraphServicer(self.scheduler), server)
+        jobs_pb2_grpc.add_RainbowJobsServicer_to_server(RainbowJobsServicer(self.scheduler), server)
+        health_pb2_grpc.add_HealthServicer_to_server(self.health, server)
+        reflection.enable_server_reflection(
+            (*SERVICE_NAMES, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME),
+            server)
+        address = bind_address(opts.host, opts.port)
+        try:
+            if opts.tls is not None:
+                port = server.add_secure_port(address, opts.tls.credentials())
+            else:
+                port = server.add_insecure_port(address)
+        except RuntimeError as exc:
+            raise ServerStartError(f"cannot listen on {address}: {exc}") from None
+        if not port:
+            raise ServerStartError(f"cannot listen on {address}")
+        server.start()
+        for name in ("", *SERVICE_NAMES):
+            self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
+        self._server = server
+        self.port = port
+        return port
+
+    def stop(self, grace: float | None = None) -> None:
+        """Refuse new requests, let those in flight finish (up to `grace` seconds), then close the store."""
+        if self._server is None:
+            return
+        self.health.enter_graceful_shutdown()
+        self._server.stop(self.options.grace_seconds if grace is None else grace).wait()
+        self._server = None
+        self.scheduler.store.close()
+
+
+def run_until_signalled(server: RainbowServer, announce: Callable[[str], None]) -> int:
+    """Start `server`, announce it, serve until SIGINT or SIGTERM, stop gracefully; returns the exit status 0."""
+    stop = threading.Event()
+    received: list[str] = []
+
+    def on_signal(signum, _frame) -> None:
+        received.append(signal.Signals(signum).name)
+        stop.set()
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        port = server.start()
+        announce(f"rainbow: serving on {server.options.host}:{port}")
+        log.info("serving on %s:%d (%s)", server.options.host, port, "TLS" if server.options.tls else "plaintext")
+        while not stop.wait(0.5):
+            pass
+        log.info("%s received: stopping, finishing requests in flight", received[0])
+        server.stop()
+        log.info("stopped")
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return 0

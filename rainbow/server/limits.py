@@ -1,0 +1,120 @@
+"""Input limits and the checks that enforce them, with messages that name the offending field."""
+from __future__ import annotations
+
+import functools
+import json
+import re
+from dataclasses import dataclass, fields, replace
+from importlib import resources
+from typing import Any
+
+import yaml
+
+from compspec.schemas import FormatError, field_path
+from rainbow.server.errors import InvalidArgument
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_message_mb: int
+    name_pattern: str
+    max_name_length: int
+    max_job_name_length: int
+    max_jobspec_bytes: int
+    max_state_bytes: int
+    max_select_options: int
+    max_select_option_bytes: int
+    max_submit_clusters: int
+    max_accept_ids: int
+    default_page_size: int
+    max_page_size: int
+
+    @property
+    def max_message_bytes(self) -> int:
+        return min(self.max_message_mb * 1024 * 1024, 2**31 - 1)
+
+    def with_overrides(self, **values: Any) -> "Limits":
+        return replace(self, **{k: v for k, v in values.items() if v is not None})
+
+
+@functools.lru_cache(maxsize=1)
+def default_limits() -> Limits:
+    text = resources.files("rainbow").joinpath("data/server-limits.yaml").read_text(encoding="utf-8")
+    data = yaml.safe_load(text)
+    return Limits(**{f.name: data[f.name] for f in fields(Limits)})
+
+
+@functools.lru_cache(maxsize=8)
+def _name_re(pattern: str) -> re.Pattern:
+    return re.compile(pattern)
+
+
+def _shown(value: str) -> str:
+    """A bad value quoted for an error message, cut short so a 10,000-character name stays a one-line error."""
+    return repr(value if len(value) <= 40 else value[:37] + "...")
+
+
+def check_name(limits: Limits, field: str, value: str) -> str:
+    if not value:
+        raise InvalidArgument(f"{field}: required")
+    if len(value) > limits.max_name_length:
+        raise InvalidArgument(f"{field}: longer than {limits.max_name_length} characters")
+    if not _name_re(limits.name_pattern).fullmatch(value):
+        raise InvalidArgument(f"{field}: {_shown(value)} may hold only letters, digits, '.', '_' and '-', "
+                              "starting with a letter or digit")
+    return value
+
+
+def check_job_name(limits: Limits, value: str) -> str:
+    if len(value) > limits.max_job_name_length:
+        raise InvalidArgument(f"name: longer than {limits.max_job_name_length} characters")
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+        raise InvalidArgument("name: contains control characters")
+    return value
+
+
+def check_size(field: str, value: str, limit: int) -> str:
+    size = len(value.encode("utf-8", "surrogatepass"))
+    if size > limit:
+        raise InvalidArgument(f"{field}: {size} bytes is over the limit of {limit}")
+    return value
+
+
+def require(field: str, value: str) -> str:
+    if not value:
+        raise InvalidArgument(f"{field}: required")
+    return value
+
+
+@functools.lru_cache(maxsize=1)
+def _state_validator():
+    import jsonschema
+
+    schema = json.loads(resources.files("rainbow").joinpath("schemas", "state.json").read_text(encoding="utf-8"))
+    cls = jsonschema.validators.validator_for(schema)
+    return cls(schema)
+
+
+def parse_state(limits: Limits, payload: str) -> dict[str, Any]:
+    """An UpdateState payload as a dict; anything but a flat JSON object is InvalidArgument."""
+    check_size("payload", require("payload", payload), limits.max_state_bytes)
+    try:
+        state = json.loads(payload)
+    except ValueError as exc:
+        raise InvalidArgument(f"payload: not valid JSON ({exc})") from None
+    errors = list(_state_validator().iter_errors(state))
+    if errors:
+        import jsonschema
+
+        best = jsonschema.exceptions.best_match(errors)
+        message = best.message if len(best.message) <= 200 else best.message[:197] + "..."
+        raise InvalidArgument(f"payload: {field_path(best.absolute_path)}: {message}")
+    return state
+
+
+def as_invalid(exc: FormatError, field: str) -> InvalidArgument:
+    """A format error from the engine, as the INVALID_ARGUMENT a client sees (one line, field named)."""
+    message = " ".join(str(exc).split())
+    if len(message) > 500:
+        message = message[:497] + "..."
+    return InvalidArgument(f"{field}: {message}")

@@ -1,0 +1,312 @@
+"""What each request does: check credentials and limits, call the matching engine and the store.
+
+The servicers only translate between protobuf and these methods; this layer only orchestrates (the matching,
+selection and graph semantics live in rainbow.graph / match / select, persistence in rainbow.store). It keeps the
+per-cluster match indexes in memory and the full graphs in the store, and rebuilds the indexes from the store on
+start, so a restart loses nothing.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import random
+import threading
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Sequence
+
+from compspec.schemas import FormatError
+from rainbow.graph import build_index, parse_graph, parse_subsystem
+from rainbow.jobspec import parse_jobspec
+from rainbow.match import Matcher
+from rainbow.select import select
+from rainbow.server.auth import credential_matches, hash_credential, new_credential
+from rainbow.server.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
+from rainbow.server.limits import (Limits, as_invalid, check_job_name, check_name, check_size, default_limits,
+                                   parse_state, require)
+from rainbow.store import JOB_STATES, ClusterRecord, JobRecord, Store
+
+log = logging.getLogger("rainbow.server")
+
+SUCCESS = "success"
+EXISTS = "exists"
+NO_EXISTS = "no_exists"
+
+
+@dataclass(frozen=True)
+class RegisterOutcome:
+    status: str  # SUCCESS or EXISTS
+    token: str = ""
+    secret: str = ""
+
+
+@dataclass(frozen=True)
+class SubmitOutcome:
+    jobid: int
+    cluster: str
+    clusters: list[str]
+    reasons: dict[str, str]
+
+
+@dataclass(frozen=True)
+class SatisfyOutcome:
+    clusters: list[str]
+    reasons: dict[str, str]
+    total_clusters: int
+
+
+@dataclass(frozen=True)
+class AcceptOutcome:
+    accepted: list[int]
+    requested: int
+
+    @property
+    def complete(self) -> bool:
+        return len(self.accepted) == self.requested
+
+
+@dataclass
+class SelectionConfig:
+    """The server's default selection; a SubmitJob naming its own algorithm or options overrides it."""
+
+    name: str = "random"
+    options: dict[str, str] = field(default_factory=dict)
+
+
+class Scheduler:
+    def __init__(self, store: Store, *, registration_secret: str, selection: SelectionConfig | None = None,
+                 global_token: str | None = None, limits: Limits | None = None,
+                 rng: random.Random | None = None) -> None:
+        if not registration_secret:
+            raise ValueError("the scheduler needs a registration secret")
+        self.store = store
+        self.limits = limits or default_limits()
+        self.selection = selection or SelectionConfig()
+        self.matcher = Matcher()
+        self._registration_hash = hash_credential(registration_secret)
+        self._global_token = global_token or None
+        self._rng = rng or random.Random()
+        # Graph changes of one cluster (register, subsystems, delete) rebuild its index from what is stored;
+        # they are rare, so one lock keeps the index and the store in step without slowing submits.
+        self._graph_lock = threading.Lock()
+
+    # -- start ------------------------------------------------------------------------------------------------
+    def rebuild(self) -> int:
+        """Rebuild every cluster's match index from the store; returns how many clusters were loaded."""
+        loaded = 0
+        with self._graph_lock:
+            for name in self.store.cluster_names():
+                try:
+                    self._reindex(name)
+                    loaded += 1
+                except FormatError as exc:
+                    log.error("cluster %s: stored graph no longer loads, not matchable: %s", name, exc)
+        return loaded
+
+    def _reindex(self, name: str, extra: tuple[str, str] | None = None, without: str | None = None):
+        """Build the index of `name` from its stored graphs (plus `extra` subsystem, minus `without`)."""
+        graphs = self.store.get_graphs(name)
+        if graphs is None:
+            self.matcher.remove(name)
+            return None
+        graph = parse_graph(graphs.graph)
+        texts = dict(graphs.subsystems)
+        if extra is not None:
+            texts[extra[0]] = extra[1]
+        if without is not None:
+            texts.pop(without, None)
+        subsystems = {sub: parse_subsystem(text, sub, graph) for sub, text in texts.items()}
+        index = build_index(graph, subsystems)
+        return index
+
+    # -- credentials ------------------------------------------------------------------------------------------
+    def _cluster_for_secret(self, name: str, secret: str, field_name: str = "cluster") -> ClusterRecord:
+        check_name(self.limits, field_name, name)
+        record = self.store.get_cluster(name)
+        if record is None:
+            raise NotFound(f"cluster {name} is not registered")
+        if not credential_matches(record.secret_hash, secret):
+            raise PermissionDenied(f"cluster {name}: secret is missing or not valid")
+        return record
+
+    # -- registration -----------------------------------------------------------------------------------------
+    def register(self, name: str, secret: str, nodes: str) -> RegisterOutcome:
+        if not credential_matches(self._registration_hash, secret):
+            raise PermissionDenied("registration secret is missing or not valid")
+        check_name(self.limits, "name", name)
+        require("nodes", nodes)
+        if self.store.get_cluster(name) is not None:
+            return RegisterOutcome(EXISTS)
+        try:
+            graph = parse_graph(nodes)
+            index = build_index(graph)
+        except FormatError as exc:
+            raise as_invalid(exc, "nodes") from None
+        token = self._global_token or new_credential()
+        cluster_secret = new_credential()
+        with self._graph_lock:
+            if not self.store.register_cluster(name, hash_credential(token), hash_credential(cluster_secret), nodes):
+                return RegisterOutcome(EXISTS)
+            self.matcher.set(name, index)
+        log.info("registered cluster %s (%d nodes)", name, graph.node_count)
+        return RegisterOutcome(SUCCESS, token=token, secret=cluster_secret)
+
+    def register_subsystem(self, cluster: str, secret: str, subsystem: str, nodes: str) -> str:
+        self._cluster_for_secret(cluster, secret, "name")
+        check_name(self.limits, "subsystem", subsystem)
+        require("nodes", nodes)
+        with self._graph_lock:
+            graphs = self.store.get_graphs(cluster)
+            if graphs is None:
+                raise NotFound(f"cluster {cluster} is not registered")
+            if subsystem in graphs.subsystems:
+                return EXISTS
+            try:
+                index = self._reindex(cluster, extra=(subsystem, nodes))
+            except FormatError as exc:
+                raise as_invalid(exc, "nodes") from None
+            if not self.store.add_subsystem(cluster, subsystem, nodes):
+                return EXISTS
+            self.matcher.set(cluster, index)
+        log.info("cluster %s: registered subsystem %s", cluster, subsystem)
+        return SUCCESS
+
+    def delete(self, cluster: str, secret: str) -> str:
+        check_name(self.limits, "name", cluster)
+        record = self.store.get_cluster(cluster)
+        if record is None:
+            return NO_EXISTS
+        if not credential_matches(record.secret_hash, secret):
+            raise PermissionDenied(f"cluster {cluster}: secret is missing or not valid")
+        with self._graph_lock:
+            gone = self.store.delete_cluster(cluster)
+            self.matcher.remove(cluster)
+        if gone:
+            log.info("deleted cluster %s", cluster)
+        return SUCCESS if gone else NO_EXISTS
+
+    def delete_subsystem(self, cluster: str, secret: str, subsystem: str) -> str:
+        self._cluster_for_secret(cluster, secret, "name")
+        check_name(self.limits, "subsystem", subsystem)
+        with self._graph_lock:
+            graphs = self.store.get_graphs(cluster)
+            if graphs is None or subsystem not in graphs.subsystems:
+                return NO_EXISTS
+            try:
+                index = self._reindex(cluster, without=subsystem)
+            except FormatError as exc:
+                raise FailedPrecondition(f"cluster {cluster}: graph does not load without {subsystem}: {exc}") \
+                    from None
+            if not self.store.delete_subsystem(cluster, subsystem):
+                return NO_EXISTS
+            self.matcher.set(cluster, index)
+        log.info("cluster %s: deleted subsystem %s", cluster, subsystem)
+        return SUCCESS
+
+    def update_state(self, cluster: str, secret: str, payload: str) -> dict[str, Any]:
+        self._cluster_for_secret(cluster, secret)
+        state = parse_state(self.limits, payload)
+        if not self.store.set_state(cluster, json.dumps(state, sort_keys=True)):
+            raise NotFound(f"cluster {cluster} is not registered")
+        log.info("cluster %s: state updated (%d keys)", cluster, len(state))
+        return state
+
+    # -- jobs -------------------------------------------------------------------------------------------------
+    def _parse_jobspec(self, text: str, field_name: str = "jobspec"):
+        check_size(field_name, require(field_name, text), self.limits.max_jobspec_bytes)
+        try:
+            return parse_jobspec(text)
+        except FormatError as exc:
+            raise as_invalid(exc, field_name) from None
+
+    def _check_tokens(self, clusters: Sequence[tuple[str, str]]) -> list[str]:
+        """The candidate names, once each, after checking every token; any bad one denies the whole request."""
+        if not clusters:
+            raise InvalidArgument("clusters: at least one cluster (name and token) is required")
+        if len(clusters) > self.limits.max_submit_clusters:
+            raise InvalidArgument(f"clusters: more than {self.limits.max_submit_clusters}")
+        tokens: dict[str, str] = {}
+        for i, (name, token) in enumerate(clusters):
+            check_name(self.limits, f"clusters[{i}].name", name)
+            if name in tokens and tokens[name] != token:
+                raise InvalidArgument(f"clusters[{i}]: cluster {name} given twice with different tokens")
+            tokens[name] = token
+        records = self.store.get_clusters(tokens)
+        for name, token in tokens.items():
+            record = records.get(name)
+            if record is None or not credential_matches(record.token_hash, token):
+                raise PermissionDenied(f"cluster {name}: token is missing or not valid")
+        return sorted(tokens)
+
+    def _states(self, names: Sequence[str]) -> dict[str, dict[str, Any]]:
+        return {name: json.loads(text) for name, text in self.store.get_states(names).items()}
+
+    def submit(self, jobspec: str, clusters: Sequence[tuple[str, str]], *, name: str = "", algorithm: str = "",
+               options: Mapping[str, str] | None = None, satisfy_only: bool = False) -> SubmitOutcome:
+        check_job_name(self.limits, name)
+        request = self._parse_jobspec(jobspec)
+        candidates = self._check_tokens(clusters)
+        options = dict(options or {})
+        if len(options) > self.limits.max_select_options:
+            raise InvalidArgument(f"select_options: more than {self.limits.max_select_options} entries")
+        for key, value in options.items():
+            check_size(f"select_options[{key[:40]}]", value, self.limits.max_select_option_bytes)
+        if not algorithm:
+            algorithm = self.selection.name
+            options = {**self.selection.options, **options}
+        matched, reasons = self.matcher.match(request, candidates)
+        try:
+            choice = select(algorithm, matched, options=options, states=self._states(matched),
+                            parameters=request.parameters, rng=self._rng)
+        except FormatError as exc:
+            raise as_invalid(exc, "select_algorithm") from None
+        if satisfy_only:
+            return SubmitOutcome(0, "", list(choice.eligible), dict(reasons))
+        if choice.chosen is None:
+            if matched:
+                raise FailedPrecondition(f"selection {algorithm} left no cluster among {', '.join(matched)}")
+            details = "; ".join(f"{c}: {reasons.get(c, 'does not fit')}" for c in candidates)
+            raise FailedPrecondition(f"no cluster can run the job: {details}")
+        job_name = check_job_name(self.limits, name or request.name or "")
+        jobid = self.store.add_job(choice.chosen, job_name, jobspec)
+        if jobid is None:
+            raise FailedPrecondition(f"cluster {choice.chosen} was deleted while the job was being submitted")
+        if jobid > 2**31 - 1:
+            raise FailedPrecondition(f"job id {jobid} does not fit the wire format (int32)")
+        log.info("job %d queued for cluster %s", jobid, choice.chosen)
+        return SubmitOutcome(jobid, choice.chosen, list(matched), dict(reasons))
+
+    def satisfy(self, payload: str) -> SatisfyOutcome:
+        request = self._parse_jobspec(payload, "payload")
+        names = self.matcher.names()
+        matched, reasons = self.matcher.match(request, names)
+        return SatisfyOutcome(list(matched), dict(reasons), len(names))
+
+    def receive(self, cluster: str, secret: str, max_jobs: int = 0) -> list[JobRecord]:
+        self._cluster_for_secret(cluster, secret)
+        return self.store.pending_jobs(cluster, max_jobs)
+
+    def accept(self, cluster: str, secret: str, ids: Sequence[int]) -> AcceptOutcome:
+        self._cluster_for_secret(cluster, secret)
+        if not ids:
+            raise InvalidArgument("jobids: at least one job id is required")
+        if len(ids) > self.limits.max_accept_ids:
+            raise InvalidArgument(f"jobids: more than {self.limits.max_accept_ids}")
+        wanted = set(ids)
+        accepted = self.store.accept_jobs(cluster, sorted(wanted))
+        if accepted:
+            log.info("cluster %s accepted %d jobs", cluster, len(accepted))
+        return AcceptOutcome(accepted, len(wanted))
+
+    def list_jobs(self, cluster: str, secret: str, state: str = "", after_id: int = 0,
+                  limit: int = 0) -> tuple[list[JobRecord], int]:
+        self._cluster_for_secret(cluster, secret)
+        state = "" if state in ("", "all") else state
+        if state and state not in JOB_STATES:
+            raise InvalidArgument(f"state: {state[:40]!r} is not one of all, {', '.join(JOB_STATES)}")
+        if after_id < 0:
+            raise InvalidArgument("after_id: must not be negative")
+        page = self.limits.default_page_size if limit <= 0 else min(limit, self.limits.max_page_size)
+        jobs = self.store.list_jobs(cluster, state, after_id, page + 1)
+        more = len(jobs) > page
+        jobs = jobs[:page]
+        return jobs, (jobs[-1].id if more else 0)

@@ -1,0 +1,156 @@
+"""The gRPC servicers: protobuf in, a Scheduler call, protobuf out; scheduler errors become gRPC statuses."""
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import uuid
+
+import grpc
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from rainbow.protos import jobs_pb2, jobs_pb2_grpc, memory_pb2, memory_pb2_grpc, rainbow_pb2, rainbow_pb2_grpc
+from rainbow.server.errors import ServiceError
+from rainbow.server.scheduler import EXISTS, SUCCESS, Scheduler
+from rainbow.store import JobRecord, StoreError
+
+log = logging.getLogger("rainbow.server")
+
+
+def _rpc(method):
+    """Run a servicer method; a ServiceError becomes its gRPC status, anything unexpected INTERNAL (logged)."""
+
+    @functools.wraps(method)
+    def wrapper(self, request, context: grpc.ServicerContext):
+        try:
+            return method(self, request, context)
+        except ServiceError as exc:
+            context.abort(getattr(grpc.StatusCode, exc.code), str(exc))
+        except StoreError as exc:
+            log.error("%s: store error: %s", method.__name__, exc)
+            context.abort(grpc.StatusCode.UNAVAILABLE, f"store unavailable: {exc}")
+        except Exception as exc:  # a bug: report it without leaking internals, and keep serving
+            log.exception("%s: internal error", method.__name__)
+            context.abort(grpc.StatusCode.INTERNAL, f"internal error ({type(exc).__name__})")
+
+    return wrapper
+
+
+def _request_id() -> str:
+    return uuid.uuid4().hex
+
+
+def job_json(job: JobRecord) -> str:
+    """A job as ReceiveJobs carries it (protocol.md: these five keys, always)."""
+    return json.dumps({"id": job.id, "cluster": job.cluster, "name": job.name, "jobspec": job.jobspec,
+                       "command": ""})
+
+
+class RainbowSchedulerServicer(rainbow_pb2_grpc.RainbowSchedulerServicer):
+    def __init__(self, scheduler: Scheduler) -> None:
+        self.scheduler = scheduler
+
+    @_rpc
+    def Register(self, request, context):
+        outcome = self.scheduler.register(request.name, request.secret, request.nodes)
+        status = (rainbow_pb2.RegisterResponse.REGISTER_SUCCESS if outcome.status == SUCCESS
+                  else rainbow_pb2.RegisterResponse.REGISTER_EXISTS)
+        return rainbow_pb2.RegisterResponse(request_id=_request_id(), token=outcome.token, secret=outcome.secret,
+                                            status=status)
+
+    @_rpc
+    def RegisterSubsystem(self, request, context):
+        outcome = self.scheduler.register_subsystem(request.name, request.secret, request.subsystem, request.nodes)
+        status = (rainbow_pb2.RegisterResponse.REGISTER_SUCCESS if outcome == SUCCESS
+                  else rainbow_pb2.RegisterResponse.REGISTER_EXISTS)
+        return rainbow_pb2.RegisterResponse(request_id=_request_id(), status=status)
+
+    @_rpc
+    def Delete(self, request, context):
+        outcome = self.scheduler.delete(request.name, request.secret)
+        return rainbow_pb2.DeleteResponse(status=_delete_status(outcome))
+
+    @_rpc
+    def DeleteSubsystem(self, request, context):
+        outcome = self.scheduler.delete_subsystem(request.name, request.secret, request.subsytem)
+        return rainbow_pb2.DeleteResponse(status=_delete_status(outcome))
+
+    @_rpc
+    def UpdateState(self, request, context):
+        self.scheduler.update_state(request.cluster, request.secret, request.payload)
+        return rainbow_pb2.UpdateStateResponse(status=rainbow_pb2.UpdateStateResponse.UPDATE_STATE_SUCCESS)
+
+    @_rpc
+    def SubmitJob(self, request, context):
+        outcome = self.scheduler.submit(
+            request.jobspec, [(c.name, c.token) for c in request.clusters], name=request.name,
+            algorithm=request.select_algorithm, options=dict(request.select_options),
+            satisfy_only=request.satisfy_only)
+        return rainbow_pb2.SubmitJobResponse(request_id=_request_id(), jobid=outcome.jobid, cluster=outcome.cluster,
+                                             status=rainbow_pb2.SubmitJobResponse.SUBMIT_SUCCESS,
+                                             clusters=outcome.clusters, reasons=outcome.reasons)
+
+    @_rpc
+    def ReceiveJobs(self, request, context):
+        jobs = self.scheduler.receive(request.cluster, request.secret, request.maxJobs)
+        status = (rainbow_pb2.ReceiveJobsResponse.REQUEST_JOBS_SUCCESS if jobs
+                  else rainbow_pb2.ReceiveJobsResponse.REQUEST_JOBS_NORESULTS)
+        return rainbow_pb2.ReceiveJobsResponse(request_id=_request_id(), status=status,
+                                               jobs={job.id: job_json(job) for job in jobs})
+
+    @_rpc
+    def AcceptJobs(self, request, context):
+        outcome = self.scheduler.accept(request.cluster, request.secret, list(request.jobids))
+        status = (rainbow_pb2.AcceptJobsResponse.RESULT_TYPE_SUCCESS if outcome.complete
+                  else rainbow_pb2.AcceptJobsResponse.RESULT_TYPE_PARTIAL)
+        return rainbow_pb2.AcceptJobsResponse(status=status)
+
+
+def _delete_status(outcome: str) -> int:
+    return (rainbow_pb2.DeleteResponse.DELETE_SUCCESS if outcome == SUCCESS
+            else rainbow_pb2.DeleteResponse.DELETE_NO_EXISTS)
+
+
+class MemoryGraphServicer(memory_pb2_grpc.MemoryGraphServicer):
+    """The graph service upstream clients call before SubmitJob: Satisfy answers, Register is refused."""
+
+    def __init__(self, scheduler: Scheduler) -> None:
+        self.scheduler = scheduler
+
+    @_rpc
+    def Satisfy(self, request, context):
+        outcome = self.scheduler.satisfy(request.payload)
+        matches = len(outcome.clusters)
+        return memory_pb2.SatisfyResponse(clusters=outcome.clusters,
+                                          status=memory_pb2.SatisfyResponse.RESULT_TYPE_SUCCESS,
+                                          total_clusters=outcome.total_clusters, total_matches=matches,
+                                          total_mismatches=outcome.total_clusters - matches,
+                                          reasons=outcome.reasons)
+
+    def Register(self, request, context):
+        context.abort(grpc.StatusCode.PERMISSION_DENIED,
+                      "MemoryGraph.Register is disabled: register clusters with RainbowScheduler.Register "
+                      "and the registration secret")
+
+
+def _timestamp(seconds: float | None) -> Timestamp | None:
+    if seconds is None:
+        return None
+    stamp = Timestamp()
+    stamp.FromNanoseconds(int(seconds * 1e9))
+    return stamp
+
+
+class RainbowJobsServicer(jobs_pb2_grpc.RainbowJobsServicer):
+    def __init__(self, scheduler: Scheduler) -> None:
+        self.scheduler = scheduler
+
+    @_rpc
+    def ListJobs(self, request, context):
+        jobs, next_after = self.scheduler.list_jobs(request.cluster, request.secret, request.state,
+                                                    request.after_id, request.limit)
+        return jobs_pb2.ListJobsResponse(
+            jobs=[jobs_pb2.JobInfo(id=j.id, cluster=j.cluster, name=j.name, state=j.state,
+                                   submitted=_timestamp(j.submitted), accepted=_timestamp(j.accepted),
+                                   jobspec=j.jobspec) for j in jobs],
+            next_after_id=next_after)
