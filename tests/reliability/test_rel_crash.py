@@ -1,0 +1,129 @@
+"""Crash safety: SIGKILL the server while four clients submit, restart it on the same database, repeat.
+
+A job whose SubmitJob was answered with success must be receivable afterwards exactly once; a job whose submit got
+no answer (the server died under it) may exist or not, but never twice; and nothing else may appear.
+"""
+from __future__ import annotations
+
+import collections
+import os
+import random
+import threading
+import time
+
+import pytest
+
+from rainbow.client import RainbowClient
+
+from .rel_env import pick
+from .rel_graphs import cluster_graph, nextgen_jobspec, render
+from .rel_load import Ledger, Submitter, join_all, register
+from .rel_store import table_rows
+
+from serverutil import start_server  # noqa: E402  (tests/ is on sys.path, see rel_env)
+
+KILL_POINTS = pick(6, 30)
+CLIENTS = 4
+# Seconds of load between a restart and the next kill, drawn at random in this range.
+LOAD_BETWEEN = pick((0.2, 1.2), (0.5, 6.0))
+# Before each kill, wait until the restarted server has confirmed this many submits (proves it recovered).
+PROGRESS = 5
+RECOVERY_WAIT = 60.0
+
+pytestmark = [pytest.mark.soak, pytest.mark.timeout(pick(240, 1800))]
+
+
+def _wait_for_progress(ledger: Ledger, since: float, count: int, timeout: float) -> int:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        done = ledger.count_since(since)
+        if done >= count:
+            return done
+        time.sleep(0.02)
+    return ledger.count_since(since)
+
+
+def test_sigkill_under_load_loses_and_duplicates_nothing(tmp_path, figures):
+    seed = int(os.environ.get("RAINBOW_SEED", time.time_ns() % 2 ** 32))
+    rng = random.Random(seed)
+    figures.add(seed=seed)
+    server = start_server(tmp_path / "server")
+    stop = threading.Event()
+    submitters: list[Submitter] = []
+    try:
+        graph = cluster_graph("crashy", nodes=3, cores=8)
+        with RainbowClient(server.address) as client:
+            token, secret = register(client, "crashy", server.secret, graph)
+        jobspec = render(nextgen_jobspec(nodes=2, cores=4, command=["sleep", "1"]), "yaml")
+        ledger = Ledger()
+        submitters = [Submitter(lambda: server.address, [("crashy", token)], jobspec, f"crash{i}", ledger, stop)
+                      for i in range(CLIENTS)]
+        for sub in submitters:
+            sub.start()
+
+        restarted_at = time.monotonic()
+        downtime: list[float] = []
+        for point in range(KILL_POINTS):
+            done = _wait_for_progress(ledger, restarted_at, PROGRESS, RECOVERY_WAIT)
+            assert done >= PROGRESS, f"after restart {point} the server confirmed only {done} submits in " \
+                                     f"{RECOVERY_WAIT:.0f}s: {server.log_tail()}"
+            time.sleep(rng.uniform(*LOAD_BETWEEN))
+            killed_at = time.monotonic()
+            server.kill()
+            time.sleep(rng.uniform(0.0, 0.3))
+            server.restart()
+            restarted_at = time.monotonic()
+            downtime.append(restarted_at - killed_at)
+        done = _wait_for_progress(ledger, restarted_at, PROGRESS, RECOVERY_WAIT)
+        assert done >= PROGRESS, f"after the last restart the server confirmed only {done} submits"
+        stop.set()
+        join_all(submitters)
+
+        assert not ledger.refused, f"submits refused (not merely unanswered): {list(ledger.refused.items())[:5]}"
+
+        with RainbowClient(server.address) as client:
+            received = client.receive("crashy", secret, max_jobs=0)
+            listed = list(client.iter_jobs("crashy", secret, state="pending", limit=1000))
+
+        ids = [job.id for job in received]
+        names = collections.Counter(job.name for job in received)
+        assert len(ids) == len(set(ids)), "ReceiveJobs returned an id twice"
+        twice = [name for name, n in names.items() if n > 1]
+        assert not twice, f"jobs stored more than once: {twice[:10]}"
+        by_name = {job.name: job.id for job in received}
+        missing = [name for name in ledger.confirmed if name not in by_name]
+        assert not missing, f"{len(missing)} confirmed jobs lost, e.g. {missing[:5]}"
+        wrong_id = [(name, jobid, by_name[name]) for name, jobid in ledger.confirmed.items()
+                    if by_name[name] != jobid]
+        assert not wrong_id, f"jobs stored under another id than SubmitJob answered: {wrong_id[:5]}"
+        phantoms = [name for name in by_name if name not in ledger.confirmed and name not in ledger.unanswered]
+        assert not phantoms, f"jobs nobody submitted: {phantoms[:5]}"
+        assert sorted(ids) == [job.id for job in listed], "ListJobs and ReceiveJobs disagree on the pending jobs"
+
+        # The same books, read straight from the file.
+        rows = table_rows(server.db_path, "SELECT name, COUNT(*) FROM jobs WHERE cluster = ? GROUP BY name",
+                          ("crashy",))
+        assert all(n == 1 for _, n in rows) and len(rows) == len(received)
+
+        # Every received job is accepted exactly once, and that survives one more crash.
+        with RainbowClient(server.address) as client:
+            assert client.accept("crashy", secret, ids) == "RESULT_TYPE_SUCCESS"
+        server.kill()
+        server.restart()
+        with RainbowClient(server.address) as client:
+            assert client.receive("crashy", secret) == []
+            assert client.accept("crashy", secret, ids[:1]) == "RESULT_TYPE_PARTIAL"
+            accepted = list(client.iter_jobs("crashy", secret, state="accepted", limit=1000))
+        assert sorted(job.id for job in accepted) == sorted(ids)
+
+        unanswered_kept = sum(1 for name in ledger.unanswered if name in by_name)
+        figures.add(kill_points=KILL_POINTS, clients=CLIENTS, confirmed=len(ledger.confirmed),
+                    unanswered=len(ledger.unanswered), unanswered_stored=unanswered_kept, stored=len(received),
+                    attempts=sum(s.attempts for s in submitters),
+                    mean_downtime_s=round(sum(downtime) / len(downtime), 3))
+    finally:
+        stop.set()
+        for sub in submitters:
+            sub.join(5)
+        if server.running:
+            server.stop()

@@ -1,0 +1,149 @@
+"""Limits: a message just over the size limit, an over-long jobspec, deeply nested and alias-bomb jobspecs are
+refused cleanly (a clear error, the server up, the store unchanged), while the same kind of input just under the
+limit is accepted.
+"""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from rainbow.client import RainbowClient, RainbowError
+
+from .rel_graphs import alias_bomb_yaml, cluster_graph, nested_flow_jobspec, nested_jobspec_yaml, nextgen_jobspec
+from .rel_load import register, rss_mib
+from .rel_store import dump_diff, store_dump
+
+from serverutil import start_server  # noqa: E402
+
+MESSAGE_MB = 1
+LIMIT = MESSAGE_MB * 1024 * 1024
+
+pytestmark = [pytest.mark.timeout(240)]
+
+
+def _graph_of_size(name: str, low: int, high: int) -> str:
+    """A valid graph whose JSON text lies between low and high bytes (padded through a node property)."""
+    nodes = 1
+    while len(json.dumps(cluster_graph(name, nodes=nodes * 2, cores=4))) < low:
+        nodes *= 2
+    graph = cluster_graph(name, nodes=nodes, cores=4)
+    text = json.dumps(graph)
+    pad = low - len(text) + (high - low) // 2
+    assert pad >= 0
+    first = next(v for v in graph["graph"]["nodes"].values() if v["metadata"]["type"] == "node")
+    first["metadata"]["properties"]["padding"] = "p" * max(0, pad - len(', "padding": ""'))
+    text = json.dumps(graph)
+    assert low <= len(text) <= high, (low, len(text), high)
+    return text
+
+
+@pytest.fixture(scope="module")
+def limited(tmp_path_factory):
+    server = start_server(tmp_path_factory.mktemp("limits"), extra_args=["--max-message-mb", str(MESSAGE_MB)])
+    try:
+        with RainbowClient(server.address) as client:
+            token, secret = register(client, "small", server.secret, cluster_graph("small", nodes=2, cores=4))
+        yield server, token, secret
+    finally:
+        if server.running:
+            server.stop()
+
+
+def _refused(server, call, codes: set[str]) -> RainbowError:
+    before = store_dump(server.db_path)
+    with pytest.raises(RainbowError) as info:
+        call()
+    assert info.value.code in codes, f"{info.value.code}: {info.value.details}"
+    assert server.running, server.log_tail()
+    after = store_dump(server.db_path)
+    assert after == before, dump_diff(before, after)
+    with RainbowClient(server.address) as client:
+        assert client.health() == "SERVING"
+    return info.value
+
+
+def test_message_just_over_the_limit_is_refused(limited, figures):
+    server, _, _ = limited
+    over = _graph_of_size("too-big", LIMIT + 1024, LIMIT + 8192)
+    under = _graph_of_size("fits", LIMIT - 96 * 1024, LIMIT - 64 * 1024)
+    with RainbowClient(server.address, timeout=60) as client:
+        error = _refused(server, lambda: client.register("too-big", server.secret, over),
+                         {"RESOURCE_EXHAUSTED", "INVALID_ARGUMENT"})
+        assert client.register("fits", server.secret, under).status == "REGISTER_SUCCESS"
+    figures.add(limit_bytes=LIMIT, over_bytes=len(over), under_bytes=len(under), refused_with=error.code)
+
+
+def test_jobspec_over_its_size_limit_is_refused(limited, figures):
+    server, token, _ = limited
+    spec = nextgen_jobspec(nodes=1, cores=1)
+    spec["attributes"] = {"parameter": {"note": "x" * (LIMIT - 2048)}}
+    text = json.dumps(spec)
+    with RainbowClient(server.address, timeout=60) as client:
+        error = _refused(server, lambda: client.submit(text, [("small", token)], name="huge"),
+                         {"INVALID_ARGUMENT", "RESOURCE_EXHAUSTED"})
+    figures.add(jobspec_bytes=len(text), refused_with=error.code)
+
+
+NESTED = {
+    "yaml-block": nested_jobspec_yaml,
+    "yaml-flow": nested_flow_jobspec,
+    "json": lambda depth: '{"version": 1, "resources": {"work": ' + "[" * depth + "]" * depth + "}}",
+}
+
+
+@pytest.mark.parametrize("form,depth", [("yaml-block", 300), ("yaml-flow", 3000), ("yaml-flow", 200_000),
+                                        ("json", 3000), ("json", 200_000)])
+def test_deeply_nested_jobspec_is_refused_cleanly(limited, figures, form, depth):
+    server, token, _ = limited
+    text = NESTED[form](depth)
+    assert len(text) < LIMIT
+    with RainbowClient(server.address, timeout=60) as client:
+        error = _refused(server, lambda: client.submit(text, [("small", token)], name=f"deep-{form}"),
+                         {"INVALID_ARGUMENT", "FAILED_PRECONDITION"})
+        before = store_dump(server.db_path)
+        try:
+            satisfied = f"{len(client.satisfy(text).clusters)} clusters"
+        except RainbowError as exc:
+            assert exc.code == "INVALID_ARGUMENT", f"Satisfy: {exc}"
+            satisfied = exc.code
+        assert server.running and store_dump(server.db_path) == before
+        assert client.health() == "SERVING"
+    figures.add(form=form, depth=depth, bytes=len(text), submit=error.code, satisfy=satisfied)
+
+
+def test_yaml_alias_bomb_does_not_take_the_server_down(limited, figures):
+    server, token, secret = limited
+    text = alias_bomb_yaml()
+    rss_before = rss_mib(server.pid)
+    with RainbowClient(server.address, timeout=60) as client:
+        before = store_dump(server.db_path)
+        try:
+            answer = client.submit(text, [("small", token)], name="bomb").status
+        except RainbowError as exc:
+            assert exc.code in {"INVALID_ARGUMENT", "FAILED_PRECONDITION"}, str(exc)
+            assert store_dump(server.db_path) == before
+            answer = exc.code
+        assert server.running
+        assert client.health() == "SERVING"
+        received = client.receive("small", secret)
+        if answer == "SUBMIT_SUCCESS":
+            # Stored as the text it came as: kilobytes, not the billions of leaves it names.
+            assert len(received[-1].jobspec) == len(text)
+            client.accept("small", secret, [received[-1].id])
+    growth = rss_mib(server.pid) - rss_before
+    figures.add(bomb_bytes=len(text), answer=answer, rss_growth_mib=round(growth, 1))
+    assert growth < 256, f"server memory grew {growth:.0f} MiB on a {len(text)}-byte jobspec"
+
+
+def test_long_names_and_many_ids_are_refused_cleanly(limited):
+    server, token, secret = limited
+    with RainbowClient(server.address, timeout=60) as client:
+        _refused(server, lambda: client.register("n" * 5000, server.secret, cluster_graph("n")),
+                 {"INVALID_ARGUMENT"})
+        _refused(server, lambda: client.submit(nextgen_jobspec(), [("small", token)], name="j" * 100_000),
+                 {"INVALID_ARGUMENT"})
+        _refused(server, lambda: client.accept("small", secret, range(1, 200_001)),
+                 {"INVALID_ARGUMENT", "RESOURCE_EXHAUSTED"})
+        _refused(server, lambda: client.update_state("small", secret, {f"k{i}": i for i in range(80_000)}),
+                 {"INVALID_ARGUMENT", "RESOURCE_EXHAUSTED"})
