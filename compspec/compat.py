@@ -1,0 +1,268 @@
+"""Compatibility checks: does a node (its properties) meet the namespaced attributes an application asks for?
+
+The namespace table (which node property an attribute reads, and how it compares) is data shipped in
+`compspec/data/compat-mappings.yaml`, so a site can add its own namespaces with a YAML file in the shape of an
+artifact request instead of changing code. Comparisons are small functions registered by name.
+"""
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Callable, Mapping, Sequence
+
+import yaml
+
+from compspec.schemas import FormatError, validate
+
+Comparison = Callable[[str | None, str], "str | None"]
+_COMPARISONS: dict[str, Comparison] = {}
+
+
+def comparison(name: str) -> Callable[[Comparison], Comparison]:
+    """Register a comparison under the name the mapping files use; it returns None when met, else what the node has."""
+
+    def register(fn: Comparison) -> Comparison:
+        _COMPARISONS[name] = fn
+        return fn
+
+    return register
+
+
+@dataclass(frozen=True)
+class Rule:
+    """How one namespaced attribute is checked: the node property it reads and the comparison applied."""
+
+    namespace: str
+    attribute: str
+    prop: str
+    compare: str = "equal"
+    informational: bool = False
+
+
+@dataclass
+class Mappings:
+    """All known namespaces: `rules[namespace][attribute] -> Rule`."""
+
+    rules: dict[str, dict[str, Rule]] = field(default_factory=dict)
+
+    def rule(self, namespace: str, attribute: str) -> Rule:
+        space = self.rules.get(namespace)
+        if space is None:
+            known = ", ".join(sorted(self.rules))
+            raise FormatError(f"requires: unknown compatibility namespace {namespace!r} (known: {known})")
+        found = space.get(attribute)
+        if found is None:
+            known = ", ".join(sorted(space))
+            raise FormatError(f"requires.{namespace}: unknown attribute {attribute!r} (known: {known})")
+        return found
+
+    def merge(self, document: Mapping, what: str) -> None:
+        validate("compat-mappings", document, what)
+        for entry in document["compatibilities"]:
+            space = self.rules.setdefault(entry["name"], {})
+            comparisons = entry.get("comparisons", {})
+            informational = set(entry.get("informational", ()))
+            for attribute, prop in entry["attributes"].items():
+                space[attribute] = Rule(entry["name"], attribute, prop, comparisons.get(attribute, "equal"),
+                                        attribute in informational)
+
+
+@functools.lru_cache(maxsize=1)
+def _shipped_text() -> str:
+    return resources.files("compspec").joinpath("data/compat-mappings.yaml").read_text(encoding="utf-8")
+
+
+def _read_yaml(text: str, what: str) -> object:
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise FormatError(f"{what}: not valid YAML ({str(exc).splitlines()[0]})") from None
+
+
+@functools.lru_cache(maxsize=1)
+def _default_mappings() -> Mappings:
+    mappings = Mappings()
+    mappings.merge(_read_yaml(_shipped_text(), "compat-mappings.yaml"), "compat-mappings.yaml")
+    return mappings
+
+
+def load_mappings(extra: Sequence[str | Path] = ()) -> Mappings:
+    """The shipped namespace table, then each user file in order (later entries override earlier ones)."""
+    if not extra:
+        return _default_mappings()
+    base = _default_mappings()
+    mappings = Mappings({ns: dict(rules) for ns, rules in base.rules.items()})
+    for path in extra:
+        path = Path(path)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise FormatError(f"{path}: cannot read ({exc.strerror})") from None
+        mappings.merge(_read_yaml(text, str(path)), str(path))
+    return mappings
+
+
+def requirements_from_artifact(spec: dict, strict: bool = False) -> dict[str, dict[str, str]]:
+    """A CompatibilitySpec as requirements; the build machine's cpu vendor/model only when `strict`."""
+    validate("artifact", spec, "artifact")
+    mappings = _default_mappings()
+    out: dict[str, dict[str, str]] = {}
+    for entry in spec["compatibilities"]:
+        namespace = entry["name"]
+        known = mappings.rules.get(namespace, {})
+        for attribute, value in entry["attributes"].items():
+            rule = known.get(attribute)
+            if rule is not None and rule.informational and not strict:
+                continue
+            out.setdefault(namespace, {})[attribute] = value
+    return out
+
+
+def check(requires: Mapping[str, Mapping[str, str]], properties: Mapping[str, str],
+          mappings: Mappings | None = None) -> list[str]:
+    """Every unmet requirement as a short reason; an empty list means the node is compatible."""
+    mappings = mappings or _default_mappings()
+    reasons: list[str] = []
+    for namespace in sorted(requires):
+        attributes = requires[namespace]
+        if not isinstance(attributes, Mapping):
+            raise FormatError(f"requires.{namespace}: must be a mapping of attribute to value")
+        for attribute in sorted(attributes):
+            rule = mappings.rule(namespace, attribute)
+            required = attributes[attribute]
+            if not isinstance(required, str):
+                raise FormatError(f"requires.{namespace}.{attribute}: must be a string (quote numbers)")
+            compare = _COMPARISONS[rule.compare]
+            found = compare(properties.get(rule.prop), required)
+            if found is not None:
+                reasons.append(f"{attribute} {required}: {found}")
+    return reasons
+
+
+def validate_requires(requires: Mapping[str, Mapping[str, str]], mappings: Mappings | None = None) -> None:
+    """Raise FormatError for an unknown namespace/attribute or a value a comparison cannot understand."""
+    check(requires, {}, mappings)
+
+
+# ---------------------------------------------------------------------------------------------- comparisons
+
+
+@comparison("equal")
+def _equal(node: str | None, required: str) -> str | None:
+    if node is None:
+        return "node has none"
+    return None if node == required else f"node has {node}"
+
+
+@comparison("casefold")
+def _casefold(node: str | None, required: str) -> str | None:
+    if node is None:
+        return "node has none"
+    return None if node.casefold() == required.casefold() else f"node has {node}"
+
+
+@comparison("version")
+def _version(node: str | None, required: str) -> str | None:
+    if node is None:
+        return "node has none"
+    return None if version_satisfies(node, required) else f"node has {node}"
+
+
+@comparison("archspec")
+def _archspec(node: str | None, required: str) -> str | None:
+    _check_target_name(required)
+    if node is None:
+        return "node has no cpu target"
+    return None if target_satisfies(node, required) else f"node is {node}"
+
+
+_YES = {"yes", "true", "1"}
+_NO = {"no", "false", "0", ""}
+
+
+@comparison("available")
+def _available(node: str | None, required: str) -> str | None:
+    wanted = required.strip().lower()
+    if wanted in _NO:
+        return None
+    if wanted not in _YES:
+        raise FormatError(f"requires: {required!r} is not yes or no")
+    try:
+        count = int(node) if node is not None else 0
+    except ValueError:
+        count = 0
+    return None if count >= 1 else "node has none"
+
+
+# ---------------------------------------------------------------------------------------------- targets
+
+_FAMILY_ALIASES = {"amd64": "x86_64", "x86_64": "x86_64", "arm64": "aarch64", "aarch64": "aarch64",
+                   "ppc64le": "ppc64le", "ppc64": "ppc64", "riscv64": "riscv64", "s390x": "s390x", "i386": "x86",
+                   "i686": "x86", "x86": "x86"}
+
+
+@functools.lru_cache(maxsize=None)
+def _targets():
+    import archspec.cpu  # imported lazily: it reads its JSON database on import
+
+    return archspec.cpu.TARGETS
+
+
+def _check_target_name(name: str) -> None:
+    if name.lower() in _FAMILY_ALIASES or name in _targets():
+        return
+    raise FormatError(f"requires: cpu.target {name!r} is not a known microarchitecture or family")
+
+
+@functools.lru_cache(maxsize=4096)
+def target_satisfies(node_target: str, required: str) -> bool:
+    """The node's microarchitecture is the required one or a descendant; family names accept the whole family."""
+    targets = _targets()
+    node_family = _FAMILY_ALIASES.get(node_target.lower())
+    node = targets.get(node_target)
+    if node_family is None and node is not None:
+        node_family = _FAMILY_ALIASES.get(str(node.family.name), str(node.family.name))
+    wanted_family = _FAMILY_ALIASES.get(required.lower())
+    if wanted_family is not None:
+        return node_family == wanted_family
+    wanted = targets.get(required)
+    if wanted is None or node is None:
+        return False
+    return node == wanted or wanted in node.ancestors
+
+
+# ---------------------------------------------------------------------------------------------- versions
+
+_PART = re.compile(r"^\d+$")
+
+
+def _parts(version: str) -> list[str]:
+    text = version.strip()
+    if text[:1] in ("v", "V"):
+        text = text[1:]
+    return re.split(r"[.\-+_]", text) if text else []
+
+
+def _part_cmp(a: str, b: str) -> int:
+    if _PART.match(a) and _PART.match(b):
+        return (int(a) > int(b)) - (int(a) < int(b))
+    return 0 if a == b else (1 if a > b else -1)
+
+
+def version_satisfies(node_version: str, required: str) -> bool:
+    """Same series: the first k-1 parts equal and the k-th at least the required one (k = parts required)."""
+    want = _parts(required)
+    have = _parts(node_version)
+    if not want:
+        return True
+    have = have + ["0"] * (len(want) - len(have))
+    for a, b in zip(have[: len(want) - 1], want[:-1]):
+        if _part_cmp(a, b) != 0:
+            return False
+    last_have, last_want = have[len(want) - 1], want[-1]
+    if _PART.match(last_have) and _PART.match(last_want):
+        return int(last_have) >= int(last_want)
+    return last_have == last_want

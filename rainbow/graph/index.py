@@ -1,0 +1,158 @@
+"""A cluster's match index: its graph folded into shapes, its node classes, and summaries for quick rejection.
+
+The index is all the matcher keeps in memory per cluster; the full graph stays in the store. It pickles to a flat
+list of shapes and is re-interned on load, so indexes read back share shapes with the ones already in memory.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Mapping
+
+from .errors import GraphError
+from .model import ClusterGraph, Subsystem
+from .settings import identity_fields, identity_properties
+from .shape import Entry, Identity, Shape, canonical, group_children, intern_shape
+
+
+@dataclass(frozen=True)
+class NodeClass:
+    """Nodes of one shape and how many the cluster has."""
+
+    shape: Shape
+    count: int
+
+
+@dataclass
+class Summary:
+    """Cluster-wide bounds a job can be rejected on before any class is looked at."""
+
+    nodes: int = 0
+    max_per_node: dict[str, int] = field(default_factory=dict)
+    property_values: dict[str, frozenset[str]] = field(default_factory=dict)
+
+
+class ClusterIndex:
+    """What matching needs of one cluster: the root entry of its shape tree, node classes and a summary."""
+
+    def __init__(self, name: str, top: Entry, vertex_count: int, subsystems: tuple[str, ...]) -> None:
+        self.name = name
+        self.top = top
+        self.vertex_count = vertex_count
+        self.subsystems = subsystems
+        self.classes, self.summary = _classify(top.shape)
+
+    @property
+    def root(self) -> Shape:
+        return self.top.shape
+
+    @property
+    def node_count(self) -> int:
+        return self.summary.nodes
+
+    def __repr__(self) -> str:
+        return f"ClusterIndex({self.name!r}, nodes={self.node_count}, classes={len(self.classes)})"
+
+    def __getstate__(self) -> dict:
+        order = list(self.top.shape.walk())
+        position = {shape.uid: i for i, shape in enumerate(order)}
+        table = [(s.type, s.size, s.unit, s.props, s.subsys,
+                  tuple((position[e.shape.uid], e.count, e.members) for e in s.entries)) for s in order]
+        return {"name": self.name, "shapes": table, "top_members": self.top.members,
+                "vertex_count": self.vertex_count, "subsystems": self.subsystems}
+
+    def __setstate__(self, state: dict) -> None:
+        built: list[Shape] = []
+        for vtype, size, unit, props, subsys, entries in state["shapes"]:
+            children = tuple(Entry(built[i], count, members) for i, count, members in entries)
+            built.append(intern_shape(vtype, size, unit, props, subsys, children))
+        self.__init__(state["name"], Entry(built[-1], 1, state["top_members"]), state["vertex_count"],
+                      state["subsystems"])
+
+
+def _classify(root: Shape) -> tuple[list[NodeClass], Summary]:
+    counts: Counter[int] = Counter()
+    shapes: dict[int, Shape] = {}
+    stack: list[tuple[Shape, int]] = [(root, 1)]
+    while stack:
+        shape, times = stack.pop()
+        if shape.type == "node":
+            counts[shape.uid] += times
+            shapes[shape.uid] = shape
+            continue
+        for entry in shape.entries:
+            stack.append((entry.shape, times * entry.count))
+    classes = sorted((NodeClass(shapes[uid], n) for uid, n in counts.items()),
+                     key=lambda c: (-c.count, c.shape.props, c.shape.uid))
+    summary = Summary(nodes=sum(counts.values()))
+    values: dict[str, set[str]] = {}
+    for cls in classes:
+        for vtype, amount in amounts_below(cls.shape).items():
+            if amount > summary.max_per_node.get(vtype, -1):
+                summary.max_per_node[vtype] = amount
+        for key, value in cls.shape.props:
+            values.setdefault(key, set()).add(value)
+    summary.property_values = {key: frozenset(v) for key, v in values.items()}
+    return classes, summary
+
+
+def amounts_below(shape: Shape) -> dict[str, int]:
+    """Total size of each vertex type anywhere below `shape` (not counting itself)."""
+    totals: Counter[str] = Counter()
+    stack: list[tuple[Shape, int]] = [(shape, 1)]
+    while stack:
+        current, times = stack.pop()
+        for entry in current.entries:
+            totals[entry.shape.type] += times * entry.count * entry.shape.size
+            stack.append((entry.shape, times * entry.count))
+    return dict(totals)
+
+
+def _attachments(subsystems: Mapping[str, Subsystem] | None) -> dict[str, list[tuple[str, tuple]]]:
+    """dominant label -> [(subsystem name, canonical metadata of one attached vertex)]."""
+    skip = identity_fields()
+    out: dict[str, list[tuple[str, tuple]]] = {}
+    for name in sorted(subsystems or {}):
+        sub = subsystems[name]
+        for label, targets in sub.attachments.items():
+            for target in targets:
+                meta = tuple(sorted((k, canonical(v)) for k, v in sub.vertices[target].metadata.items()
+                                    if k not in skip))
+                out.setdefault(label, []).append((name, meta))
+    return out
+
+
+def _subsys(attached: list[tuple[str, tuple]] | None) -> tuple:
+    if not attached:
+        return ()
+    by_name: dict[str, set[tuple]] = {}
+    for name, meta in attached:
+        by_name.setdefault(name, set()).add(meta)
+    return tuple((name, tuple(sorted(metas))) for name, metas in sorted(by_name.items()))
+
+
+def build_index(graph: ClusterGraph, subsystems: Mapping[str, Subsystem] | None = None) -> ClusterIndex:
+    """Fold a validated graph (and its subsystems) into shapes; cost is one pass over the vertices."""
+    identity_keys = identity_properties()
+    attached = _attachments(subsystems)
+    for label in attached:
+        if label not in graph.vertices:
+            raise GraphError(f"subsystem: attaches to vertex {label}, which cluster {graph.name} lacks")
+    made: dict[str, tuple[Shape, Identity]] = {}
+    stack: list[tuple[str, bool]] = [(graph.root, False)]
+    while stack:
+        label, expanded = stack.pop()
+        kids = graph.children[label]
+        if not expanded:
+            stack.append((label, True))
+            stack.extend((kid, False) for kid in kids)
+            continue
+        vertex = graph.vertices[label]
+        props = tuple(sorted((k, v) for k, v in vertex.properties.items() if k not in identity_keys))
+        identity = tuple(sorted((k, v) for k, v in vertex.properties.items() if k in identity_keys))
+        entries = group_children([made.pop(kid) for kid in kids])
+        shape = intern_shape(vertex.type, vertex.size, vertex.unit, props, _subsys(attached.get(label)), entries)
+        made[label] = (shape, identity)
+    root_shape, root_identity = made[graph.root]
+    top = Entry(root_shape, 1, (root_identity,) if root_identity else None)
+    return ClusterIndex(graph.name, top, graph.vertex_count, tuple(sorted(subsystems or {})))

@@ -1,0 +1,150 @@
+"""Read JSON Graph Format documents in the three dialects found in the wild into plain vertices and edges.
+
+rainbow (JGF v2, nodes keyed by label, `relation` on edges), fluxion (JGF v1, nodes as a list, edge subsystems) and
+compspec's Python JsonGraph (nodes keyed by label, the relation under `metadata.name`). What differs is only how
+vertices are listed and how an edge says it is a containment edge; everything after this module is dialect-free.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+from compspec.schemas import FormatError, validate
+
+from .errors import GraphError
+
+
+@dataclass(frozen=True)
+class Vertex:
+    label: str
+    type: str
+    size: int
+    unit: str
+    properties: dict[str, str]
+    metadata: dict[str, Any]
+
+
+@dataclass
+class RawGraph:
+    """A document's vertices and its containment edges, before any semantic check."""
+
+    dialect: str
+    name: str
+    vertices: dict[str, Vertex]
+    edges: list[tuple[int, str, str, str | None]] = field(default_factory=list)
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise GraphError(f"duplicate key {key!r} (a vertex label must be unique)")
+        out[key] = value
+    return out
+
+
+def load_json(data: str | bytes | Mapping, what: str) -> dict[str, Any]:
+    if isinstance(data, Mapping):
+        return dict(data)
+    if isinstance(data, bytes):
+        try:
+            data = data.decode("utf-8")
+        except UnicodeDecodeError:
+            raise GraphError(f"{what}: not UTF-8 text") from None
+    if not isinstance(data, str):
+        raise GraphError(f"{what}: expected JSON text, got {type(data).__name__}")
+    try:
+        doc = json.loads(data, object_pairs_hook=_no_duplicates)
+    except GraphError as exc:
+        raise GraphError(f"{what}: {exc}") from None
+    except ValueError as exc:
+        raise GraphError(f"{what}: not valid JSON ({exc})") from None
+    if not isinstance(doc, dict):
+        raise GraphError(f"{what}: the document must be a JSON object")
+    return doc
+
+
+def _edge_relation(edge: Mapping[str, Any]) -> str | None:
+    """'contains', 'in', or None for an edge that is not part of the containment hierarchy."""
+    metadata = edge.get("metadata") or {}
+    if metadata.get("subsystem", "containment") != "containment":
+        return None
+    relation = edge.get("relation")
+    if relation is None:
+        named = metadata.get("name")
+        if isinstance(named, Mapping):
+            relation = named.get("containment")
+    if relation is None or relation == "contains":
+        return "contains"
+    if relation == "in":
+        return "in"
+    return None
+
+
+def _properties(label: str, metadata: Mapping[str, Any]) -> dict[str, str]:
+    props = metadata.get("properties")
+    if props is None:
+        attributes = metadata.get("attributes")
+        # compspec's JsonGraph keeps free-form attributes; only a flat string mapping reads as properties
+        if isinstance(attributes, Mapping) and all(isinstance(v, str) for v in attributes.values()):
+            props = attributes
+    if props is None:
+        return {}
+    if not isinstance(props, Mapping) or not all(isinstance(v, str) for v in props.values()):
+        raise GraphError(f"vertex {label}: metadata.properties must map names to strings")
+    return dict(props)
+
+
+def _vertex(label: str, metadata: Any) -> Vertex:
+    if not isinstance(metadata, Mapping):
+        raise GraphError(f"vertex {label}: metadata must be an object")
+    vtype = metadata.get("type")
+    if not isinstance(vtype, str) or not vtype:
+        raise GraphError(f"vertex {label}: metadata.type must be a non-empty string")
+    size = metadata.get("size", 1)
+    if isinstance(size, bool) or not isinstance(size, int) or size < 0:
+        raise GraphError(f"vertex {label}: metadata.size must be a non-negative integer, got {size!r}")
+    unit = metadata.get("unit", "") or ""
+    if not isinstance(unit, str):
+        raise GraphError(f"vertex {label}: metadata.unit must be a string")
+    return Vertex(label, vtype, size, unit, _properties(label, metadata), dict(metadata))
+
+
+def read_graph(doc: Mapping[str, Any], what: str) -> RawGraph:
+    """Detect the dialect, validate against its schema, and list vertices and containment edges."""
+    graph = doc.get("graph")
+    if not isinstance(graph, Mapping):
+        raise GraphError(f"{what}: graph: missing or not an object")
+    nodes = graph.get("nodes")
+    try:
+        if isinstance(nodes, list):
+            dialect = "fluxion"
+            validate("jgf-fluxion", doc, what)
+        else:
+            validate("jgf-rainbow", doc, what)
+            edges = graph.get("edges") or []
+            dialect = "compspec" if edges and all("relation" not in e for e in edges) else "rainbow"
+    except GraphError:
+        raise
+    except FormatError as exc:
+        raise GraphError(str(exc)) from None
+
+    vertices: dict[str, Vertex] = {}
+    if dialect == "fluxion":
+        for item in nodes:
+            label = item["id"]
+            if label in vertices:
+                raise GraphError(f"{what}: vertex {label}: duplicate id")
+            vertices[label] = _vertex(label, item["metadata"])
+    else:
+        for key, item in nodes.items():
+            label = item.get("label", key)
+            if label != key:
+                raise GraphError(f"{what}: vertex {key}: label {label!r} differs from its key")
+            vertices[key] = _vertex(key, item["metadata"])
+
+    raw = RawGraph(dialect=dialect, name=doc.get("name") or "", vertices=vertices)
+    for i, edge in enumerate(graph.get("edges") or []):
+        raw.edges.append((i, edge["source"], edge["target"], _edge_relation(edge)))
+    return raw

@@ -1,0 +1,99 @@
+"""Turn JGF documents into validated ClusterGraph and Subsystem objects.
+
+Schemas catch wrong JSON types; the checks here catch what a schema cannot: edges to missing vertices, a
+containment hierarchy that is not a single tree. networkx does the graph questions (roots, cycles) once, at load.
+"""
+from __future__ import annotations
+
+from typing import Mapping
+
+import networkx as nx
+
+from .errors import GraphError
+from .jgf import RawGraph, load_json, read_graph
+from .model import ClusterGraph, Subsystem
+
+
+def _check_endpoints(raw: RawGraph, known, what: str) -> None:
+    for i, source, target, _ in raw.edges:
+        for end, label in (("source", source), ("target", target)):
+            if label not in known:
+                raise GraphError(f"{what}: edge {i} ({source} -> {target}): {end} {label} is not a vertex")
+
+
+def _tree(raw: RawGraph, what: str) -> tuple[str, dict[str, list[str]], dict[str, str]]:
+    tree = nx.DiGraph()
+    tree.add_nodes_from(raw.vertices)
+    for i, source, target, relation in raw.edges:
+        if relation != "contains":
+            continue
+        if source == target:
+            raise GraphError(f"{what}: edge {i} ({source} -> {target}): a vertex cannot contain itself")
+        tree.add_edge(source, target, index=i)
+    for label, degree in tree.in_degree():
+        if degree > 1:
+            parents = sorted(tree.predecessors(label))
+            raise GraphError(f"{what}: vertex {label} is contained by more than one vertex ({', '.join(parents[:3])})")
+    if not nx.is_directed_acyclic_graph(tree):
+        cycle = nx.find_cycle(tree)
+        path = " -> ".join([cycle[0][0]] + [edge[1] for edge in cycle])
+        raise GraphError(f"{what}: containment cycle {path}")
+    roots = sorted(label for label, degree in tree.in_degree() if degree == 0)
+    if len(roots) != 1:
+        shown = ", ".join(roots[:5]) + (", ..." if len(roots) > 5 else "")
+        raise GraphError(f"{what}: expected exactly one containment root (a vertex nothing contains), "
+                         f"found {len(roots)}: {shown}")
+    children: dict[str, list[str]] = {label: [] for label in raw.vertices}
+    parent: dict[str, str] = {}
+    for source, target in tree.edges():
+        children[source].append(target)
+        parent[target] = source
+    return roots[0], children, parent
+
+
+def parse_graph(data: str | bytes | dict) -> "ClusterGraph":
+    """Load and validate a cluster graph in any of the three JGF dialects."""
+    raw = read_graph(load_json(data, "graph"), "graph")
+    _check_endpoints(raw, raw.vertices, "graph")
+    root, children, parent = _tree(raw, "graph")
+    top = raw.vertices[root]
+    name = raw.name or str(top.metadata.get("basename") or top.metadata.get("name") or root)
+    nodes = sum(1 for v in raw.vertices.values() if v.type == "node")
+    return ClusterGraph(name=name, dialect=raw.dialect, vertices=raw.vertices, children=children, parent=parent,
+                        root=root, node_count=nodes)
+
+
+def parse_subsystem(data: str | bytes | dict, name: str, graph: ClusterGraph) -> Subsystem:
+    """Load a subsystem graph whose containment edges hang its vertices off labels of `graph`."""
+    what = f"subsystem {name}"
+    if not name:
+        raise GraphError("subsystem: a name is required")
+    raw = read_graph(load_json(data, what), what)
+    clashes = sorted(set(raw.vertices) & set(graph.vertices))
+    if clashes:
+        raise GraphError(f"{what}: vertex label {clashes[0]} is also a cluster graph label")
+    known = raw.vertices.keys() | graph.vertices.keys()
+    _check_endpoints(raw, known, what)
+    internal = nx.DiGraph()
+    internal.add_nodes_from(raw.vertices)
+    attachments: dict[str, list[str]] = {}
+    for i, source, target, relation in raw.edges:
+        if relation != "contains":
+            continue
+        if target not in raw.vertices:
+            raise GraphError(f"{what}: edge {i} ({source} -> {target}): a subsystem cannot contain a cluster vertex")
+        if source in raw.vertices:
+            internal.add_edge(source, target)
+        else:
+            attachments.setdefault(source, [])
+            if target not in attachments[source]:
+                attachments[source].append(target)
+    if not nx.is_directed_acyclic_graph(internal):
+        cycle = nx.find_cycle(internal)
+        path = " -> ".join([cycle[0][0]] + [edge[1] for edge in cycle])
+        raise GraphError(f"{what}: containment cycle {path}")
+    return Subsystem(name=name, vertices=raw.vertices, attachments=attachments)
+
+
+def parse_subsystems(items: Mapping[str, str | bytes | dict], graph: ClusterGraph) -> dict[str, Subsystem]:
+    return {name: parse_subsystem(data, name, graph) for name, data in items.items()}

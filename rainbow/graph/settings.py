@@ -1,0 +1,30 @@
+"""Matching data kept in rainbow/data/matching.yaml (identity properties, units)."""
+from __future__ import annotations
+
+import functools
+from importlib import resources
+from typing import Any
+
+import yaml
+
+
+@functools.lru_cache(maxsize=1)
+def matching_data() -> dict[str, Any]:
+    text = resources.files("rainbow").joinpath("data/matching.yaml").read_text(encoding="utf-8")
+    return yaml.safe_load(text)
+
+
+def identity_properties() -> frozenset[str]:
+    return frozenset(matching_data()["identity_properties"])
+
+
+def byte_units() -> dict[str, int]:
+    return dict(matching_data()["byte_units"])
+
+
+def default_unit(vertex_type: str) -> str:
+    return matching_data()["default_units"].get(vertex_type, "")
+
+
+def identity_fields() -> frozenset[str]:
+    return frozenset(matching_data()["identity_fields"])

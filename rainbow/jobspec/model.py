@@ -1,0 +1,77 @@
+"""The request tree every jobspec form is normalised into: what the matcher reads."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+# Operators of property requirements, as in Node Feature Discovery's match expressions.
+OPERATORS = ("In", "NotIn", "Exists", "DoesNotExist", "Gt", "Lt", "GtLt", "IsTrue", "IsFalse")
+
+
+@dataclass(frozen=True)
+class Requirement:
+    """One requirement entry on a resource.
+
+    With `subsystem` set it is met when some vertex of that subsystem attached to the resource satisfies every
+    expression; without it the expressions apply to the resource's own `properties`.
+    """
+
+    field: str
+    subsystem: str | None = None
+    match: str | None = None
+    min: str | None = None
+    max: str | None = None
+    op: str | None = None
+    values: tuple[str, ...] = ()
+
+    def describe(self) -> str:
+        parts = []
+        if self.match is not None:
+            parts.append(f"{self.field}={self.match}")
+        if self.min is not None or self.max is not None:
+            parts.append(f"{self.field} in [{self.min or '*'}, {self.max or '*'}]")
+        if self.op is not None:
+            if self.op in ("Exists", "DoesNotExist", "IsTrue", "IsFalse"):
+                parts.append(f"{self.field} {self.op}")
+            else:
+                parts.append(f"{self.field} {self.op} {','.join(self.values)}")
+        return " and ".join(parts) or self.field
+
+
+@dataclass(frozen=True)
+class ResourceRequest:
+    """A resource vertex asked for: `count` of `type` per parent (times `replicas`), each with its `with` children."""
+
+    type: str
+    count: int = 1
+    replicas: int = 1
+    unit: str = ""
+    label: str = ""
+    exclusive: bool = False
+    requires: tuple[Requirement, ...] = ()
+    with_: tuple["ResourceRequest", ...] = ()
+
+
+@dataclass
+class Task:
+    command: list[str]
+    replicas: int = 1
+    resources: str = ""
+
+
+@dataclass
+class Request:
+    """A parsed jobspec: the resources to match, compatibility requirements and the parameters selection reads."""
+
+    name: str
+    form: str
+    resources: tuple[ResourceRequest, ...]
+    requires: dict[str, dict[str, str]] = field(default_factory=dict)
+    parameters: dict[str, float | str] = field(default_factory=dict)
+    tasks: list[Task] = field(default_factory=list)
+    document: dict[str, Any] = field(default_factory=dict)
+    groups: tuple = ()
+
+    @property
+    def command(self) -> list[str]:
+        return list(self.tasks[0].command) if self.tasks else []

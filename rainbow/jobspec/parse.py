@@ -1,0 +1,196 @@
+"""Read the three jobspec forms (nextgen v1, Flux v1, the simple command form) into one `Request` tree."""
+from __future__ import annotations
+
+import copy
+import json
+import math
+from typing import Any, Mapping, Sequence
+
+import yaml
+
+from compspec.compat import Mappings, check, requirements_from_artifact
+from compspec.schemas import FormatError, validate
+
+from rainbow.graph.settings import identity_fields
+
+from .errors import JobspecError
+from .needs import compile_groups
+from .model import Request, Requirement, ResourceRequest, Task
+from .semver import parse as parse_version
+
+# Metadata fields that identify one vertex; requirements cannot name them (node classes do not keep them).
+IDENTITY_FIELDS = identity_fields()
+_NO_VALUES = {"Exists", "DoesNotExist", "IsTrue", "IsFalse"}
+
+
+def load_document(data: str | bytes | Mapping, what: str = "jobspec") -> dict[str, Any]:
+    """YAML or JSON text (or an already parsed mapping) as a dict."""
+    if isinstance(data, Mapping):
+        return dict(data)
+    if isinstance(data, bytes):
+        try:
+            data = data.decode("utf-8")
+        except UnicodeDecodeError:
+            raise JobspecError(f"{what}: not UTF-8 text") from None
+    if not isinstance(data, str):
+        raise JobspecError(f"{what}: expected YAML or JSON text, got {type(data).__name__}")
+    try:
+        doc = json.loads(data) if data.lstrip().startswith("{") else yaml.safe_load(data)
+    except (ValueError, yaml.YAMLError) as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise JobspecError(f"{what}: not valid YAML or JSON ({first})") from None
+    if not isinstance(doc, dict):
+        raise JobspecError(f"{what}: the document must be a mapping")
+    return doc
+
+
+def _validate(schema: str, doc: dict) -> None:
+    try:
+        validate(schema, doc, "jobspec")
+    except FormatError as exc:
+        raise JobspecError(str(exc)) from None
+
+
+def _requirement(raw: Mapping[str, Any], where: str) -> Requirement:
+    field = raw["field"]
+    subsystem = raw.get("name")
+    if subsystem is not None and field in IDENTITY_FIELDS:
+        raise JobspecError(f"{where}.field: {field!r} identifies a single vertex; match on type or basename")
+    has_range = "min" in raw or "max" in raw
+    op = raw.get("op")
+    if "match" not in raw and not has_range and op is None:
+        raise JobspecError(f"{where}: needs match, min/max or op")
+    for bound in ("min", "max"):
+        if bound in raw and parse_version(raw[bound]) is None:
+            raise JobspecError(f"{where}.{bound}: {raw[bound]!r} is not a version")
+    values: tuple[str, ...] = ()
+    if op is not None:
+        if "value" in raw and "values" in raw:
+            raise JobspecError(f"{where}: give value or values, not both")
+        values = tuple(raw["values"]) if "values" in raw else ((raw["value"],) if "value" in raw else ())
+        _check_operator(op, values, where)
+    elif "value" in raw or "values" in raw:
+        raise JobspecError(f"{where}: value/values need op")
+    return Requirement(field=field, subsystem=subsystem, match=raw.get("match"), min=raw.get("min"),
+                       max=raw.get("max"), op=op, values=values)
+
+
+def _check_operator(op: str, values: tuple[str, ...], where: str) -> None:
+    if op in _NO_VALUES:
+        if values:
+            raise JobspecError(f"{where}: op {op} takes no values")
+        return
+    if op in ("In", "NotIn"):
+        if not values:
+            raise JobspecError(f"{where}: op {op} needs at least one value")
+        return
+    wanted = 2 if op == "GtLt" else 1
+    if len(values) != wanted:
+        raise JobspecError(f"{where}: op {op} needs exactly {wanted} value{'s' if wanted > 1 else ''}")
+    try:
+        numbers = [int(v) for v in values]
+    except ValueError:
+        raise JobspecError(f"{where}: op {op} needs integer values, got {', '.join(values)}") from None
+    if op == "GtLt" and numbers[0] >= numbers[1]:
+        raise JobspecError(f"{where}: op GtLt needs the lower value first")
+
+
+def _count(raw: Any) -> int:
+    return raw if isinstance(raw, int) else int(raw["min"])
+
+
+def _resource(raw: Mapping[str, Any], where: str) -> ResourceRequest:
+    children = tuple(_resource(child, f"{where}.with[{i}]") for i, child in enumerate(raw.get("with", ())))
+    requires = tuple(_requirement(req, f"{where}.requires[{i}]") for i, req in enumerate(raw.get("requires", ())))
+    return ResourceRequest(type=raw["type"], count=_count(raw.get("count", 1)), replicas=raw.get("replicas", 1),
+                           unit=raw.get("unit", ""), label=raw.get("label", ""),
+                           exclusive=raw.get("exclusive", False), requires=requires, with_=children)
+
+
+def _command(raw: Any) -> list[str]:
+    if raw is None:
+        return []
+    return raw.split() if isinstance(raw, str) else list(raw)
+
+
+def _check_requires(requires: dict, mappings: Mappings | None) -> None:
+    try:
+        check(requires, {}, mappings)
+    except FormatError as exc:
+        raise JobspecError(str(exc)) from None
+
+
+def parse_jobspec(data: str | bytes | dict, mappings: Mappings | None = None) -> Request:
+    """Parse a nextgen v1 or Flux v1 jobspec (YAML or JSON text, or a dict) into a Request."""
+    doc = load_document(data)
+    if isinstance(doc.get("resources"), list):
+        _validate("jobspec-flux", doc)
+        resources = tuple(_resource(r, f"resources[{i}]") for i, r in enumerate(doc["resources"]))
+        tasks = [Task(command=list(t["command"]), replicas=t.get("count", {}).get("total", 1),
+                      resources=t.get("slot", "")) for t in doc["tasks"]]
+        form = "flux"
+    else:
+        _validate("jobspec-nextgen", doc)
+        resources = tuple(_resource(r, f"resources.{key}") for key, r in doc["resources"].items())
+        tasks = []
+        for i, raw in enumerate(doc.get("tasks", ())):
+            name = raw.get("resources", "")
+            if name and name not in doc["resources"]:
+                raise JobspecError(f"jobspec: tasks[{i}].resources: no resource named {name!r}")
+            tasks.append(Task(command=_command(raw.get("command")), replicas=raw.get("replicas", 1),
+                              resources=name))
+        form = "nextgen"
+    requires = {ns: dict(attrs) for ns, attrs in doc.get("requires", {}).items()}
+    _check_requires(requires, mappings)
+    attributes = doc.get("attributes") or {}
+    parameters = dict(attributes.get("parameter") or {})
+    name = doc.get("name") or ""
+    return Request(name=name, form=form, resources=resources, requires=requires, parameters=parameters,
+                   tasks=tasks, document=doc, groups=compile_groups(resources))
+
+
+def simple_jobspec(nodes: int, tasks: int, command: Sequence[str], name: str = "") -> dict:
+    """The nextgen document for `submit --nodes N --tasks T -- command`: N nodes, each with ceil(T/N) cores."""
+    if not isinstance(nodes, int) or nodes < 1:
+        raise JobspecError(f"nodes: must be a positive integer, got {nodes!r}")
+    if not isinstance(tasks, int) or tasks < 1:
+        raise JobspecError(f"tasks: must be a positive integer, got {tasks!r}")
+    command = [str(part) for part in command]
+    if not command:
+        raise JobspecError("command: must not be empty")
+    job = name or command[0].rsplit("/", 1)[-1]
+    return {
+        "version": 1,
+        "name": job,
+        "resources": {
+            "compute": {"type": "node", "replicas": nodes,
+                        "with": [{"type": "core", "count": math.ceil(tasks / nodes)}]},
+        },
+        "tasks": [{"command": command, "replicas": tasks, "resources": "compute"}],
+    }
+
+
+def fold_artifact(jobspec: dict, artifact: dict, strict: bool = False) -> dict:
+    """A copy of `jobspec` whose top-level `requires` also holds the artifact's requirements.
+
+    A requirement both name with different values is an error rather than a silent override.
+    """
+    try:
+        extra = requirements_from_artifact(artifact, strict=strict)
+    except FormatError as exc:
+        raise JobspecError(str(exc)) from None
+    doc = copy.deepcopy(dict(jobspec))
+    requires = doc.get("requires") or {}
+    if not isinstance(requires, dict):
+        raise JobspecError("jobspec: requires: must be a mapping of namespace to attributes")
+    for namespace, attributes in extra.items():
+        have = requires.setdefault(namespace, {})
+        if not isinstance(have, dict):
+            raise JobspecError(f"jobspec: requires.{namespace}: must be a mapping")
+        for attribute, value in attributes.items():
+            if attribute in have and have[attribute] != value:
+                raise JobspecError(f"jobspec: requires.{namespace}.{attribute}: jobspec asks {have[attribute]!r}, "
+                                   f"artifact asks {value!r}")
+            have[attribute] = value
+    doc["requires"] = requires
+    return doc

@@ -1,0 +1,88 @@
+"""Match one request against registered clusters: which fit, and a reason for each that does not."""
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import Iterable
+
+from compspec.compat import Mappings
+from rainbow.graph.index import ClusterIndex
+from rainbow.jobspec.model import Request
+
+from .engine import Evaluation
+from .explain import explain
+
+
+@dataclass(frozen=True)
+class MatchResult:
+    ok: bool
+    reason: str = ""
+
+
+def _judge(ev: Evaluation, index: ClusterIndex, reasons: dict[tuple, MatchResult]) -> MatchResult:
+    """Clusters with the same shape tree share their verdict and its reason."""
+    key = (index.top.shape.uid, index.top.members)
+    found = reasons.get(key)
+    if found is None:
+        if not ev.quick_reject(index) and ev.fits(index):
+            found = MatchResult(True)
+        else:
+            found = MatchResult(False, explain(ev, index))
+        reasons[key] = found
+    return found
+
+
+def match(request: Request, index: ClusterIndex, mappings: Mappings | None = None) -> MatchResult:
+    """Does one cluster fit the request? When not, `reason` says why in one line."""
+    return _judge(Evaluation(request, mappings), index, {})
+
+
+class Matcher:
+    """Cluster indexes by name. Readers take a snapshot of the table; writers swap in a new one."""
+
+    def __init__(self, mappings: Mappings | None = None) -> None:
+        self._indexes: dict[str, ClusterIndex] = {}
+        self._lock = threading.Lock()
+        self.mappings = mappings
+
+    def set(self, name: str, index: ClusterIndex) -> None:
+        with self._lock:
+            table = dict(self._indexes)
+            table[name] = index
+            self._indexes = table
+
+    def remove(self, name: str) -> None:
+        with self._lock:
+            if name in self._indexes:
+                table = dict(self._indexes)
+                del table[name]
+                self._indexes = table
+
+    def get(self, name: str) -> ClusterIndex | None:
+        return self._indexes.get(name)
+
+    def names(self) -> list[str]:
+        return sorted(self._indexes)
+
+    def __len__(self) -> int:
+        return len(self._indexes)
+
+    def match(self, request: Request, names: Iterable[str] | None = None) -> tuple[list[str], dict[str, str]]:
+        """Clusters that fit (sorted) and a one-line reason for every other one asked about."""
+        table = self._indexes
+        wanted = sorted(table) if names is None else sorted(set(names))
+        ev = Evaluation(request, self.mappings)
+        verdicts: dict[tuple, MatchResult] = {}
+        matched: list[str] = []
+        reasons: dict[str, str] = {}
+        for name in wanted:
+            index = table.get(name)
+            if index is None:
+                reasons[name] = "not registered"
+                continue
+            result = _judge(ev, index, verdicts)
+            if result.ok:
+                matched.append(name)
+            else:
+                reasons[name] = result.reason
+        return matched, reasons
