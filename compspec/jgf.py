@@ -14,8 +14,8 @@ from typing import Callable, Iterator, Sequence, TextIO
 
 from compspec.nodes import NodeInfo
 
-# A vertex as the walk yields it: uniq id, parent uniq id (-1 for the root), type, basename, name, per-type id,
-# containment path as a JSON string literal, size, unit, node rank (-1 above the nodes), properties as a JSON
+# A vertex as the walk yields it: uniq id, parent uniq id (-1 for the root), type, basename and name as JSON
+# string literals, per-type id, containment path as a JSON string literal, size, unit, node rank (-1 above the nodes), properties as a JSON
 # object literal ("" for none).
 Vertex = tuple[int, int, str, str, str, int, str, int, str, int, str]
 
@@ -69,46 +69,47 @@ def node_names(nodes: Sequence[NodeInfo]) -> list[str]:
 
 def walk(nodes: Sequence[NodeInfo], cluster_name: str) -> Iterator[Vertex]:
     """Every vertex of the cluster in containment order: cluster, rack, then per node its sockets (each with its
-    cores and GPUs), its memory and its socket-less GPUs."""
+    cores and GPUs), its memory and its socket-less GPUs. Strings come JSON-quoted, ready to write."""
     root_path = f"/{cluster_name}0"
-    yield (0, -1, "cluster", cluster_name, f"{cluster_name}0", 0, _quote(root_path), 1, "", -1, "")
+    yield (0, -1, "cluster", _quote(cluster_name), _quote(f"{cluster_name}0"), 0, _quote(root_path), 1, "", -1, "")
     rack_path = f"{root_path}/rack0"
-    yield (1, 0, "rack", "rack", "rack0", 0, _quote(rack_path), 1, "", -1, "")
+    yield (1, 0, "rack", '"rack"', '"rack0"', 0, _quote(rack_path), 1, "", -1, "")
     uid = 2
     socket_id = core_id = memory_id = gpu_id = 0
     for rank, (node, name) in enumerate(zip(nodes, node_names(nodes))):
         node_uid = uid
         node_path = f"{rack_path}/{name}"
-        yield (node_uid, 1, "node", "node", name, rank, _quote(node_path), 1, "", rank, _props(node.properties))
+        yield (node_uid, 1, "node", '"node"', _quote(name), rank, _quote(node_path), 1, "", rank,
+               _props(node.properties))
         uid += 1
         for s, count in enumerate(node.cores_per_socket()):
             socket_uid = uid
             socket_path = f"{node_path}/socket{socket_id}"
-            yield (socket_uid, node_uid, "socket", "socket", f"socket{socket_id}", socket_id, _quote(socket_path),
-                   1, "", rank, "")
+            yield (socket_uid, node_uid, "socket", '"socket"', f'"socket{socket_id}"', socket_id,
+                   _quote(socket_path), 1, "", rank, "")
             uid += 1
             socket_id += 1
             prefix = _quote(socket_path)[:-1] + "/core"
             for _ in range(count):
-                yield (uid, socket_uid, "core", "core", f"core{core_id}", core_id, f'{prefix}{core_id}"', 1, "",
+                yield (uid, socket_uid, "core", '"core"', f'"core{core_id}"', core_id, f'{prefix}{core_id}"', 1, "",
                        rank, "")
                 uid += 1
                 core_id += 1
             for gpu in node.gpus:
                 if gpu.socket == s:
-                    yield (uid, socket_uid, "gpu", "gpu", f"gpu{gpu_id}", gpu_id,
+                    yield (uid, socket_uid, "gpu", '"gpu"', f'"gpu{gpu_id}"', gpu_id,
                            _quote(f"{socket_path}/gpu{gpu_id}"), 1, "", rank, _props(gpu.properties()))
                     uid += 1
                     gpu_id += 1
         if node.memory_gib is not None:
-            yield (uid, node_uid, "memory", "memory", f"memory{memory_id}", memory_id,
+            yield (uid, node_uid, "memory", '"memory"', f'"memory{memory_id}"', memory_id,
                    _quote(f"{node_path}/memory{memory_id}"), node.memory_gib, "GiB", rank, "")
             uid += 1
             memory_id += 1
         for gpu in node.gpus:
             if gpu.socket is None:
-                yield (uid, node_uid, "gpu", "gpu", f"gpu{gpu_id}", gpu_id, _quote(f"{node_path}/gpu{gpu_id}"), 1,
-                       "", rank, _props(gpu.properties()))
+                yield (uid, node_uid, "gpu", '"gpu"', f'"gpu{gpu_id}"', gpu_id, _quote(f"{node_path}/gpu{gpu_id}"),
+                       1, "", rank, _props(gpu.properties()))
                 uid += 1
                 gpu_id += 1
 
@@ -142,8 +143,8 @@ def write_rainbow(nodes: Sequence[NodeInfo], cluster_name: str, out: TextIO) -> 
         sep = "" if uid == 0 else ",\n"
         ident = "0" if uid == 0 else f'"{vid}"'
         extra = f', "properties": {props}' if props else ""
-        w.add(f'{sep}"{uid}": {{"label": "{uid}", "metadata": {{"basename": {_quote(basename)}, "exclusive": false, '
-              f'"id": {ident}, "name": {_quote(name)}, "paths": {{"containment": {path}}}{extra}, "rank": -1, '
+        w.add(f'{sep}"{uid}": {{"label": "{uid}", "metadata": {{"basename": {basename}, "exclusive": false, '
+              f'"id": {ident}, "name": {name}, "paths": {{"containment": {path}}}{extra}, "rank": -1, '
               f'"size": {size}, "type": "{vtype}", "uniq_id": {uid}, "unit": "{unit}"}}}}')
     w.add('\n}, "edges": [\n')
     for child in range(1, len(parents)):
@@ -168,8 +169,8 @@ def write_fluxion(nodes: Sequence[NodeInfo], cluster_name: str, out: TextIO) -> 
         parents.append(parent)
         sep = "" if uid == 0 else ",\n"
         extra = f', "properties": {props}' if props else ""
-        w.add(f'{sep}{{"id": "{uid}", "metadata": {{"basename": {_quote(basename)}, "exclusive": false, '
-              f'"id": {vid}, "name": {_quote(name)}, "paths": {{"containment": {path}}}{extra}, "rank": {rank}, '
+        w.add(f'{sep}{{"id": "{uid}", "metadata": {{"basename": {basename}, "exclusive": false, '
+              f'"id": {vid}, "name": {name}, "paths": {{"containment": {path}}}{extra}, "rank": {rank}, '
               f'"size": {size}, "type": "{vtype}", "uniq_id": {uid}, "unit": "{unit}"}}}}')
     w.add('\n], "edges": [\n')
     for child in range(1, len(parents)):

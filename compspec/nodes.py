@@ -89,7 +89,7 @@ def results_of(extraction: Mapping[str, Any]) -> Mapping[str, Any]:
     results = extraction.get("results")
     if results is None:
         results = extraction.get("extractors")
-    return results if isinstance(results, Mapping) else {}
+    return results if isinstance(results, dict) else {}
 
 
 def split_field(name: str) -> tuple[str, str, str]:
@@ -102,13 +102,13 @@ def split_field(name: str) -> tuple[str, str, str]:
 
 def section_of(extraction: Mapping[str, Any], extractor: str, section: str) -> Mapping[str, str]:
     ext = results_of(extraction).get(extractor)
-    if not isinstance(ext, Mapping):
+    if not isinstance(ext, dict):
         return {}
     sections = ext.get("sections")
-    if not isinstance(sections, Mapping):
+    if not isinstance(sections, dict):
         return {}
     found = sections.get(section)
-    return found if isinstance(found, Mapping) else {}
+    return found if isinstance(found, dict) else {}
 
 
 def get_field(extraction: Mapping[str, Any], name: str, *, aliases: bool = True) -> str | None:
@@ -287,9 +287,10 @@ def _shape_error(doc: Any) -> str | None:
                 continue
             if not isinstance(section, dict):
                 return f"{key}.{name}.sections.{sname}: not an object"
-            for k, v in section.items():
-                if not isinstance(v, str):
-                    return f"{key}.{name}.sections.{sname}.{k}: not a string"
+            if set(map(type, section.values())) - {str}:  # the fast test; the loop below only names the field
+                for k, v in section.items():
+                    if not isinstance(v, str):
+                        return f"{key}.{name}.sections.{sname}.{k}: not a string"
     metadata = doc.get("metadata")
     if metadata is not None:
         if not isinstance(metadata, dict):
