@@ -16,6 +16,10 @@ from compspec.schemas import FormatError
 PROGRESS_THRESHOLD = 500
 
 
+def _stderr_is_terminal() -> bool:
+    return sys.stderr.isatty()
+
+
 def _warn(message: str) -> None:
     click.echo(f"compspec: warning: {message}", err=True)
 
@@ -69,7 +73,7 @@ def nodes(cluster_name: str, node_dir: str, output: str | None, fmt: str, attrib
     except FormatError as exc:
         raise click.UsageError(str(exc)) from None
 
-    show_bar = count > PROGRESS_THRESHOLD and sys.stderr.isatty()
+    show_bar = count > PROGRESS_THRESHOLD and _stderr_is_terminal()
     if show_bar:
         with click.progressbar(length=count, label="reading nodes", file=sys.stderr) as bar:
             def progress(files):

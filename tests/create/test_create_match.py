@@ -106,3 +106,12 @@ def test_longest_namespace_wins():
     assert attribute_value(spec, "org.x.y") == "long"
     assert mismatches(spec, {"org.x.y": "LONG"}) == []
     assert mismatches(spec, {"org.z": "1"}) == ["org.z 1: artifact has none"]
+
+
+def test_host_extracts_this_node():
+    result = run("match", "-i", MANIFEST, "--host", "--json")
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert sorted(doc["matches"] + list(doc["mismatches"])) == ALL
+    for reasons in doc["mismatches"].values():
+        assert all(": " in r for r in reasons)

@@ -277,3 +277,15 @@ def test_go_null_sections_are_read_as_empty(tmp_path):
     write_nodes(tmp_path, {"h.json": doc})
     [node] = read_node_dir(tmp_path)
     assert node.hostname == "h" and "system.arch.name" not in node.properties
+
+
+def test_progress_bar_only_for_many_files_on_a_terminal(monkeypatch):
+    import compspec.cli.create as create_cli
+
+    quiet = run("create", "nodes", "--cluster-name", "c", "--node-dir", BASIC)
+    assert "reading nodes" not in quiet.stderr
+    monkeypatch.setattr(create_cli, "PROGRESS_THRESHOLD", 2)
+    monkeypatch.setattr(create_cli, "_stderr_is_terminal", lambda: True)
+    loud = run("create", "nodes", "--cluster-name", "c", "--node-dir", BASIC)
+    assert loud.exit_code == 0 and "reading nodes" in loud.stderr
+    assert loud.stdout == quiet.stdout
