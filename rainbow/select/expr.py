@@ -1,0 +1,236 @@
+"""A small expression language for constraint selection, parsed by hand and never handed to eval().
+
+Grammar (lowest precedence first):
+
+    expr    := or
+    or      := and (("or" | "||") and)*
+    and     := not (("and" | "&&") not)*
+    not     := ("not" | "!") not | compare
+    compare := sum (("<" | "<=" | ">" | ">=" | "==" | "!=") sum)?
+    sum     := product (("+" | "-") product)*
+    product := unary (("*" | "/") unary)*
+    unary   := "-" unary | atom
+    atom    := NUMBER | NAME | FUNC "(" expr ("," expr)* ")" | "(" expr ")"
+
+FUNC is one of min, max, abs. Values are numbers (state strings that read as numbers count as numbers).
+"""
+from __future__ import annotations
+
+import functools
+import math
+import re
+from typing import Any, Mapping
+
+from .errors import SelectionError
+
+_TOKEN = re.compile(r"\s*(?:(?P<num>\d+(?:\.\d*)?(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?)"
+                    r"|(?P<name>[A-Za-z_][A-Za-z0-9_.]*)"
+                    r"|(?P<op><=|>=|==|!=|&&|\|\||[-+*/()<>!,]))")
+_FUNCTIONS = {"min": min, "max": max, "abs": abs}
+_WORDS = {"and": "&&", "or": "||", "not": "!"}
+MAX_LENGTH = 1000
+
+
+class Missing(Exception):
+    """A variable the expression needs is not defined for this cluster."""
+
+
+class Invalid(Exception):
+    """The expression cannot be computed for this cluster (division by zero, arithmetic on text)."""
+
+
+def _tokens(text: str) -> list[tuple[str, Any]]:
+    out: list[tuple[str, Any]] = []
+    pos = 0
+    text = text.rstrip()
+    while pos < len(text):
+        found = _TOKEN.match(text, pos)
+        if not found or found.end() == pos:
+            raise SelectionError(f"expression {text!r}: unexpected {text[pos:].strip()[:10]!r}")
+        if found["num"] is not None:
+            out.append(("num", float(found["num"])))
+        elif found["name"] is not None:
+            word = found["name"]
+            if word in _WORDS:
+                out.append(("op", _WORDS[word]))
+            elif word in ("true", "false"):
+                out.append(("num", 1.0 if word == "true" else 0.0))
+            else:
+                out.append(("name", word))
+        else:
+            out.append(("op", found["op"]))
+        pos = found.end()
+    return out
+
+
+class _Parser:
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.tokens = _tokens(text)
+        self.pos = 0
+
+    def fail(self, what: str) -> SelectionError:
+        return SelectionError(f"expression {self.text!r}: {what}")
+
+    def peek(self) -> tuple[str, Any] | None:
+        return self.tokens[self.pos] if self.pos < len(self.tokens) else None
+
+    def take(self, value: str) -> bool:
+        token = self.peek()
+        if token is not None and token[0] == "op" and token[1] == value:
+            self.pos += 1
+            return True
+        return False
+
+    def parse(self) -> tuple:
+        if not self.tokens:
+            raise self.fail("empty")
+        tree = self.or_()
+        if self.peek() is not None:
+            raise self.fail(f"unexpected {self.peek()[1]!r}")
+        return tree
+
+    def or_(self) -> tuple:
+        left = self.and_()
+        while self.take("||"):
+            left = ("or", left, self.and_())
+        return left
+
+    def and_(self) -> tuple:
+        left = self.not_()
+        while self.take("&&"):
+            left = ("and", left, self.not_())
+        return left
+
+    def not_(self) -> tuple:
+        if self.take("!"):
+            return ("not", self.not_())
+        return self.compare()
+
+    def compare(self) -> tuple:
+        left = self.sum_()
+        for op in ("<=", ">=", "==", "!=", "<", ">"):
+            if self.take(op):
+                return ("cmp", op, left, self.sum_())
+        return left
+
+    def sum_(self) -> tuple:
+        left = self.product()
+        while True:
+            if self.take("+"):
+                left = ("+", left, self.product())
+            elif self.take("-"):
+                left = ("-", left, self.product())
+            else:
+                return left
+
+    def product(self) -> tuple:
+        left = self.unary()
+        while True:
+            if self.take("*"):
+                left = ("*", left, self.unary())
+            elif self.take("/"):
+                left = ("/", left, self.unary())
+            else:
+                return left
+
+    def unary(self) -> tuple:
+        if self.take("-"):
+            return ("neg", self.unary())
+        return self.atom()
+
+    def atom(self) -> tuple:
+        token = self.peek()
+        if token is None:
+            raise self.fail("ends too early")
+        kind, value = token
+        self.pos += 1
+        if kind == "num":
+            return ("num", value)
+        if kind == "name":
+            if self.take("("):
+                if value not in _FUNCTIONS:
+                    raise self.fail(f"unknown function {value!r} (known: {', '.join(sorted(_FUNCTIONS))})")
+                args = [self.or_()]
+                while self.take(","):
+                    args.append(self.or_())
+                if not self.take(")"):
+                    raise self.fail("missing ')'")
+                if value == "abs" and len(args) != 1:
+                    raise self.fail("abs takes one argument")
+                return ("call", value, tuple(args))
+            return ("var", value)
+        if value == "(":
+            inner = self.or_()
+            if not self.take(")"):
+                raise self.fail("missing ')'")
+            return inner
+        raise self.fail(f"unexpected {value!r}")
+
+
+@functools.lru_cache(maxsize=1024)
+def parse(text: str) -> tuple:
+    """The syntax tree of `text`; SelectionError names the expression when it does not parse."""
+    if len(text) > MAX_LENGTH:
+        raise SelectionError(f"expression longer than {MAX_LENGTH} characters")
+    return _Parser(text).parse()
+
+
+def _number(value: Any) -> float:
+    if isinstance(value, bool):
+        return 1.0 if value else 0.0
+    if isinstance(value, (int, float)):
+        return float(value)
+    raise Invalid(f"{value!r} is not a number")
+
+
+def evaluate(tree: tuple, variables: Mapping[str, Any]) -> Any:
+    kind = tree[0]
+    if kind == "num":
+        return tree[1]
+    if kind == "var":
+        if tree[1] not in variables:
+            raise Missing(tree[1])
+        return variables[tree[1]]
+    if kind == "neg":
+        return -_number(evaluate(tree[1], variables))
+    if kind == "not":
+        return not _truth(evaluate(tree[1], variables))
+    if kind == "and":
+        return _truth(evaluate(tree[1], variables)) and _truth(evaluate(tree[2], variables))
+    if kind == "or":
+        return _truth(evaluate(tree[1], variables)) or _truth(evaluate(tree[2], variables))
+    if kind == "cmp":
+        return _compare(tree[1], evaluate(tree[2], variables), evaluate(tree[3], variables))
+    if kind == "call":
+        args = [_number(evaluate(arg, variables)) for arg in tree[2]]
+        return float(_FUNCTIONS[tree[1]](*args))
+    left, right = _number(evaluate(tree[1], variables)), _number(evaluate(tree[2], variables))
+    if kind == "+":
+        return left + right
+    if kind == "-":
+        return left - right
+    if kind == "*":
+        return left * right
+    if right == 0:
+        raise Invalid("division by zero")
+    return left / right
+
+
+def _truth(value: Any) -> bool:
+    if isinstance(value, str):
+        raise Invalid(f"{value!r} is not true or false")
+    return bool(value)
+
+
+def _compare(op: str, left: Any, right: Any) -> bool:
+    if isinstance(left, str) or isinstance(right, str):
+        if op == "==":
+            return str(left) == str(right)
+        if op == "!=":
+            return str(left) != str(right)
+    left, right = _number(left), _number(right)
+    if math.isnan(left) or math.isnan(right):
+        return False
+    return {"<": left < right, "<=": left <= right, ">": left > right, ">=": left >= right,
+            "==": left == right, "!=": left != right}[op]
