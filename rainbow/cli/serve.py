@@ -43,7 +43,8 @@ def serve(host: str, port: int, db: str, secret: str | None, config_path: str | 
     """Serve the rainbow scheduler (register, submit, receive, accept) with health checks and reflection."""
     from compspec.schemas import FormatError
     from rainbow.config import apply_env, get_dotted, load_config
-    from rainbow.server.app import RainbowServer, ServerOptions, ServerStartError, TLSFiles, run_until_signalled
+    from rainbow.server.app import (RainbowServer, ServerOptions, ServerStartError, TLSFiles, check_port_free,
+                                    run_until_signalled)
     from rainbow.server.auth import new_credential
     from rainbow.server.limits import default_limits
     from rainbow.server.scheduler import Scheduler, SelectionConfig
@@ -58,6 +59,13 @@ def serve(host: str, port: int, db: str, secret: str | None, config_path: str | 
     try:
         cfg = apply_env(load_config(config_path))
     except FormatError as exc:
+        raise click.ClickException(str(exc)) from None
+    tls = TLSFiles(tls_cert, tls_key, tls_ca) if tls_cert else None
+    try:
+        check_port_free(host, port)
+        if tls is not None:
+            tls.credentials()  # unreadable files fail here, before the store is touched
+    except ServerStartError as exc:
         raise click.ClickException(str(exc)) from None
 
     logging.basicConfig(stream=sys.stderr, level=logging.INFO,
@@ -80,7 +88,7 @@ def serve(host: str, port: int, db: str, secret: str | None, config_path: str | 
     loaded = scheduler.rebuild()
     logging.getLogger("rainbow.server").info("store %s: %d clusters loaded", db, loaded)
     options = ServerOptions(host=host, port=port, workers=workers, max_message_bytes=limits.max_message_bytes,
-                            tls=TLSFiles(tls_cert, tls_key, tls_ca) if tls_cert else None)
+                            tls=tls)
     server = RainbowServer(scheduler, options)
     if generated:
         click.echo(f"rainbow: registration secret: {secret}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import signal
+import socket
 import threading
 from concurrent import futures
 from dataclasses import dataclass, field
@@ -65,6 +66,23 @@ def bind_address(host: str, port: int) -> str:
     return f"[{host}]:{port}" if ":" in host and not host.startswith("[") else f"{host}:{port}"
 
 
+def check_port_free(host: str, port: int) -> None:
+    """Fail with a clear one-line error before gRPC tries (and logs its own multi-line complaint)."""
+    if port == 0:
+        return
+    try:
+        infos = socket.getaddrinfo(host.strip("[]"), port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise ServerStartError(f"cannot listen on {bind_address(host, port)}: {exc.strerror}") from None
+    family, kind, proto, _, sockaddr = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(sockaddr)
+        except OSError as exc:
+            raise ServerStartError(f"cannot listen on {bind_address(host, port)}: {exc.strerror}") from None
+
+
 class RainbowServer:
     """One gRPC server around a Scheduler; `start` binds and serves, `stop` drains in-flight requests."""
 
@@ -91,6 +109,7 @@ class RainbowServer:
             (*SERVICE_NAMES, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME),
             server)
         address = bind_address(opts.host, opts.port)
+        check_port_free(opts.host, opts.port)
         try:
             if opts.tls is not None:
                 port = server.add_secure_port(address, opts.tls.credentials())

@@ -96,8 +96,10 @@ class Scheduler:
         with self._graph_lock:
             for name in self.store.cluster_names():
                 try:
-                    self._reindex(name)
-                    loaded += 1
+                    index = self._reindex(name)
+                    if index is not None:
+                        self.matcher.set(name, index)
+                        loaded += 1
                 except FormatError as exc:
                     log.error("cluster %s: stored graph no longer loads, not matchable: %s", name, exc)
         return loaded

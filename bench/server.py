@@ -1,0 +1,265 @@
+"""Server speed: SubmitJob throughput and latency, queue drain, and registering a large graph.
+
+The server (`rainbow serve`) and a baseline server (an empty unary call on a bare gRPC server with the same thread
+pool) each run in their own process; this process is the load generator, on loopback. Figures are printed with their
+ratio to the baseline measured in the same run, and each target as met or missed.
+
+    python bench/server.py [--clusters 100] [--nodes 100] [--clients 8] [--submits 4000] [--jobs 100000]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from concurrent import futures
+from pathlib import Path
+
+import grpc
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from rainbow.protos import rainbow_pb2, rainbow_pb2_grpc  # noqa: E402
+
+SECRET = "bench-registration-secret"
+WORKERS = 16
+EMPTY_METHOD = "/bench.Empty/Call"
+SERVING = re.compile(r"serving on \S+:(\d+)")
+
+
+# -- graphs ----------------------------------------------------------------------------------------------------------
+def cluster_graph(name: str, nodes: int, sockets: int, cores_per_socket: int, memory_gib: int) -> str:
+    """A rainbow-dialect JGF: cluster > rack > node > socket > core, plus a memory vertex per node."""
+    vertices: dict[str, dict] = {}
+    edges: list[dict] = []
+    counters: dict[str, int] = {}
+
+    def add(kind: str, parent: str | None, path: str, size: int = 1, unit: str = "") -> tuple[str, str]:
+        label = str(len(vertices))
+        number = counters.get(kind, 0)
+        counters[kind] = number + 1
+        basename = name if kind == "cluster" else kind
+        full = f"{path}/{basename}{number}"
+        vertices[label] = {"label": label, "metadata": {
+            "type": kind, "basename": basename, "name": f"{basename}{number}",
+            "id": 0 if kind == "cluster" else str(number), "uniq_id": int(label), "rank": -1, "exclusive": False,
+            "unit": unit, "size": size, "paths": {"containment": full}}}
+        if parent is not None:
+            edges.append({"source": parent, "target": label, "relation": "contains", "metadata": {}})
+            edges.append({"source": label, "target": parent, "relation": "in", "metadata": {}})
+        return label, full
+
+    root, root_path = add("cluster", None, "")
+    rack, rack_path = add("rack", root, root_path)
+    for _ in range(nodes):
+        node, node_path = add("node", rack, rack_path)
+        add("memory", node, node_path, size=memory_gib, unit="GiB")
+        for _ in range(sockets):
+            socket, socket_path = add("socket", node, node_path)
+            for _ in range(cores_per_socket):
+                add("core", socket, socket_path)
+    return json.dumps({"graph": {"directed": True, "nodes": vertices, "edges": edges}, "name": name},
+                      separators=(",", ":"))
+
+
+def simple_job(nodes: int, tasks: int) -> str:
+    from rainbow.jobspec import simple_jobspec
+
+    return json.dumps(simple_jobspec(nodes, tasks, ["app"]))
+
+
+# -- processes -------------------------------------------------------------------------------------------------------
+def start(args: list[str], workdir: Path, tag: str) -> tuple[subprocess.Popen, int]:
+    out = open(workdir / f"{tag}.out", "wb")
+    err = open(workdir / f"{tag}.err", "wb")
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    proc = subprocess.Popen(args, stdout=out, stderr=err, stdin=subprocess.DEVNULL, env=env, cwd=str(workdir))
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        found = SERVING.search((workdir / f"{tag}.out").read_text())
+        if found:
+            return proc, int(found.group(1))
+        if proc.poll() is not None:
+            break
+        time.sleep(0.05)
+    proc.kill()
+    raise SystemExit(f"{tag} did not start: {(workdir / f'{tag}.err').read_text()[-2000:]}")
+
+
+def stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def serve_baseline() -> None:
+    """The baseline: a bare gRPC server whose one method returns an empty message, same thread pool as ours."""
+    handler = grpc.method_handlers_generic_handler("bench.Empty", {
+        "Call": grpc.unary_unary_rpc_method_handler(lambda request, context: b"",
+                                                    request_deserializer=None, response_serializer=None)})
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=WORKERS))
+    server.add_generic_rpc_handlers((handler,))
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    print(f"baseline: serving on 127.0.0.1:{port}", flush=True)
+    done = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: done.set())
+    while not done.wait(0.5):
+        pass
+    server.stop(1).wait()
+
+
+# -- load ------------------------------------------------------------------------------------------------------------
+def load(address: str, clients: int, total: int, make_call) -> tuple[float, list[float]]:
+    """`clients` threads, each with its own channel, make `total` calls; returns (calls/s, latencies in s)."""
+    per_client = total // clients
+    latencies: list[list[float]] = [[] for _ in range(clients)]
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(clients + 1)
+
+    def worker(k: int) -> None:
+        with grpc.insecure_channel(address) as channel:
+            call = make_call(channel, k)
+            call()  # warm the connection before timing
+            barrier.wait()
+            mine = latencies[k]
+            try:
+                for _ in range(per_client):
+                    t0 = time.perf_counter()
+                    call()
+                    mine.append(time.perf_counter() - t0)
+            except BaseException as exc:  # reported after the run
+                errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(k,)) for k in range(clients)]
+    for t in threads:
+        t.start()
+    barrier.wait()
+    t0 = time.perf_counter()
+    for t in threads:
+        t.join()
+    elapsed = time.perf_counter() - t0
+    if errors:
+        raise SystemExit(f"load failed: {errors[0]}")
+    flat = [x for part in latencies for x in part]
+    return len(flat) / elapsed, flat
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clusters", type=int, default=100)
+    parser.add_argument("--nodes", type=int, default=100)
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--submits", type=int, default=4000)
+    parser.add_argument("--baseline-calls", type=int, default=8000)
+    parser.add_argument("--jobs", type=int, default=100_000)
+    parser.add_argument("--big-nodes", type=int, default=1000)
+    parser.add_argument("--big-cores", type=int, default=64)
+    parser.add_argument("--serve-baseline", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve_baseline:
+        serve_baseline()
+        return 0
+
+    from rainbow.store import open_store
+
+    with tempfile.TemporaryDirectory(prefix="rainbow-bench-") as tmp:
+        workdir = Path(tmp)
+        db = workdir / "bench.db"
+        launch = "import sys; from rainbow.cli import main; sys.exit(main())"
+        server, port = start([sys.executable, "-c", launch, "serve", "--port", "0", "--db", str(db), "--secret",
+                              SECRET, "--workers", str(WORKERS)], workdir, "rainbow")
+        baseline, base_port = start([sys.executable, __file__, "--serve-baseline"], workdir, "baseline")
+        address, base_address = f"127.0.0.1:{port}", f"127.0.0.1:{base_port}"
+        try:
+            channel = grpc.insecure_channel(address, options=[("grpc.max_send_message_length", -1)])
+            stub = rainbow_pb2_grpc.RainbowSchedulerStub(channel)
+
+            # Clusters of four shapes: 8, 16, 24 or 32 cores per node.
+            t0 = time.perf_counter()
+            creds: dict[str, rainbow_pb2.RegisterResponse] = {}
+            graphs = {k: cluster_graph(f"shape{k}", args.nodes, 2, 4 * (k + 1), 64) for k in range(4)}
+            for i in range(args.clusters):
+                name = f"cluster{i:03d}"
+                creds[name] = stub.Register(rainbow_pb2.RegisterRequest(name=name, secret=SECRET,
+                                                                        nodes=graphs[i % 4]))
+            registered = time.perf_counter() - t0
+            print(f"registered {args.clusters} clusters x {args.nodes} nodes in {registered:.2f} s")
+
+            base_rate, base_lat = load(base_address, args.clients, args.baseline_calls,
+                                       lambda ch, k: (lambda m=ch.unary_unary(EMPTY_METHOD): m(b"")))
+            print(f"baseline empty call: {base_rate:9.0f} calls/s  p50 {pct(base_lat, .5):6.2f} ms  "
+                  f"p99 {pct(base_lat, .99):6.2f} ms  ({args.clients} clients, {WORKERS} threads)")
+
+            candidates = [rainbow_pb2.SubmitJobRequest.Cluster(name=n, token=r.token) for n, r in creds.items()]
+            request = rainbow_pb2.SubmitJobRequest(name="bench", jobspec=simple_job(2, 40), clusters=candidates)
+
+            def submitter(ch, k):
+                call = rainbow_pb2_grpc.RainbowSchedulerStub(ch).SubmitJob
+                return lambda: call(request)
+
+            rate, lat = load(address, args.clients, args.submits, submitter)
+            ratio = rate / base_rate
+            print(f"SubmitJob ({len(candidates)} candidates, 2 nodes x 20 cores): {rate:9.0f} jobs/s   p50 {pct(lat, .5):6.2f} ms  "
+                  f"p99 {pct(lat, .99):6.2f} ms  ratio to baseline {ratio:.2f} "
+                  f"(target >= 0.50: {'met' if ratio >= 0.5 else 'missed'})")
+
+            # Queue the drain's jobs straight into the store (a second connection on the live WAL file).
+            store = open_store(db)
+            names = sorted(creds)[:10]
+            spec = simple_job(1, 1)
+            for i in range(args.jobs):
+                store.add_job(names[i % len(names)], f"queued{i}", spec)
+            store.close()
+            t0 = time.perf_counter()
+            drained = 0
+            for name, reg in sorted(creds.items()):
+                while True:
+                    got = stub.ReceiveJobs(rainbow_pb2.ReceiveJobsRequest(cluster=name, secret=reg.secret,
+                                                                          maxJobs=1000))
+                    if not got.jobs:
+                        break
+                    answer = stub.AcceptJobs(rainbow_pb2.AcceptJobsRequest(cluster=name, secret=reg.secret,
+                                                                          jobids=list(got.jobs)))
+                    if answer.status != rainbow_pb2.AcceptJobsResponse.RESULT_TYPE_SUCCESS:
+                        raise SystemExit(f"drain: accept of {name} answered {answer.status}")
+                    drained += len(got.jobs)
+            drain_s = time.perf_counter() - t0
+            drain_rate = drained / drain_s
+            print(f"drain ({drained} jobs, {len(names)} clusters, ReceiveJobs 1000 + AcceptJobs): "
+                  f"{drain_rate:9.0f} jobs/s (target >= 5000: {'met' if drain_rate >= 5000 else 'missed'})")
+
+            big = cluster_graph("big", args.big_nodes, 2, args.big_cores // 2, 256)
+            t0 = time.perf_counter()
+            answer = stub.Register(rainbow_pb2.RegisterRequest(name="big", secret=SECRET, nodes=big), timeout=600)
+            register_s = time.perf_counter() - t0
+            if answer.status != rainbow_pb2.RegisterResponse.REGISTER_SUCCESS:
+                raise SystemExit(f"big register answered {answer.status}")
+            print(f"Register {args.big_nodes} nodes x {args.big_cores} cores ({len(big) / 2**20:.1f} MiB JGF): "
+                  f"{register_s:.2f} s (target <= 5 s: {'met' if register_s <= 5 else 'missed'})")
+            channel.close()
+        finally:
+            stop(server)
+            stop(baseline)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

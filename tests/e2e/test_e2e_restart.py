@@ -1,0 +1,52 @@
+"""A restarted server (graceful or killed) finds every cluster, subsystem, state and pending job again."""
+from __future__ import annotations
+
+import pytest
+
+from rainbow.client import RainbowClient
+from rainbow.jobspec import simple_jobspec
+from serverutil import DEFAULT_SECRET
+
+from .e2e_util import data_text
+
+
+@pytest.mark.parametrize("how", ["stop", "kill"])
+def test_restart_keeps_everything(rainbow_server, how):
+    with RainbowClient(rainbow_server.address, timeout=20) as client:
+        red = client.register("red", DEFAULT_SECRET, data_text("cluster-nodes.json"))
+        blue = client.register("blue", DEFAULT_SECRET, data_text("cluster-nodes.json"))
+        client.register_subsystem("red", red.secret, "io", data_text("cluster-io-subsystem.json"))
+        client.register_subsystem("blue", blue.secret, "spack", data_text("spack-subsystem.json"))
+        client.update_state("red", red.secret, {"nodes_free": 3, "cost": 1})
+        client.update_state("blue", blue.secret, {"nodes_free": 0, "cost": 1})
+        tokens = [("red", red.token), ("blue", blue.token)]
+        pending = [client.submit(data_text("jobspec-io.yaml"), tokens).jobid for _ in range(3)]
+        taken = client.submit(data_text("jobspec-valid-range.yaml"), tokens)
+        assert taken.cluster == "blue"
+        client.accept("blue", blue.secret, [taken.jobid])
+
+    if how == "kill":
+        rainbow_server.kill()
+    rainbow_server.restart()
+
+    with RainbowClient(rainbow_server.address, timeout=20) as client:
+        # Both graphs and their subsystems are matched again, with the same credentials.
+        assert client.satisfy(data_text("jobspec-io.yaml")).clusters == ["red"]
+        assert client.submit(data_text("jobspec-valid-range.yaml"), tokens, satisfy_only=True).clusters == ["blue"]
+        assert client.submit(data_text("jobspec-invalid-range.yaml"), tokens, satisfy_only=True).clusters == []
+        assert [j.id for j in client.receive("red", red.secret)] == pending
+        assert client.receive("blue", blue.secret) == []
+        assert [j.state for j in client.iter_jobs("blue", blue.secret)] == ["accepted"]
+        # The stored state still drives constraint selection.
+        options = {"priorities": "- priority: 1\n  steps:\n  - filter: nodes_free > 0\n  - select: first\n"}
+        chosen = client.submit(simple_jobspec(1, 1, ["x"]), tokens, select_algorithm="constraint",
+                               select_options=options)
+        assert chosen.cluster == "red" and chosen.jobid > taken.jobid
+        assert client.register("red", DEFAULT_SECRET, data_text("cluster-nodes.json")).status == "REGISTER_EXISTS"
+
+
+def test_sigint_and_sigterm_exit_zero(rainbow_server):
+    assert rainbow_server.stop() == 0
+    rainbow_server.start(rainbow_server.port)
+    assert rainbow_server.interrupt() == 0
+    assert "stopping" in rainbow_server.stderr()

@@ -1,0 +1,60 @@
+"""`rainbow serve` itself: its secret, its config file, and one-line errors for bad options."""
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from rainbow.client import PermissionDenied, RainbowClient
+
+from .e2e_util import data_text
+
+LAUNCH = "import sys; from rainbow.cli import main; sys.exit(main())"
+
+
+def _serve(tmp_path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", LAUNCH, "serve", "--db", str(tmp_path / "x.db"), *args],
+                          capture_output=True, text=True, timeout=60, cwd=tmp_path)
+
+
+def test_generated_secret_is_printed_once_and_works(server_factory):
+    server = server_factory(secret=None)
+    out = server.stdout()
+    assert out.count("registration secret") == 1 and server.secret and server.secret in out
+    assert server.secret not in server.stderr()  # never logged
+    with RainbowClient(server.address, timeout=10) as client:
+        with pytest.raises(PermissionDenied):
+            client.register("red", "test-registration-secret", data_text("cluster-nodes.json"))
+        assert client.register("red", server.secret, data_text("cluster-nodes.json")).status == "REGISTER_SUCCESS"
+
+
+def test_secret_from_config_file(server_factory, tmp_path):
+    config = tmp_path / "rainbow-config.yaml"
+    config.write_text(data_text("rainbow-config.yaml"))
+    server = server_factory(secret=None, extra_args=["--config", str(config)])
+    assert "registration secret" not in server.stdout()
+    with RainbowClient(server.address, timeout=10) as client:
+        result = client.register("keebler", "chocolate-cookies", data_text("cluster-nodes.json"))
+        assert result.status == "REGISTER_SUCCESS"
+
+
+def test_port_in_use_is_a_one_line_error(rainbow_server, tmp_path):
+    result = _serve(tmp_path, "--port", str(rainbow_server.port), "--secret", "s")
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "cannot listen" in lines[0] and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("args, says", [
+    (["--tls-cert", "server.crt"], "--tls-key"),
+    (["--tls-ca", "ca.crt"], "--tls-cert"),
+    (["--tls-cert", "missing.crt", "--tls-key", "missing.key"], "cannot read TLS certificate"),
+    (["--config", "missing.yaml"], "no such file"),
+    (["--port", "70000"], "70000"),
+])
+def test_bad_options(tmp_path, args, says):
+    result = _serve(tmp_path, "--port", "0", "--secret", "s", *args) if "--port" not in args else \
+        _serve(tmp_path, "--secret", "s", *args)
+    assert result.returncode != 0
+    assert says in result.stderr and "Traceback" not in result.stderr
