@@ -54,7 +54,28 @@ class Host:
         """The real location of an absolute node path under the root."""
         if self.live:
             return path
-        return os.path.join(self.root, path.lstrip("/"))
+        return self._inside(path)
+
+    def _inside(self, path: str) -> str:
+        """Follow symlinks component by component so an absolute link (/etc/x -> /usr/lib/x) stays in the root."""
+        parts = [p for p in path.split("/") if p and p != "."]
+        current = self.root
+        hops = 0
+        while parts:
+            part = parts.pop(0)
+            if part == "..":
+                current = os.path.dirname(current) if current != self.root else current
+                continue
+            candidate = os.path.join(current, part)
+            if os.path.islink(candidate) and hops < 40:
+                hops += 1
+                target = os.readlink(candidate)
+                if target.startswith("/"):
+                    current = self.root
+                parts[:0] = [p for p in target.split("/") if p and p != "."]
+                continue
+            current = candidate
+        return current
 
     def read(self, path: str) -> str | None:
         """The text of a file, or None when it is missing or unreadable (sysfs files may refuse a read)."""
@@ -103,12 +124,11 @@ class Host:
             if self.live:
                 return None
             return self.read(os.path.join("/", COMMANDS_DIR, f"{name}.txt"))
-        import shutil
-        import subprocess
-
-        exe = shutil.which(argv[0])
+        exe = _which(argv[0])
         if exe is None:
             return None
+        import subprocess  # only paid for when a program is actually there to run
+
         try:
             done = subprocess.run(
                 [exe, *argv[1:]],
@@ -122,3 +142,12 @@ class Host:
             return None
         text = done.stdout.decode("utf-8", errors="replace")
         return text if text.strip() else None
+
+
+def _which(program: str) -> str | None:
+    """The program's path on PATH (shutil.which without its import cost, which the fast path avoids)."""
+    for folder in os.environ.get("PATH", os.defpath).split(os.pathsep):
+        candidate = os.path.join(folder or ".", program)
+        if os.path.isfile(candidate) and os.access(candidate, os.X_OK):
+            return candidate
+    return None

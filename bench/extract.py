@@ -1,0 +1,57 @@
+"""How long `compspec extract` (default set) takes, next to starting the interpreter itself.
+
+Prints the median wall time of both, measured alternately in the same run so machine load affects both alike,
+and their ratio (target: at most 8). Then the in-process cost of each section, to show where time goes.
+"""
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+RUNS = int(os.environ.get("BENCH_RUNS", "21"))
+
+
+def wall(argv: list[str]) -> float:
+    start = time.perf_counter()
+    subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    script = os.path.join(os.path.dirname(sys.executable), "compspec")
+    extract = [script, "extract", "--quiet"] if os.path.exists(script) else \
+        [sys.executable, "-m", "compspec.cli", "extract", "--quiet"]
+    baseline = [sys.executable, "-c", "pass"]
+    wall(extract)  # warm the page cache and bytecode caches
+    base_times, extract_times = [], []
+    for _ in range(RUNS):
+        base_times.append(wall(baseline))
+        extract_times.append(wall(extract))
+    base, ext = statistics.median(base_times), statistics.median(extract_times)
+    print(f"python -c pass           median {base * 1000:7.1f} ms  ({RUNS} runs, {sys.executable})")
+    print(f"compspec extract         median {ext * 1000:7.1f} ms  (default set, output discarded)")
+    print(f"ratio                    {ext / base:7.2f}  (target <= 8)")
+
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    from extractors.host import Host
+    from extractors.registry import Unavailable, load_builtin
+    from compspec.extract import DEFAULT_SELECTION, parse_selection
+
+    registry = load_builtin()
+    host = Host("/")
+    print("in-process, first call of each section (imports included):")
+    for name, sections in parse_selection(DEFAULT_SELECTION):
+        for section in sections:
+            start = time.perf_counter()
+            try:
+                registry[name].sections[section].func(host)
+            except Unavailable:
+                pass
+            print(f"  {name + '.' + section:<20} {(time.perf_counter() - start) * 1000:7.1f} ms")
+
+
+if __name__ == "__main__":
+    main()
