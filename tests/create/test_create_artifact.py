@@ -93,3 +93,12 @@ def test_from_file_that_is_not_an_extraction(tmp_path):
     bad.write_text('{"hello": 1}')
     result = run("create", "artifact", "-i", REQUEST, "--from", bad, "-a", "custom.gpu.available=no")
     assert result.exit_code == 1 and "Traceback" not in result.output
+
+
+def test_extracts_this_node_without_from():
+    result = run("create", "artifact", "-i", REQUEST, "-a", "custom.gpu.available=no", "--allow-missing")
+    assert result.exit_code == 0, result.output
+    spec = json.loads(result.stdout)
+    validate("artifact", spec)
+    assert spec["compatibilities"][1]["attributes"]["cpu.target"] in {"amd64", "arm64", "ppc64le", "s390x",
+                                                                       "riscv64", "i386", ""}

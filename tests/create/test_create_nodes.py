@@ -289,3 +289,13 @@ def test_progress_bar_only_for_many_files_on_a_terminal(monkeypatch):
     loud = run("create", "nodes", "--cluster-name", "c", "--node-dir", BASIC)
     assert loud.exit_code == 0 and "reading nodes" in loud.stderr
     assert loud.stdout == quiet.stdout
+
+
+@pytest.mark.parametrize("fmt", ["rainbow", "fluxion"])
+def test_engine_reads_both_dialects(fmt):
+    from rainbow.graph import build_index, parse_graph
+
+    result = run("create", "nodes", "--cluster-name", "red", "--node-dir", BASIC, "--format", fmt)
+    graph = parse_graph(result.stdout)
+    assert graph.name == "red" and graph.node_count == 3
+    build_index(graph)
