@@ -23,7 +23,7 @@ def wall(argv: list[str]) -> float:
 def main() -> None:
     script = os.path.join(os.path.dirname(sys.executable), "compspec")
     extract = [script, "extract", "--quiet"] if os.path.exists(script) else \
-        [sys.executable, "-m", "compspec.cli", "extract", "--quiet"]
+        [sys.executable, "-c", "from compspec.cli import main; main()", "extract", "--quiet"]
     baseline = [sys.executable, "-c", "pass"]
     wall(extract)  # warm the page cache and bytecode caches
     base_times, extract_times = [], []
