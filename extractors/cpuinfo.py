@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from extractors.data import table
 from extractors.host import Host
 
-#: uname machine → the Go/OCI architecture name upstream reports in system.arch.name.
+#: uname machine → the architecture name (Go/OCI style, i386 for 32-bit x86) reported in system.arch.name.
 ARCH_NAMES = {
     "x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64",
     "i386": "i386", "i486": "i386", "i586": "i386", "i686": "i386",

@@ -150,10 +150,12 @@ def test_load_legacy_extractors_key_without_metadata(tmp_path):
     path = tmp_path / "old.json"
     path.write_text(json.dumps({"extractors": {"library": {"sections": {"mpi": {"variant": "mpich",
                                                                                   "version": "4.1.1"}}},
-                                               "kernel": {}, "nfd": {"sections": {"usb": None}}}}))
+                                               "kernel": {}, "nfd": {"sections": {"usb": None}},
+                                               "gpu": {"sections": None}}}))
     doc = load_extraction(path)
     assert doc == {"results": {"library": {"sections": {"mpi": {"variant": "mpich", "version": "4.1.1"}}},
-                               "kernel": {"sections": {}}, "nfd": {"sections": {"usb": {}}}}}
+                               "kernel": {"sections": {}}, "nfd": {"sections": {"usb": {}}},
+                               "gpu": {"sections": {}}}}
 
 
 @pytest.mark.parametrize("content, words", [
