@@ -11,7 +11,7 @@ import click
 @click.option("--name", "-n", "names", multiple=True, metavar="PLUGIN[sec1,sec2]",
               help="Extractor to run, optionally with sections (repeatable). Default: system, library, "
                    "nfd[cpu,memory,network,storage,system], gpu.")
-@click.option("--out", "-o", "out", type=click.Path(dir_okay=False, allow_dash=True), default=None,
+@click.option("--out", "-o", "out", default=None, metavar="FILE",
               help="Write the JSON here instead of standard output.")
 @click.option("--host-root", default="/", show_default=True, metavar="DIR",
               help="Read the node's /proc, /sys, /etc... under this folder (a container's host mount).")
@@ -44,8 +44,23 @@ def extract(names: tuple[str, ...], out: str | None, host_root: str, run_command
     if out is None or out == "-":
         click.echo(text, nl=False)
         return
+    _write_atomically(out, text)
+
+
+def _write_atomically(path: str, text: str) -> None:
+    """Write beside the target and rename, so a reader never sees half a node file (node dirs are often shared)."""
+    import os
+
+    temporary = f"{path}.tmp.{os.getpid()}"
     try:
-        with open(out, "w", encoding="utf-8") as handle:
+        if os.path.isdir(path):
+            raise IsADirectoryError(21, "Is a directory")
+        with open(temporary, "w", encoding="utf-8") as handle:
             handle.write(text)
+        os.replace(temporary, path)
     except OSError as exc:
-        raise click.ClickException(f"cannot write {out}: {exc.strerror or exc}") from None
+        try:
+            os.unlink(temporary)
+        except OSError:
+            pass
+        raise click.ClickException(f"cannot write {path}: {exc.strerror or exc}") from None

@@ -103,6 +103,21 @@ def test_unwritable_out_is_one_line_exit_1(tmp_path):
                                                   "No such file or directory"]
 
 
+def test_out_that_is_a_folder_is_one_line_exit_1(tmp_path):
+    result = run("extract", "--host-root", INTEL, "-n", "system[os]", "--out", str(tmp_path))
+    assert result.exit_code == 1
+    assert result.stderr.strip().splitlines() == [f"Error: cannot write {tmp_path}: Is a directory"]
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_out_replaces_an_existing_file_whole(tmp_path):
+    out = tmp_path / "node.json"
+    out.write_text("x" * 100000)
+    assert run("extract", "--host-root", INTEL, "-n", "system[os]", "-o", str(out)).exit_code == 0
+    assert load_extraction(out)["results"]["system"]["sections"]["os"]["vendor"] == "rocky"
+    assert [p.name for p in tmp_path.iterdir()] == ["node.json"]
+
+
 def test_subprocess_extract_of_a_recorded_gpu_node(tmp_path):
     out = tmp_path / "gpu.json"
     done = subprocess.run(
