@@ -7,6 +7,7 @@ Upstream compspec-go links NFD's Go sources; we read the same files NFD reads (t
 from __future__ import annotations
 
 from extractors import cpuinfo, pci
+from extractors.data import table
 from extractors.host import Host
 from extractors.kernel import config_text, parse_config, release
 from extractors.osrelease import os_release
@@ -21,12 +22,13 @@ NFD = extractor(
 _X86_VENDORS = {"GenuineIntel": "Intel", "AuthenticAMD": "AMD", "HygonGenuine": "Hygon"}
 
 
-@NFD.section("cpu", "cpuid flags, vendor/family/model ids, topology, cstate, pstate")
+@NFD.section("cpu", "cpuid flags (NFD's names), vendor/family/model ids, topology, cstate, pstate")
 def cpu(host: Host) -> dict[str, str]:
     ident = cpuinfo.identity(host)
     if not ident.vendor and not ident.features:
         raise Unavailable("no processors in /proc/cpuinfo")
-    out = {f"cpuid.{flag.upper()}": "true" for flag in sorted(ident.features)}
+    renames = table("nfd-cpuid")["linux_to_cpuid"]
+    out = {f"cpuid.{renames.get(flag, flag.upper())}": "true" for flag in sorted(ident.features)}
     out["model.vendor_id"] = _X86_VENDORS.get(ident.vendor, ident.vendor)
     if ident.family:
         out["model.family"] = ident.family

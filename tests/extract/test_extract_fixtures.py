@@ -169,6 +169,8 @@ def test_intel_node_details(extracted):
     assert modules["module.xfs"] == "5.14.0-362.8.1.el9_3.x86_64"
     cpu = section(document, "nfd.cpu")
     assert cpu["cpuid.AVX512F"] == "true" and cpu["model.vendor_id"] == "Intel"
+    assert cpu["cpuid.AVX512VNNI"] == cpu["cpuid.SSE42"] == cpu["cpuid.AESNI"] == cpu["cpuid.SHA"] == "true"
+    assert "cpuid.SSE4_2" not in cpu and "cpuid.AMXTILE" not in cpu
     assert cpu["model.family"] == "6" and cpu["model.id"] == "106"
     assert cpu["topology.socket_count"] == "2" and cpu["topology.hardware_multithreading"] == "true"
     assert cpu["pstate.status"] == "active" and cpu["pstate.turbo"] == "true" and cpu["cstate.enabled"] == "true"
