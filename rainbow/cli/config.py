@@ -30,8 +30,10 @@ def init(config_path: str, force: bool, cluster_name: str, scheduler_name: str, 
     if path.exists() and not force:
         raise click.ClickException(f"{path} exists; use --force to replace it")
     cfg = rconfig.default_config()
+    # The address goes where each reader looks: ours (host), upstream Python (graphdatabase.options.host), Go.
     for dotted, value in (("cluster.name", cluster_name), ("scheduler.name", scheduler_name),
-                          ("scheduler.secret", secret), ("host", host)):
+                          ("scheduler.secret", secret), ("host", host), ("graphdatabase.options.host", host),
+                          ("graphdatabase.host", host)):
         if value:
             rconfig.set_dotted(cfg, dotted, value)
     with cli_errors():

@@ -60,6 +60,7 @@ def test_config_init_writes_once(tmp_path, fake):
     assert result.exit_code == 0, result.output
     cfg = rconfig.load_config(path)
     assert (cfg["cluster"]["name"], cfg["scheduler"]["secret"], cfg["host"]) == ("red", "s3", "10.0.0.1:50051")
+    assert cfg["graphdatabase"]["options"]["host"] == cfg["graphdatabase"]["host"] == "10.0.0.1:50051"
     again = run("config", "init", "--config-path", path)
     assert "exists" in failed_one_line(again)
     assert run("config", "init", "--config-path", path, "--force").exit_code == 0

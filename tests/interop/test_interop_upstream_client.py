@@ -13,7 +13,9 @@ from pathlib import Path
 
 import pytest
 import yaml
+from click.testing import CliRunner
 
+from rainbow.cli import main
 from rainbow.client import RainbowClient
 from serverutil import start_server
 
@@ -130,3 +132,41 @@ def test_upstream_update_state_from_a_file(upstream_run):
     holding the object), as its own example does; the server takes the object inside."""
     results, _, _ = upstream_run
     assert results["update_state_file"] == {"ok": True, "value": 2}
+
+
+# Run in the upstream interpreter: read a config file our CLI wrote, and receive (and accept) its cluster's jobs.
+_RECEIVE_WITH_OUR_CONFIG = """
+import json, sys
+from rainbow.client import RainbowClient
+jobs = RainbowClient(config_file=sys.argv[1]).receive_jobs()
+open(sys.argv[2], "w").write(json.dumps(jobs))
+"""
+
+
+@pytest.mark.network
+def test_upstream_client_reads_the_config_our_cli_writes(upstream_run, upstream_python):
+    _, server, workdir = upstream_run
+    cfg = workdir / "ours.yaml"
+
+    def ours(*args: str) -> str:
+        args = list(args)
+        at = args.index("--") if "--" in args else len(args)
+        args[at:at] = ["--config-path", str(cfg)]
+        result = CliRunner().invoke(main, args, catch_exceptions=False,
+                                    env={"RAINBOW_HOST": None, "RAINBOW_CONFIG": None})
+        assert result.exit_code == 0, result.output
+        return result.stdout
+
+    ours("config", "init", "--cluster-name", "red", "--host", server.address)
+    ours("register", "--nodes-json", str(UPSTREAM_DATA / "cluster-nodes.json"), "--secret", server.secret, "--save")
+    submitted = json.loads(ours("submit", "--cluster", "red", "--nodes", "2", "--json", "--", "hostname"))
+    assert submitted["cluster"] == "red"
+
+    out = workdir / "received.json"
+    done = subprocess.run([str(upstream_python), "-c", _RECEIVE_WITH_OUR_CONFIG, str(cfg), str(out)], cwd=workdir,
+                          env={"PATH": "/usr/bin:/bin", "HOME": str(workdir)}, capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 0, done.stdout + done.stderr
+    jobs = json.loads(out.read_text())
+    assert [(job["id"], job["cluster"], job["name"]) for job in jobs] == [(submitted["jobid"], "red", "hostname")]
+    assert "no jobs queued" in ours("receive")
