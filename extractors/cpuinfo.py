@@ -230,9 +230,11 @@ def _identity(host: Host) -> Identity:
         return Identity("IBM", cpu, "", "", frozenset(), "", int(digits or 0), "")
     if "isa" in first:
         uarch = first.get("uarch", "")
+        # "sifive,u74-mc" is archspec's u74mc: the part after the vendor, without dashes.
+        hint = uarch.rpartition(",")[2].replace("-", "")
         return Identity(
             vendor=first.get("mvendorid", ""), model=uarch, family="", model_id="",
-            features=frozenset(), cpu_part="", generation=0, name_hint=uarch,
+            features=frozenset(), cpu_part="", generation=0, name_hint=hint,
         )
     return Identity(
         vendor=first.get("vendor_id", ""),

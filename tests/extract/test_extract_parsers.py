@@ -131,6 +131,28 @@ def test_absolute_symlinks_stay_inside_the_host_root(tmp_path):
     assert osrelease.os_release(Host(str(tmp_path))) == {"ID": "inside"}
 
 
+POWER9 = ("processor\t: 0\ncpu\t\t: POWER9 (architected), altivec supported\nclock\t\t: 2300.000000MHz\n"
+          "revision\t: 2.2 (pvr 004e 1202)\n\nprocessor\t: 1\ncpu\t\t: POWER9 (architected), altivec supported\n"
+          "clock\t\t: 2300.000000MHz\nrevision\t: 2.2 (pvr 004e 1202)\n\ntimebase\t: 512000000\n"
+          "platform\t: pSeries\nmodel\t\t: IBM,9009-42A\n")
+U74 = "processor\t: 0\nhart\t\t: 1\nisa\t\t: rv64imafdc\nmmu\t\t: sv39\nuarch\t\t: sifive,u74-mc\n\n"
+
+
+@pytest.mark.parametrize("text, arch, expected", [
+    (POWER9, "ppc64le", {"cores": "2", "vendor": "IBM", "target": "power9le", "target_generic": "ppc64le"}),
+    (U74, None, {"cores": "1", "target": "u74mc", "target_generic": "riscv64"}),
+])
+def test_targets_of_other_architectures(tmp_path, text, arch, expected):
+    (tmp_path / "proc" / "sys" / "kernel").mkdir(parents=True)
+    (tmp_path / "proc" / "cpuinfo").write_text(text)
+    if arch:
+        (tmp_path / "proc" / "sys" / "kernel" / "arch").write_text(arch + "\n")
+    from extractors.system import cpu
+
+    found = cpu(Host(str(tmp_path)))
+    assert {key: found.get(key) for key in expected} == expected
+
+
 # ---- kernel ----
 
 def test_parse_cmdline_keeps_whole_values_and_quotes():
