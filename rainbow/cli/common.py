@@ -28,6 +28,7 @@ _FLAG_KEYS = {
     "server_name": "tls.server_name",
     "cluster_name": "cluster.name",
     "cluster_secret": "cluster.secret",
+    "secret": "scheduler.secret",
 }
 
 
@@ -134,10 +135,10 @@ def cli_errors() -> Iterator[None]:
     except RainbowError as exc:
         raise click.ClickException(str(exc)) from None
     except FormatError as exc:
-        raise click.ClickException(_one_line(str(exc))) from None
+        raise click.ClickException(one_line(str(exc))) from None
     except OSError as exc:
-        name = f" {exc.filename}" if getattr(exc, "filename", None) else ""
-        raise click.ClickException(f"cannot read{name}: {exc.strerror or exc}") from None
+        where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
+        raise click.ClickException(f"{where}{exc.strerror or exc}") from None
 
 
 def client_command(func: Callable) -> Callable:
@@ -151,8 +152,10 @@ def client_command(func: Callable) -> Callable:
     return wrapper
 
 
-def _one_line(text: str) -> str:
-    return " ".join(text.split())
+def one_line(text: str, width: int = 0) -> str:
+    """`text` with its whitespace runs (newlines included) made single spaces, cut to `width` when one is given."""
+    flat = " ".join(text.split())
+    return flat if not width or len(flat) <= width else flat[: width - 3] + "..."
 
 
 def read_text(path: str, what: str) -> str:

@@ -3,14 +3,10 @@ from __future__ import annotations
 
 import click
 
-from rainbow.cli.common import client_command, cluster_options, connection_options, emit, json_option, resolve
+from rainbow.cli.common import (client_command, cluster_options, connection_options, emit, json_option, one_line,
+                                resolve)
 
 _ACCEPTED = "RESULT_TYPE_SUCCESS"
-
-
-def _one_line(text: str, width: int = 60) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= width else flat[: width - 3] + "..."
 
 
 @click.command()
@@ -31,7 +27,7 @@ def receive(max_jobs: int, accept_count: int, as_json: bool, **params) -> None:
         taken = [job.id for job in jobs[:accept_count]]
         status = client.accept(name, secret, taken) if taken else ""
     data = {"cluster": name, "jobs": [job.to_dict() for job in jobs], "accepted": taken, "accept_status": status}
-    lines = [f"{job.id}\t{job.name}\t{_one_line(job.command or job.jobspec)}" for job in jobs]
+    lines = [f"{job.id}\t{job.name}\t{one_line(job.command or job.jobspec, 60)}" for job in jobs]
     if not jobs:
         lines = [f"no jobs queued for cluster {name}"]
     if taken:

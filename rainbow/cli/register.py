@@ -24,8 +24,6 @@ def register(ctx: click.Context, nodes_json: str | None, save: bool, as_json: bo
     if ctx.invoked_subcommand is not None:
         return
     settings = resolve(params)
-    if params.get("secret"):
-        rconfig.set_dotted(settings.cfg, "scheduler.secret", params["secret"])
     name = settings.require("cluster.name", "--cluster-name")
     secret = settings.require("scheduler.secret", "--secret")
     if not nodes_json:
