@@ -32,7 +32,8 @@ HOSTS = ROOT / "tests" / "data" / "hosts"
 SCENARIO = DATA / "demo.yaml"
 START_TIMEOUT = 20.0
 STOP_TIMEOUT = 10.0
-COMMANDS = {"compspec": "compspec.cli", "rainbow": "rainbow.cli"}
+# How to start our two commands with this interpreter, whatever the venv's script folder holds.
+COMMANDS = {name: f"import sys; from {name}.cli import main; sys.exit(main())" for name in ("compspec", "rainbow")}
 
 
 class DemoFailed(RuntimeError):
@@ -61,11 +62,17 @@ def load_scenario(path: Path = SCENARIO) -> dict[str, Any]:
     return doc
 
 
-def run(args: Sequence[str], cwd: Path) -> str:
-    """Run one of our commands the way a user would, show it, and return its stdout; a failure ends the demo."""
+def run(args: Sequence[str], workdir: Path, cwd_root: bool = False) -> str:
+    """Run one of our commands the way a user would, show it, and return its stdout; a failure ends the demo.
+
+    Paths in `args` are relative to the temporary folder, or to the repository with `cwd_root` (then the output
+    file, the last argument, is still written to the temporary folder).
+    """
     say(f"   $ {shlex.join(args)}")
-    full = [sys.executable, "-m", COMMANDS[args[0]], *args[1:]]
-    done = subprocess.run(full, cwd=cwd, capture_output=True, text=True, timeout=120)
+    full = [sys.executable, "-c", COMMANDS[args[0]], *args[1:]]
+    if cwd_root:
+        full[-1] = str(workdir / full[-1])
+    done = subprocess.run(full, cwd=ROOT if cwd_root else workdir, capture_output=True, text=True, timeout=120)
     if done.returncode != 0:
         last = (done.stderr.strip().splitlines() or ["(no message)"])[-1]
         raise DemoFailed(f"`{shlex.join(args)}` exited with {done.returncode}: {last}")
@@ -86,7 +93,7 @@ class Server:
         args = ["rainbow", "serve", "--host", "127.0.0.1", "--port", "0", "--db", "rainbow.db"]
         say(f"   $ {shlex.join(args)}")
         with open(self.log, "wb") as out:
-            self.proc = subprocess.Popen([sys.executable, "-u", "-m", COMMANDS["rainbow"], *args[1:]],
+            self.proc = subprocess.Popen([sys.executable, "-u", "-c", COMMANDS["rainbow"], *args[1:]],
                                          cwd=self.workdir, stdout=out, stderr=subprocess.STDOUT,
                                          stdin=subprocess.DEVNULL)
         deadline = time.monotonic() + START_TIMEOUT
@@ -202,38 +209,45 @@ class Demo:
     def extract_this_node(self) -> Path:
         self.step("Extract this node: what CPU, OS, MPI and GPUs does the machine running the demo have?")
         path = self.work / "this-node.json"
-        run(["compspec", "extract", "--out", path.name], self.work)
+        run(["compspec", "extract", "--quiet", "--out", path.name], self.work)
         node = json.loads(path.read_text())
         check(bool(node.get("results")), "the node file has no results")
         say(f"   this node: {describe(node)}")
         return path
 
     def build_cluster(self, cluster: dict[str, Any], this_node: Path) -> None:
-        name, count = cluster["name"], cluster["nodes"]
+        name = cluster["name"]
+        count = sum(m["nodes"] for m in cluster["machines"])
         extra = " plus this node" if cluster.get("this_node") else ""
-        self.step(f"Build cluster {name!r}: {count} recorded nodes{extra} ({cluster['about']}).")
-        host_root = HOSTS / cluster["host"]
-        check(host_root.is_dir(), f"the recorded machine {host_root} is missing")
-        recorded = self.work / f"{cluster['host']}.json"
-        run(["compspec", "extract", "--host-root", str(host_root), "--out", recorded.name], self.work)
-        node = json.loads(recorded.read_text())
-        say(f"   recorded node: {describe(node)}")
+        self.step(f"Build cluster {name!r} from {count} recorded nodes{extra}: {cluster['about']}.")
         folder = self.work / "nodes" / name
         folder.mkdir(parents=True)
-        for i in range(1, count + 1):  # the same machine, once per node name: nodes of one cluster are alike
-            copy = dict(node, metadata={**(node.get("metadata") or {}), "hostname": f"{name}-{i:02d}"})
-            (folder / f"{name}-{i:02d}.json").write_text(json.dumps(copy))
+        index = 0
+        for machine in cluster["machines"]:
+            host_root = HOSTS / machine["host"]
+            check(host_root.is_dir(), f"the recorded machine {host_root} is missing")
+            recorded = self.work / f"{machine['host']}.json"
+            if not recorded.exists():
+                run(["compspec", "extract", "--quiet", "--host-root", str(host_root.relative_to(ROOT)),
+                     "--out", recorded.name], self.work, cwd_root=True)
+            node = json.loads(recorded.read_text())
+            say(f"   {machine['nodes']} x {node['metadata']['hostname']}: {describe(node)}")
+            for _ in range(machine["nodes"]):  # the same machine once per node name, as on a real cluster
+                index += 1
+                hostname = f"{name}-{index:02d}"
+                copy = dict(node, metadata={**node["metadata"], "hostname": hostname})
+                (folder / f"{hostname}.json").write_text(json.dumps(copy))
         if cluster.get("this_node"):
             (folder / "this-node.json").write_bytes(this_node.read_bytes())
-        out = self.work / f"{name}-graph.json"
+            count += 1
+        out = self.work / f"{name}.json"
         run(["compspec", "create", "nodes", "--cluster-name", name, "--node-dir", str(folder.relative_to(self.work)),
              "--nodes-output", out.name], self.work)
         graph = json.loads(out.read_text())
         labels = node_labels(graph)
-        expected = count + (1 if cluster.get("this_node") else 0)
-        check(len(labels) == expected, f"graph of {name} has {len(labels)} nodes, expected {expected}")
+        check(len(labels) == count, f"the graph of {name} has {len(labels)} nodes, expected {count}")
         self.graphs[name] = graph
-        say(f"   graph of {name}: {len(graph['graph']['nodes'])} vertices, {len(labels)} nodes")
+        say(f"   graph of {name}: {len(labels)} nodes, {len(graph['graph']['nodes'])} vertices")
 
     def register(self) -> None:
         names = [c["name"] for c in self.scenario["clusters"]]
@@ -339,13 +353,16 @@ class Demo:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """`python -m rainbow.demo [SCENARIO]`: play examples/data/demo.yaml, or another scenario of the same form."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    path = Path(args[0]) if args else SCENARIO
     started = time.monotonic()
     say("rainbow demo: extract nodes, build cluster graphs, serve, register, submit, receive and accept,")
     say("all on this machine, in a temporary folder that is removed at the end.")
     try:
-        scenario = load_scenario()
+        scenario = load_scenario(path)
     except (OSError, yaml.YAMLError, FormatError) as exc:
-        say(f"FAILED: cannot read the scenario {SCENARIO}: {exc}")
+        say(f"FAILED: cannot read the scenario {path}: {exc}")
         return 1
     with tempfile.TemporaryDirectory(prefix="rainbow-demo-") as tmp:
         demo = Demo(Path(tmp), scenario)
