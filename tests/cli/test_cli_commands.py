@@ -3,6 +3,7 @@ goes on the wire, what --save writes, and how answers and failures are printed."
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -27,7 +28,7 @@ def server():
 
 @pytest.fixture
 def fake(server, monkeypatch):
-    for key in [k for k in __import__("os").environ if k.startswith("RAINBOW_")]:
+    for key in [k for k in os.environ if k.startswith("RAINBOW_")]:
         monkeypatch.delenv(key)
     server.reset()
     return server

@@ -15,7 +15,6 @@ from click.testing import CliRunner
 from e2e.e2e_certs import TestCA
 from rainbow import config as rconfig
 from rainbow.cli import main
-from serverutil import start_server
 
 UPSTREAM = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "upstream"
 _LAUNCH = "import sys; from rainbow.cli import main; sys.exit(main())"
