@@ -214,8 +214,13 @@ def amd(host: Host) -> dict[str, str]:
     ])
     devices, driver = parse_rocm_smi(output) if output else ([], "")
     source = "rocm-smi"
+    sysfs = _amd_sysfs(host)
     if not devices:
-        devices, source = _amd_sysfs(host), "sysfs"
+        devices, source = sysfs, "sysfs"
+    elif len(sysfs) == len(devices):
+        # rocm-smi numbers cards as the DRM subsystem does; take the bus ids it did not print from there.
+        for dev, card in zip(devices, sysfs):
+            dev["pci_bus_id"] = dev["pci_bus_id"] or card["pci_bus_id"]
     if not devices:
         raise Unavailable("no AMD GPU (no rocm-smi output, no AMD card in /sys/class/drm)")
     if not driver:
