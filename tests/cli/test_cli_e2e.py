@@ -158,3 +158,19 @@ def test_mutual_tls_from_environment_and_config(server_factory, pki, tmp_path):
     saved["host"] = server.address
     rconfig.save_config(cfg, saved)
     assert "no jobs queued" in ok(rainbow("receive", "--config-path", cfg)).stdout
+
+
+def test_client_health_and_satisfy(rainbow_server):
+    from rainbow.client import RainbowClient
+
+    with RainbowClient(rainbow_server.address, timeout=10) as client:
+        assert client.health() == "SERVING"
+        empty = client.satisfy((UPSTREAM / "jobspec-constraint.yaml").read_text())
+        assert (empty.clusters, empty.total_clusters, empty.total_matches) == ([], 0, 0)
+        result = client.register("keebler", rainbow_server.secret, (UPSTREAM / "cluster-nodes.json").read_bytes())
+        assert result.status == "REGISTER_SUCCESS"
+        fits = client.satisfy((UPSTREAM / "jobspec-constraint.yaml").read_text())
+        assert (fits.clusters, fits.total_clusters, fits.total_matches, fits.total_mismatches) == (["keebler"], 1, 1, 0)
+        too_big = client.satisfy({"version": 1, "resources": {"r": {"type": "node", "replicas": 4}},
+                                  "tasks": [{"command": ["true"], "resources": "r"}]})
+        assert too_big.clusters == [] and too_big.total_mismatches == 1 and too_big.reasons["keebler"]
