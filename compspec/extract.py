@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
-#: What `compspec extract` runs without --name.
-DEFAULT_SELECTION = ("system", "library", "nfd[cpu,memory,network,storage,system]", "gpu")
+#: Extractors `compspec extract` runs without --name, each with its default sections (nfd: five of nine).
+DEFAULT_EXTRACTORS = ("system", "library", "nfd", "gpu")
 
 _ITEM = re.compile(r"^\s*([A-Za-z0-9_.-]+)\s*(?:\[([^\[\]]*)\])?\s*$")
 
@@ -35,13 +35,16 @@ class ExtractionResult:
 def parse_selection(selection: Sequence[str] | None) -> list[tuple[str, list[str]]]:
     """Turn items like "system[cpu,os]" or "library" into (extractor, sections) pairs, checked and merged.
 
-    A bare name means every section of that extractor. Order follows first mention; sections keep the
-    extractor's own order so the output does not depend on how the user spelled the request.
+    A bare name means every section of that extractor; None means the default set (DEFAULT_EXTRACTORS with
+    their default sections). Order follows first mention; sections keep the extractor's own order so the output
+    does not depend on how the user spelled the request.
     """
     from extractors.registry import load_builtin
 
     registry = load_builtin()
-    items = list(DEFAULT_SELECTION) if selection is None else list(selection)
+    if selection is None:
+        return [(name, registry[name].defaults()) for name in DEFAULT_EXTRACTORS]
+    items = list(selection)
     if not items:
         raise SelectionError("no extractor selected; valid: " + ", ".join(sorted(registry)))
     wanted: dict[str, set[str]] = {}

@@ -79,12 +79,8 @@ class Host:
 
     def read(self, path: str) -> str | None:
         """The text of a file, or None when it is missing or unreadable (sysfs files may refuse a read)."""
-        try:
-            with open(self.path(path), "rb") as handle:
-                data = handle.read()
-        except (OSError, ValueError):
-            return None
-        return data.decode("utf-8", errors="replace")
+        data = self.read_bytes(path)
+        return None if data is None else data.decode("utf-8", errors="replace")
 
     def read_bytes(self, path: str, limit: int = -1) -> bytes | None:
         try:

@@ -18,11 +18,11 @@ def version() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def list_extractors(as_json: bool) -> None:
     """List every extractor, its sections and what each one reports."""
-    from compspec.extract import DEFAULT_SELECTION, parse_selection
+    from compspec.extract import parse_selection
     from extractors.registry import load_builtin
 
     registry = load_builtin()
-    defaults = dict(parse_selection(DEFAULT_SELECTION))
+    defaults = dict(parse_selection(None))
     if as_json:
         doc = {
             name: {
