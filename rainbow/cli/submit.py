@@ -75,13 +75,14 @@ def _jobspec(jobspec_file: str | None, nodes: int | None, tasks: int | None, com
 
 def _explain_lines(result_clusters: list[str], chosen: str, reasons: dict[str, str],
                    candidates: list[tuple[str, str]]) -> list[str]:
+    """One line per candidate; `chosen` is "" for --satisfy-only, where `result_clusters` are the ones that fit."""
     lines = []
     for cluster, _ in candidates:
         if cluster == chosen:
             lines.append(f"  {cluster}: selected")
         elif cluster in reasons:
             lines.append(f"  {cluster}: {reasons[cluster]}")
-        elif cluster in result_clusters:
+        elif not chosen and cluster in result_clusters:
             lines.append(f"  {cluster}: fits")
         else:
             lines.append(f"  {cluster}: fits, not selected")
