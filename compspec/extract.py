@@ -95,10 +95,10 @@ def run_extractors(
             try:
                 data = func(host)
             except Unavailable as exc:
-                warnings.append(f"{name}.{section}: {exc}")
+                warnings.append(f"{name}.{section}: {_flat(str(exc))}")
                 data = {}
             except Exception as exc:  # one broken section must not cost the node's other facts
-                warnings.append(f"{name}.{section}: {type(exc).__name__}: {exc}")
+                warnings.append(f"{name}.{section}: {type(exc).__name__}: {_flat(str(exc))}")
                 data = {}
             out[section] = {str(k): _one_line(v) for k, v in data.items()}
         results[name] = {"sections": out}
@@ -117,6 +117,11 @@ def run_extractors(
 def _one_line(value: Any) -> str:
     """Values are strings without surrounding whitespace (upstream kept trailing newlines)."""
     return str(value).strip()
+
+
+def _flat(message: str) -> str:
+    """A warning is one line, whatever the exception said."""
+    return " ".join(message.split())
 
 
 def load_extraction(path_or_dict: str | Path | dict[str, Any]) -> dict[str, Any]:

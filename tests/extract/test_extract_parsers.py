@@ -257,7 +257,7 @@ def test_a_crashing_section_becomes_a_warning(tmp_path, monkeypatch):
     from extractors.registry import REGISTRY
 
     def broken(host):
-        raise RuntimeError("disk on fire")
+        raise RuntimeError("disk\non   fire")
 
     section = REGISTRY["system"].sections["arch"]
     monkeypatch.setitem(REGISTRY["system"].sections, "arch", type(section)("arch", section.description, broken))
