@@ -49,8 +49,8 @@ def test_bad_launcher_and_missing_options_are_usage_errors():
     assert run("-c", "c").returncode == 2
 
 
-def test_local_run_extracts_builds_and_registers(rainbow_server, tmp_path):
-    env = {"RAINBOW_HOST": rainbow_server.address, "RAINBOW_SECRET": rainbow_server.secret}
+def test_local_run_extracts_builds_and_registers(examples_server, tmp_path):
+    env = {"RAINBOW_HOST": examples_server.address, "RAINBOW_SECRET": examples_server.secret}
     done = run("-l", "local", "-c", "laptop", "-d", "site", "-r", env=env, cwd=tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "extracted 1 node(s)" in done.stdout

@@ -23,48 +23,48 @@ def script(name: str, *args: str, ok: bool = True) -> subprocess.CompletedProces
     return done
 
 
-@pytest.fixture
-def keebler(rainbow_server):
-    """cluster-nodes.json registered as keebler through examples/register.py, with the io subsystem and state."""
-    done = script("register.py", "--address", rainbow_server.address, "--secret", rainbow_server.secret,
+def test_register_attaches_subsystems_reports_state_and_prints_the_credentials(examples_server):
+    done = script("register.py", "--address", examples_server.address, "--secret", examples_server.secret,
                   "--name", "keebler", "--subsystem", "io=data/cluster-io-subsystem.json",
                   "--state", "data/cluster-state.json", "data/cluster-nodes.json")
     lines = done.stdout.strip().splitlines()
     assert lines[:2] == ["subsystem io: REGISTER_SUCCESS", "state: UPDATE_STATE_SUCCESS"]
     creds = json.loads(lines[-1])
     assert creds["cluster"] == "keebler" and creds["token"] and creds["secret"]
-    return rainbow_server.address, creds
+    again = script("register.py", "--address", examples_server.address, "--secret", examples_server.secret,
+                   "--name", "keebler", "data/cluster-nodes.json", ok=False)
+    assert again.returncode == 1 and "REGISTER_EXISTS" in again.stderr
 
 
 def submit(address: str, creds: dict, jobspec: str, *extra: str, ok: bool = True) -> subprocess.CompletedProcess:
-    return script("submit.py", "--address", address, "--cluster", f"keebler={creds['token']}", *extra,
-                  f"data/{jobspec}", ok=ok)
+    return script("submit.py", "--address", address, "--cluster", f"{creds['cluster']}={creds['token']}", *extra,
+                  jobspec if "/" in jobspec else f"data/{jobspec}", ok=ok)
 
 
-def test_submit_places_the_job_and_satisfy_only_lists_the_fit(keebler):
-    address, creds = keebler
-    assert submit(address, creds, "jobspec-io.yaml", "--satisfy-only").stdout.strip() == "fits: keebler"
+def test_submit_places_the_job_and_satisfy_only_lists_the_fit(fresh_cluster):
+    address, creds = fresh_cluster
+    assert submit(address, creds, "jobspec-io.yaml", "--satisfy-only").stdout.strip() == f"fits: {creds['cluster']}"
     first = submit(address, creds, "jobspec-constraint.yaml").stdout.strip()
     second = submit(address, creds, "jobspec-io.yaml").stdout.strip()
-    assert first.startswith("job ") and first.endswith(" queued for keebler")
+    assert first.startswith("job ") and first.endswith(f" queued for {creds['cluster']}")
     ids = [int(first.split()[1]), int(second.split()[1])]
     assert ids[1] > ids[0] > 0
 
 
-def test_submit_that_fits_nowhere_gives_the_reason(keebler, tmp_path):
-    address, creds = keebler
+def test_submit_that_fits_nowhere_gives_the_reason(fresh_cluster, tmp_path):
+    address, creds = fresh_cluster
     big = tmp_path / "big.yaml"
     big.write_text("version: 1\nresources:\n  many:\n    type: node\n    replicas: 4\n    with:\n"
                    "    - {type: core, count: 2}\ntasks:\n- command: [hostname]\n  resources: many\n")
-    done = script("submit.py", "--address", address, "--cluster", f"keebler={creds['token']}", str(big), ok=False)
+    done = submit(address, creds, str(big), ok=False)
     assert done.returncode == 1
-    assert "no cluster fits" in done.stderr and "keebler" in done.stderr
+    assert "no cluster fits" in done.stderr and creds["cluster"] in done.stderr
 
 
-def test_receive_accept_takes_each_job_once(keebler):
-    address, creds = keebler
+def test_receive_accept_takes_each_job_once(fresh_cluster):
+    address, creds = fresh_cluster
     jobid = int(submit(address, creds, "jobspec-constraint.yaml").stdout.split()[1])
-    args = ("--address", address, "--cluster", "keebler", "--secret", creds["secret"])
+    args = ("--address", address, "--cluster", creds["cluster"], "--secret", creds["secret"])
     listed = script("receive_accept.py", *args, "--no-accept").stdout.splitlines()
     assert listed == [f"job {jobid} jobspec-constraint"]
     taken = script("receive_accept.py", *args).stdout.splitlines()
@@ -72,9 +72,10 @@ def test_receive_accept_takes_each_job_once(keebler):
     assert script("receive_accept.py", *args).stdout.strip() == "no jobs"
 
 
-def test_receive_with_a_wrong_secret_is_refused(keebler):
-    address, _ = keebler
-    done = script("receive_accept.py", "--address", address, "--cluster", "keebler", "--secret", "wrong", ok=False)
+def test_receive_with_a_wrong_secret_is_refused(fresh_cluster):
+    address, creds = fresh_cluster
+    done = script("receive_accept.py", "--address", address, "--cluster", creds["cluster"], "--secret", "wrong",
+                  ok=False)
     assert done.returncode == 1 and "PERMISSION_DENIED" in done.stderr
 
 
@@ -83,15 +84,15 @@ def test_receive_with_a_wrong_secret_is_refused(keebler):
     ("slurm_poller.py", "sbatch --parsable --job-name=jobspec-constraint --nodes=2 --ntasks=2 --cpus-per-task=2 "
                         "'--wrap=srun ior'"),
 ])
-def test_poller_dry_run_prints_the_local_command_and_takes_nothing(keebler, tmp_path, poller, expected):
-    address, creds = keebler
+def test_poller_dry_run_prints_the_local_command_and_takes_nothing(fresh_cluster, tmp_path, poller, expected):
+    address, creds = fresh_cluster
     jobid = int(submit(address, creds, "jobspec-constraint.yaml").stdout.split()[1])
     config = tmp_path / "rainbow-config.yaml"
-    config.write_text(f"host: {address}\ncluster:\n  name: keebler\n  secret: {creds['secret']}\n")
+    config.write_text(f"host: {address}\ncluster:\n  name: {creds['cluster']}\n  secret: {creds['secret']}\n")
     done = script(poller, "--config", str(config), "--once", "--dry-run")
     assert done.stdout.splitlines() == [f"job {jobid} (jobspec-constraint): would run: {expected}"]
     with RainbowClient(address) as client:  # a dry run accepts nothing: the job is still queued
-        assert [job.id for job in client.receive("keebler", creds["secret"])] == [jobid]
+        assert [job.id for job in client.receive(creds["cluster"], creds["secret"])] == [jobid]
 
 
 def test_poller_without_credentials_is_a_usage_error(tmp_path):
