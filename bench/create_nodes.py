@@ -1,8 +1,8 @@
 """How fast `compspec create nodes` merges node extraction files, beside what merely reading and writing costs.
 
-Generates N realistic node files (a default extraction of a 2-socket, 64-core node: the seed fixture
-tests/data/nodes/seed-2s64c.json with its processor 0 repeated for all 64 processors), then for 1,000, 5,000 and
-10,000 files measures, each in a fresh process:
+Generates N realistic node files (each the default extraction of the recorded 2-socket, 64-CPU node
+tests/data/hosts/x86-intel-2s-rocky9-impi, under its own hostname), then for 1,000, 5,000 and 10,000 files
+measures, each in a fresh process:
 
 - ours: `compspec create nodes` into the rainbow dialect;
 - baseline: json.load of every input file + dumping a document the size of our output with the C encoder
@@ -28,7 +28,7 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-SEED = REPO / "tests" / "data" / "nodes" / "seed-2s64c.json"
+FIXTURE = REPO / "tests" / "data" / "hosts" / "x86-intel-2s-rocky9-impi"
 CORES = 64
 SOCKETS = 2
 
@@ -61,22 +61,13 @@ print(json.dumps({"seconds": load + dump, "load": load, "dump": dump}))
 
 
 def node_template() -> str:
-    """The seed document with all 64 processors, as text with a hostname placeholder."""
-    doc = json.loads(SEED.read_text())
-    section = doc["results"]["system"]["sections"]["processor"]
-    first = {k[2:]: v for k, v in section.items() if k.startswith("0.")}
-    processors = {}
-    per_socket = CORES // SOCKETS
-    for i in range(CORES):
-        for key, value in first.items():
-            if key == "raw.processor":
-                value = str(i)
-            elif key == "raw.physical_id":
-                value = str(i // per_socket)
-            elif key in ("raw.core_id", "raw.apicid", "raw.initial_apicid"):
-                value = str(i % per_socket if key == "raw.core_id" else i)
-            processors[f"{i}.{key}"] = value
-    doc["results"]["system"]["sections"]["processor"] = processors
+    """A default extraction of the recorded 2-socket, 64-CPU node, as text with a hostname placeholder."""
+    from compspec.extract import run_extractors
+
+    doc = run_extractors(None, host_root=str(FIXTURE)).document
+    cpu = doc["results"]["system"]["sections"]["cpu"]
+    if (cpu.get("sockets"), cpu.get("cores")) != (str(SOCKETS), str(CORES)):
+        sys.exit(f"bench: {FIXTURE.name} is no longer a {SOCKETS}-socket, {CORES}-CPU node")
     doc["metadata"]["hostname"] = "@HOST@"
     doc["results"]["nfd"]["sections"]["system"]["name.nodename"] = "@HOST@"
     return json.dumps(doc, indent=2)
@@ -125,7 +116,7 @@ def main() -> int:
     try:
         t0 = time.perf_counter()
         size = generate(work / "all", sizes[-1])
-        print(f"generated {sizes[-1]} node files of {size / 1024:.0f} KiB each ({CORES} cores, {SOCKETS} sockets) "
+        print(f"generated {sizes[-1]} node files of {size / 1024:.0f} KiB each ({CORES} CPUs, {SOCKETS} sockets) "
               f"in {time.perf_counter() - t0:.1f} s")
         print(f"{'files':>7} {'ours s':>8} {'base s':>8} {'(load':>7} {'dump)':>6} {'ratio':>6} {'ours RSS MB':>12} {'base RSS MB':>12} "
               f"{'ours ms/file':>13} {'out MB':>7}")
