@@ -118,7 +118,8 @@ def main() -> int:
         size = generate(work / "all", sizes[-1])
         print(f"generated {sizes[-1]} node files of {size / 1024:.0f} KiB each ({CORES} CPUs, {SOCKETS} sockets) "
               f"in {time.perf_counter() - t0:.1f} s")
-        print(f"{'files':>7} {'ours s':>8} {'base s':>8} {'(load':>7} {'dump)':>6} {'ratio':>6} {'ours RSS MB':>12} {'base RSS MB':>12} "
+        print(f"{'files':>7} {'ours s':>8} {'base s':>8} {'(load':>7} {'dump)':>6} {'ratio':>6} "
+              f"{'ours RSS MB':>12} {'base RSS MB':>12} "
               f"{'ours ms/file':>13} {'out MB':>7}")
         rows = []
         for n in sizes:
@@ -143,7 +144,8 @@ def main() -> int:
             graph.unlink()
             rows.append((n, o, b, ours_rss))
             load, dump = parts[base.index(b)] if b in base else parts[0]
-            print(f"{n:>7} {o:>8.2f} {b:>8.2f} {load:>7.2f} {dump:>6.2f} {o / b:>6.2f} {ours_rss / 1e6:>12.0f} {base_rss / 1e6:>12.0f} "
+            print(f"{n:>7} {o:>8.2f} {b:>8.2f} {load:>7.2f} {dump:>6.2f} {o / b:>6.2f} "
+                  f"{ours_rss / 1e6:>12.0f} {base_rss / 1e6:>12.0f} "
                   f"{1000 * o / n:>13.3f} {out_mb:>7.0f}", flush=True)
         worst_ratio = max(o / b for _, o, b, _ in rows)
         peak = max(r for *_, r in rows)

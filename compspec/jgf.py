@@ -15,8 +15,8 @@ from typing import Callable, Iterator, Sequence, TextIO
 from compspec.nodes import NodeInfo
 
 # A vertex as the walk yields it: uniq id, parent uniq id (-1 for the root), type, basename and name as JSON
-# string literals, per-type id, containment path as a JSON string literal, size, unit, node rank (-1 above the nodes), properties as a JSON
-# object literal ("" for none).
+# string literals, per-type id, containment path as a JSON string literal, size, unit, node rank (-1 above the
+# nodes), properties as a JSON object literal ("" for none).
 Vertex = tuple[int, int, str, str, str, int, str, int, str, int, str]
 
 WRITERS: dict[str, Callable[[Sequence[NodeInfo], str, TextIO], "GraphStats"]] = {}
@@ -40,6 +40,7 @@ def dialect(name: str):
 
 
 def dialects() -> list[str]:
+    """The names `write_graph` accepts."""
     return sorted(WRITERS)
 
 

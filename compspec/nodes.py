@@ -10,7 +10,7 @@ import functools
 import json
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
@@ -101,6 +101,7 @@ def split_field(name: str) -> tuple[str, str, str]:
 
 
 def section_of(extraction: Mapping[str, Any], extractor: str, section: str) -> Mapping[str, str]:
+    """One section's keys ({} when absent: Go writes empty sections as null, old files may lack `sections`)."""
     ext = results_of(extraction).get(extractor)
     if not isinstance(ext, dict):
         return {}
@@ -252,8 +253,7 @@ def describe_node(extraction: dict, source: str = "", attributes: Sequence[str] 
     if sockets is None or sockets < 1:
         sockets = 1
     gpus = gpus_of(extraction) or []
-    gpus = [g if g.socket is None or 0 <= g.socket < sockets else Gpu(**{**g.__dict__, "socket": None})
-            for g in gpus]
+    gpus = [g if g.socket is None or 0 <= g.socket < sockets else replace(g, socket=None) for g in gpus]
     return NodeInfo(
         source=source,
         hostname=hostname_of(extraction),

@@ -96,7 +96,7 @@ def nodes(cluster_name: str, node_dir: str, output: str | None, fmt: str, attrib
 @click.option("-i", "--in", "request_path", required=True, type=click.Path(dir_okay=False),
               help="Artifact request YAML: maps each attribute to an extractor field.")
 @click.option("-a", "--append", "overrides", multiple=True, metavar="FIELD=VALUE",
-              help="Set an extractor field (extractor.section.key=value) before mapping, e.g. custom.gpu.available=yes.")
+              help="Set a field (extractor.section.key=value) before mapping, e.g. custom.gpu.available=yes.")
 @click.option("-o", "--out", "output", default=None, help="Write the CompatibilitySpec here (default: stdout).")
 @click.option("--allow-missing", is_flag=True, help="Write \"\" for fields that cannot be found instead of failing.")
 @click.option("--from", "from_path", default=None, type=click.Path(dir_okay=False),
