@@ -10,6 +10,7 @@ key `extractors`, and hands back the `results` shape.
 from __future__ import annotations
 
 import json
+import os
 import re
 import time
 from dataclasses import dataclass, field
@@ -78,7 +79,10 @@ def run_extractors(
     host_root: str = "/",
     run_commands: bool | None = None,
 ) -> ExtractionResult:
-    """Extract the selected sections from the node at `host_root`; a failing section becomes a warning."""
+    """Extract the selected sections from the node at `host_root`; a failing section becomes a warning.
+
+    Raises SelectionError for unknown names and ValueError when `host_root` is not a folder.
+    """
     from compspec import __version__
     from extractors.host import Host
     from extractors.registry import REGISTRY, Unavailable
@@ -86,6 +90,8 @@ def run_extractors(
 
     plan = parse_selection(selection)
     host = Host(host_root, run_commands=run_commands)
+    if not os.path.isdir(host.root):
+        raise ValueError(f"host root {host_root}: not a folder")
     warnings: list[str] = []
     results: dict[str, Any] = {}
     for name, sections in plan:

@@ -265,3 +265,8 @@ def test_a_crashing_section_becomes_a_warning(tmp_path, monkeypatch):
     assert result.warnings == ["system.arch: RuntimeError: disk on fire"]
     assert result.document["results"]["system"]["sections"]["arch"] == {}
     assert result.document["results"]["system"]["sections"]["os"]["vendor"] == "ubuntu"
+
+
+def test_host_root_must_be_a_folder(tmp_path):
+    with pytest.raises(ValueError, match="not a folder"):
+        run_extractors(["system[os]"], host_root=str(tmp_path / "absent"))
