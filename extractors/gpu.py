@@ -21,8 +21,17 @@ from extractors.registry import Unavailable, extractor
 GPU = extractor("gpu", "GPUs: NVIDIA (NVML or nvidia-smi), AMD (rocm-smi or sysfs), any GPU on the PCI bus")
 
 
-def summarise(vendor: str, devices: list[dict[str, str]], extra: dict[str, str]) -> dict[str, str]:
-    """The section for a list of devices (each a dict of model, memory_mib, pci_bus_id, uuid)."""
+def summarise(vendor: str, devices: list[dict[str, str]], extra: dict[str, str],
+              host: Host | None = None) -> dict[str, str]:
+    """The section for a list of devices (each a dict of model, memory_mib, pci_bus_id, uuid).
+
+    With a host, each device also gets the NUMA node and socket its PCI slot belongs to, which lets a cluster
+    graph hang the GPU under its socket.
+    """
+    if host is not None:
+        for dev in devices:
+            if dev.get("pci_bus_id"):
+                dev.update(pci.placement(host, dev["pci_bus_id"]))
     out: dict[str, str] = {"count": str(len(devices)), "vendor": vendor}
     models = list(dict.fromkeys(d["model"] for d in devices if d.get("model")))
     if models:
@@ -70,7 +79,7 @@ def _nvml(host: Host) -> dict[str, str] | None:
             "driver_version": driver,
             "cuda_version": f"{cuda // 1000}.{cuda % 1000 // 10}" if cuda else "",
             "source": "nvml",
-        }) if devices else None
+        }, host) if devices else None
     finally:
         try:
             pynvml.nvmlShutdown()
@@ -120,7 +129,7 @@ def _nvidia_smi(host: Host) -> dict[str, str] | None:
         "driver_version": driver,
         "cuda_version": cuda.group(1) if cuda else "",
         "source": "nvidia-smi",
-    })
+    }, host)
 
 
 def _nvidia_proc(host: Host) -> dict[str, str] | None:
@@ -146,7 +155,8 @@ def _nvidia_proc(host: Host) -> dict[str, str] | None:
         dev.pop("minor")
     version = host.read("/proc/driver/nvidia/version") or ""
     match = re.search(r"Kernel Module\s+(?:for \S+\s+)?([\d.]+)", version)
-    return summarise("NVIDIA", devices, {"driver_version": match.group(1) if match else "", "source": "procfs"})
+    return summarise("NVIDIA", devices, {"driver_version": match.group(1) if match else "", "source": "procfs"},
+                     host)
 
 
 @GPU.section("nvidia", "NVIDIA GPUs: count, model, memory, driver and CUDA version, per-device bus id and UUID")
@@ -226,7 +236,7 @@ def amd(host: Host) -> dict[str, str]:
     if not driver:
         driver = host.value("/sys/module/amdgpu/version") or ""
     return summarise("AMD", devices, {"driver_version": driver, "rocm_version": _rocm_version(host),
-                                      "source": source})
+                                      "source": source}, host)
 
 
 # ---- PCI ------------------------------------------------------------------------------------------------------
@@ -247,4 +257,4 @@ def pci_gpus(host: Host) -> dict[str, str]:
         "device_id": d.device,
     } for d in gpus]
     vendors = ", ".join(dict.fromkeys(known["gpu_vendors"][d.vendor] for d in gpus))
-    return summarise(vendors, devices, {})
+    return summarise(vendors, devices, {}, host)

@@ -77,3 +77,33 @@ def _load_ids(host: Host) -> dict[tuple[str, str], str]:
             code, _, name = line.strip().partition(" ")
             names[(vendor, code.lower())] = name.strip()
     return names
+
+
+def normalise_address(address: str) -> str:
+    """A PCI address as sysfs names it: NVIDIA tools print the domain with 8 digits (00000000:19:00.0)."""
+    domain, sep, rest = address.strip().lower().rpartition(":")
+    if not sep:
+        return address
+    parts = domain.split(":")
+    if len(parts) == 2:
+        try:
+            return f"{int(parts[0], 16):04x}:{parts[1]}:{rest}"
+        except ValueError:
+            return address
+    return f"0000:{domain}:{rest}"
+
+
+def placement(host: Host, address: str) -> dict[str, str]:
+    """The NUMA node and CPU socket a PCI device hangs off, where sysfs says so (-1 means the platform does not)."""
+    node = host.value(f"{PCI_DEVICES}/{normalise_address(address)}/numa_node")
+    if node is None or not node.isdigit():
+        return {}
+    out = {"numa_node": node}
+    from extractors.cpuinfo import parse_cpu_list
+
+    cpus = parse_cpu_list(host.value(f"/sys/devices/system/node/node{node}/cpulist"))
+    if cpus:
+        socket = host.value(f"/sys/devices/system/cpu/cpu{cpus[0]}/topology/physical_package_id")
+        if socket is not None and socket.isdigit():
+            out["socket"] = socket
+    return out

@@ -178,8 +178,18 @@ def test_nvidia_from_driver_files_when_nvidia_smi_is_not_recorded(tmp_path):
     found = gpu.nvidia(Host(str(root)))
     assert found["count"] == "4" and found["model"] == "NVIDIA H100 80GB HBM3"
     assert found["driver_version"] == "535.161.08" and found["source"] == "procfs"
-    assert found["device.3.pci_bus_id"] == "0000:5d:00.0"
+    assert found["device.3.pci_bus_id"] == "0000:bb:00.0"
     assert "memory_mib" not in found and "cuda_version" not in found
+
+
+@pytest.mark.parametrize("address, expected", [
+    ("00000000:19:00.0", "0000:19:00.0"), ("0000:3B:00.0", "0000:3b:00.0"), ("19:00.0", "0000:19:00.0"),
+    ("00000001:c1:00.1", "0001:c1:00.1"),
+])
+def test_pci_addresses_are_normalised_to_sysfs_names(address, expected):
+    from extractors.pci import normalise_address
+
+    assert normalise_address(address) == expected
 
 
 def test_nvidia_smi_query_rows_are_ordered_by_index_and_mixed_models_listed():
