@@ -2,7 +2,7 @@
 
 Every section reports `count`, `vendor`, `model` (the devices' model when they all agree, else the distinct
 models joined by ", "), `memory_mib` (the smallest device's, which is what a job can count on) and per device
-`device.<i>.*`. Sources, best first:
+`device.<i>.model/memory_mib/pci_bus_id/uuid/numa_node/socket` (those known). Sources, best first:
 
 - nvidia: NVML (nvidia-ml-py, live only), `nvidia-smi` output, /proc/driver/nvidia (no memory or CUDA there);
 - amd: `rocm-smi --json` output, then /sys/class/drm (vram size, product name) and /opt/rocm/.info/version;
