@@ -25,4 +25,5 @@ def credential_matches(stored_hash: str | None, given: str) -> bool:
     """True when `given` hashes to `stored_hash`; an empty credential never matches."""
     if not given or not stored_hash:
         return False
-    return hmac.compare_digest(stored_hash.encode("ascii"), hash_credential(given).encode("ascii"))
+    # Both sides are ASCII hex digests, which compare_digest takes as str.
+    return hmac.compare_digest(stored_hash, hash_credential(given))

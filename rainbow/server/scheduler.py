@@ -7,6 +7,7 @@ start, so a restart loses nothing.
 """
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import random
@@ -26,6 +27,15 @@ from rainbow.server.limits import (Limits, as_invalid, check_job_name, check_nam
 from rainbow.store import JOB_STATES, ClusterRecord, JobRecord, Store
 
 log = logging.getLogger("rainbow.server")
+
+# Jobs are often submitted many times with the same jobspec text (job arrays, retries); parsing is pure, so small
+# jobspecs are parsed once.
+_CACHED_JOBSPEC_BYTES = 64 * 1024
+
+
+@functools.lru_cache(maxsize=512)
+def _parse_cached(text: str):
+    return parse_jobspec(text)
 
 SUCCESS = "success"
 EXISTS = "exists"
@@ -88,13 +98,21 @@ class Scheduler:
         # Graph changes of one cluster (register, subsystems, delete) rebuild its index from what is stored;
         # they are rare, so one lock keeps the index and the store in step without slowing submits.
         self._graph_lock = threading.Lock()
+        # Submit-path caches, kept in step by this process's register/update/delete: each cluster's token hash
+        # (a miss falls back to the store) and its parsed state (selection reads it on every submit).
+        self._token_hashes: dict[str, str] = {}
+        self._states: dict[str, dict[str, Any]] = {}
+        self._state_lock = threading.Lock()
 
     # -- start ------------------------------------------------------------------------------------------------
     def rebuild(self) -> int:
         """Rebuild every cluster's match index from the store; returns how many clusters were loaded."""
         loaded = 0
         with self._graph_lock:
-            for name in self.store.cluster_names():
+            names = self.store.cluster_names()
+            self._token_hashes = {n: r.token_hash for n, r in self.store.get_clusters(names).items()}
+            self._states = {n: json.loads(text) for n, text in self.store.get_states(names).items()}
+            for name in names:
                 try:
                     index = self._reindex(name)
                     if index is not None:
@@ -149,6 +167,7 @@ class Scheduler:
             if not self.store.register_cluster(name, hash_credential(token), hash_credential(cluster_secret), nodes):
                 return RegisterOutcome(EXISTS)
             self.matcher.set(name, index)
+            self._token_hashes[name] = hash_credential(token)
         log.info("registered cluster %s (%d nodes)", name, graph.node_count)
         return RegisterOutcome(SUCCESS, token=token, secret=cluster_secret)
 
@@ -182,6 +201,8 @@ class Scheduler:
         with self._graph_lock:
             gone = self.store.delete_cluster(cluster)
             self.matcher.remove(cluster)
+            self._token_hashes.pop(cluster, None)
+            self._states.pop(cluster, None)
         if gone:
             log.info("deleted cluster %s", cluster)
         return SUCCESS if gone else NO_EXISTS
@@ -207,8 +228,10 @@ class Scheduler:
     def update_state(self, cluster: str, secret: str, payload: str) -> dict[str, Any]:
         self._cluster_for_secret(cluster, secret)
         state = parse_state(self.limits, payload)
-        if not self.store.set_state(cluster, json.dumps(state, sort_keys=True)):
-            raise NotFound(f"cluster {cluster} is not registered")
+        with self._state_lock:  # the store and the cache take concurrent updates in the same order
+            if not self.store.set_state(cluster, json.dumps(state, sort_keys=True)):
+                raise NotFound(f"cluster {cluster} is not registered")
+            self._states[cluster] = state
         log.info("cluster %s: state updated (%d keys)", cluster, len(state))
         return state
 
@@ -216,7 +239,7 @@ class Scheduler:
     def _parse_jobspec(self, text: str, field_name: str = "jobspec"):
         check_size(field_name, require(field_name, text), self.limits.max_jobspec_bytes)
         try:
-            return parse_jobspec(text)
+            return _parse_cached(text) if len(text) <= _CACHED_JOBSPEC_BYTES else parse_jobspec(text)
         except FormatError as exc:
             raise as_invalid(exc, field_name) from None
 
@@ -232,15 +255,18 @@ class Scheduler:
             if name in tokens and tokens[name] != token:
                 raise InvalidArgument(f"clusters[{i}]: cluster {name} given twice with different tokens")
             tokens[name] = token
-        records = self.store.get_clusters(tokens)
+        known = self._token_hashes
+        missing = [name for name in tokens if name not in known]
+        if missing:  # registered by another server on the same store, or unknown
+            known = {**known, **{n: r.token_hash for n, r in self.store.get_clusters(missing).items()}}
         for name, token in tokens.items():
-            record = records.get(name)
-            if record is None or not credential_matches(record.token_hash, token):
+            if not credential_matches(known.get(name), token):
                 raise PermissionDenied(f"cluster {name}: token is missing or not valid")
         return sorted(tokens)
 
-    def _states(self, names: Sequence[str]) -> dict[str, dict[str, Any]]:
-        return {name: json.loads(text) for name, text in self.store.get_states(names).items()}
+    def _states_of(self, names: Sequence[str]) -> dict[str, dict[str, Any]]:
+        states = self._states
+        return {name: states[name] for name in names if name in states}
 
     def submit(self, jobspec: str, clusters: Sequence[tuple[str, str]], *, name: str = "", algorithm: str = "",
                options: Mapping[str, str] | None = None, satisfy_only: bool = False) -> SubmitOutcome:
@@ -257,7 +283,7 @@ class Scheduler:
             options = {**self.selection.options, **options}
         matched, reasons = self.matcher.match(request, candidates)
         try:
-            choice = select(algorithm, matched, options=options, states=self._states(matched),
+            choice = select(algorithm, matched, options=options, states=self._states_of(matched),
                             parameters=request.parameters, rng=self._rng)
         except FormatError as exc:
             raise as_invalid(exc, "select_algorithm") from None
