@@ -45,6 +45,13 @@ def describe(need: Need) -> str:
     return f"{head} with {' and '.join(parts)}" if parts else head
 
 
+def _kind(need: Need) -> str:
+    """'a gpu', 'a gpu with model=H100', 'memory'."""
+    head = need.type if need.mode == "bytes" else f"a {need.type}"
+    reqs = [_requirement(req) for req in need.requires + need.identity]
+    return f"{head} with {' and '.join(reqs)}" if reqs else head
+
+
 def _bare(need: Need, requires: tuple[Requirement, ...] = (), identity: tuple[Requirement, ...] = (),
           groups: tuple[Group, ...] = ()) -> Group:
     narrowed = Need(uid=next_uid(), type=need.type, demand=need.demand, mode=need.mode, quantity=need.quantity, unit=need.unit,
@@ -119,6 +126,8 @@ def _why_need(ev: Evaluation, index: ClusterIndex, need: Need) -> str:
             continue
         child = group.needs[0]
         best = max((ev.shape_supply(s, group) for s in shapes), default=0)
+        if best == 0:
+            return f"no {need.type} has {describe(child) if child.mode == 'count' else _kind(child)}"
         if best < child.demand:
             return f"the largest {need.type} has {_amount(child, best)}"
     have = ev.entry_supply(top, _bare(need, need.requires, need.identity, need.groups))
