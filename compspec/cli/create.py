@@ -11,6 +11,7 @@ from typing import Iterator, TextIO
 
 import click
 
+from compspec.jgf import dialects
 from compspec.schemas import FormatError
 
 PROGRESS_THRESHOLD = 500
@@ -55,7 +56,7 @@ def create() -> None:
 @click.option("--node-dir", required=True, type=click.Path(file_okay=False),
               help="Folder of node extraction files (compspec extract --out).")
 @click.option("--nodes-output", "-o", "output", default=None, help="Write the graph here (default: stdout).")
-@click.option("--format", "fmt", type=click.Choice(["rainbow", "fluxion"]), default="rainbow", show_default=True,
+@click.option("--format", "fmt", type=click.Choice(dialects()), default="rainbow", show_default=True,
               help="JGF dialect: rainbow (JGF v2, what rainbow reads) or fluxion (JGF v1, what Flux reads).")
 @click.option("--attribute", "attributes", multiple=True, metavar="KEY",
               help="Also put this extracted field (extractor.section.key) in each node's properties; repeatable.")
