@@ -20,6 +20,7 @@ from rainbow.graph import build_index, parse_graph, parse_subsystem
 from rainbow.jobspec import parse_jobspec
 from rainbow.match import Matcher
 from rainbow.select import select
+from rainbow.server.cache import GenerationCache, digest
 from rainbow.server.auth import credential_matches, hash_credential, new_credential
 from rainbow.server.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
 from rainbow.server.limits import (Limits, as_invalid, check_job_name, check_name, check_size, default_limits,
@@ -103,11 +104,14 @@ class Scheduler:
         self._token_hashes: dict[str, str] = {}
         self._states: dict[str, dict[str, Any]] = {}
         self._state_lock = threading.Lock()
+        # Answers of repeated submissions (valid candidate sets, match results); any cluster change expires them.
+        self._answers = GenerationCache(1024)
 
     # -- start ------------------------------------------------------------------------------------------------
     def rebuild(self) -> int:
         """Rebuild every cluster's match index from the store; returns how many clusters were loaded."""
         loaded = 0
+        self._answers.bump()
         with self._graph_lock:
             names = self.store.cluster_names()
             self._token_hashes = {n: r.token_hash for n, r in self.store.get_clusters(names).items()}
@@ -168,6 +172,7 @@ class Scheduler:
                 return RegisterOutcome(EXISTS)
             self.matcher.set(name, index)
             self._token_hashes[name] = hash_credential(token)
+            self._answers.bump()
         log.info("registered cluster %s (%d nodes)", name, graph.node_count)
         return RegisterOutcome(SUCCESS, token=token, secret=cluster_secret)
 
@@ -188,6 +193,7 @@ class Scheduler:
             if not self.store.add_subsystem(cluster, subsystem, nodes):
                 return EXISTS
             self.matcher.set(cluster, index)
+            self._answers.bump()
         log.info("cluster %s: registered subsystem %s", cluster, subsystem)
         return SUCCESS
 
@@ -203,6 +209,7 @@ class Scheduler:
             self.matcher.remove(cluster)
             self._token_hashes.pop(cluster, None)
             self._states.pop(cluster, None)
+            self._answers.bump()
         if gone:
             log.info("deleted cluster %s", cluster)
         return SUCCESS if gone else NO_EXISTS
@@ -222,6 +229,7 @@ class Scheduler:
             if not self.store.delete_subsystem(cluster, subsystem):
                 return NO_EXISTS
             self.matcher.set(cluster, index)
+            self._answers.bump()
         log.info("cluster %s: deleted subsystem %s", cluster, subsystem)
         return SUCCESS
 
@@ -272,7 +280,12 @@ class Scheduler:
                options: Mapping[str, str] | None = None, satisfy_only: bool = False) -> SubmitOutcome:
         check_job_name(self.limits, name)
         request = self._parse_jobspec(jobspec)
-        candidates = self._check_tokens(clusters)
+        generation = self._answers.generation
+        tokens_key = ("tokens", digest(part for pair in clusters for part in pair))
+        candidates = self._answers.get(tokens_key, generation)
+        if candidates is None:
+            candidates = tuple(self._check_tokens(clusters))
+            self._answers.put(tokens_key, generation, candidates)
         options = dict(options or {})
         if len(options) > self.limits.max_select_options:
             raise InvalidArgument(f"select_options: more than {self.limits.max_select_options} entries")
@@ -281,7 +294,13 @@ class Scheduler:
         if not algorithm:
             algorithm = self.selection.name
             options = {**self.selection.options, **options}
-        matched, reasons = self.matcher.match(request, candidates)
+        match_key = ("match", digest((jobspec, *candidates)))
+        answer = self._answers.get(match_key, generation)
+        if answer is None:
+            fits, why = self.matcher.match(request, candidates)
+            answer = (tuple(fits), dict(why))
+            self._answers.put(match_key, generation, answer)
+        matched, reasons = list(answer[0]), dict(answer[1])
         try:
             choice = select(algorithm, matched, options=options, states=self._states_of(matched),
                             parameters=request.parameters, rng=self._rng)

@@ -1,13 +1,17 @@
 """A restarted server (graceful or killed) finds every cluster, subsystem, state and pending job again."""
 from __future__ import annotations
 
+import threading
+import time
+
 import pytest
 
 from rainbow.client import RainbowClient
+from rainbow.graph.generate import NodeKind, make_graph
 from rainbow.jobspec import simple_jobspec
 from serverutil import DEFAULT_SECRET
 
-from .e2e_util import data_text
+from .e2e_util import data_text, rows
 
 
 @pytest.mark.parametrize("how", ["stop", "kill"])
@@ -50,3 +54,25 @@ def test_sigint_and_sigterm_exit_zero(rainbow_server):
     rainbow_server.start(rainbow_server.port)
     assert rainbow_server.interrupt() == 0
     assert "stopping" in rainbow_server.stderr()
+
+
+def test_stop_finishes_requests_in_flight(rainbow_server):
+    graph = make_graph("big", [NodeKind(count=60, sockets=2, cores_per_socket=8, memory_gib=64)])
+    outcome: dict = {}
+    with RainbowClient(rainbow_server.address, timeout=60) as client:
+        assert client.health() == "SERVING"  # connected before the request goes out
+
+        def register() -> None:
+            try:
+                outcome["result"] = client.register("big", DEFAULT_SECRET, graph)
+            except Exception as exc:  # reported by the assertion below
+                outcome["error"] = exc
+
+        worker = threading.Thread(target=register)
+        worker.start()
+        time.sleep(0.3)  # let the request reach the server; the stop below must wait for it
+        assert rainbow_server.stop() == 0
+        worker.join()
+    assert "error" not in outcome, outcome.get("error")
+    assert outcome["result"].status == "REGISTER_SUCCESS"
+    assert rows(rainbow_server.db_path, "SELECT name FROM clusters") == [("big",)]
