@@ -10,9 +10,10 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-from compspec.schemas import FormatError, validate
+from compspec.schemas import FormatError
 
 from .errors import GraphError
+from .fastcheck import check
 
 
 @dataclass(frozen=True)
@@ -36,11 +37,13 @@ class RawGraph:
 
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in out:
-            raise GraphError(f"duplicate key {key!r} (a vertex label must be unique)")
-        out[key] = value
+    out = dict(pairs)
+    if len(out) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise GraphError(f"duplicate key {key!r} (a vertex label must be unique)")
+            seen.add(key)
     return out
 
 
@@ -120,9 +123,9 @@ def read_graph(doc: Mapping[str, Any], what: str) -> RawGraph:
     try:
         if isinstance(nodes, list):
             dialect = "fluxion"
-            validate("jgf-fluxion", doc, what)
+            check("jgf-fluxion", doc, what)
         else:
-            validate("jgf-rainbow", doc, what)
+            check("jgf-rainbow", doc, what)
             edges = graph.get("edges") or []
             dialect = "compspec" if edges and all("relation" not in e for e in edges) else "rainbow"
     except GraphError:
