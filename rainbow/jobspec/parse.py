@@ -52,12 +52,15 @@ def _validate(schema: str, doc: dict) -> None:
 
 
 def _requirement(raw: Mapping[str, Any], where: str) -> Requirement:
+    where = f"jobspec: {where}"
     field = raw["field"]
     subsystem = raw.get("name")
     if subsystem is not None and field in IDENTITY_FIELDS:
         raise JobspecError(f"{where}.field: {field!r} identifies a single vertex; match on type or basename")
     has_range = "min" in raw or "max" in raw
     op = raw.get("op")
+    if op is None and ("value" in raw or "values" in raw):
+        raise JobspecError(f"{where}: value/values need op")
     if "match" not in raw and not has_range and op is None:
         raise JobspecError(f"{where}: needs match, min/max or op")
     for bound in ("min", "max"):
@@ -69,8 +72,6 @@ def _requirement(raw: Mapping[str, Any], where: str) -> Requirement:
             raise JobspecError(f"{where}: give value or values, not both")
         values = tuple(raw["values"]) if "values" in raw else ((raw["value"],) if "value" in raw else ())
         _check_operator(op, values, where)
-    elif "value" in raw or "values" in raw:
-        raise JobspecError(f"{where}: value/values need op")
     return Requirement(field=field, subsystem=subsystem, match=raw.get("match"), min=raw.get("min"),
                        max=raw.get("max"), op=op, values=values)
 
