@@ -12,8 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-import yaml
-
+from compspec.artifact import read_document
 from compspec.schemas import FormatError, validate
 
 # registry/path/name:tag or ...@sha256:digest, where the first component names a host (has a dot or a port, or
@@ -37,14 +36,7 @@ def is_registry_reference(ref: str) -> bool:
 def load_manifest(path: str | Path) -> list[Image]:
     """The manifest's images, each with its artifact read and checked."""
     path = Path(path)
-    try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise FormatError(f"{path}: cannot read ({exc.strerror})") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise FormatError(f"{path}: not YAML{f' at line {mark.line + 1}' if mark else ''}") from None
-    validate("match-manifest", doc, str(path))
+    doc = read_document(path, "match-manifest")
     images = []
     for entry in doc["images"]:
         image = Image(entry["name"], entry["artifact"])

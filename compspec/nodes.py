@@ -21,6 +21,7 @@ from compspec.schemas import FormatError
 
 # The gpu extractor's sections that name real devices, in the order their devices are listed; `pci` only counts
 # when neither found anything (it sees the same cards through their PCI class).
+GPU_EXTRACTOR = "gpu"
 GPU_SECTIONS = ("nvidia", "amd")
 GPU_FALLBACK_SECTION = "pci"
 GPU_SECTION_VENDORS = {"nvidia": "NVIDIA", "amd": "AMD"}
@@ -144,12 +145,12 @@ def _devices(section: Mapping[str, str]) -> list[int]:
 
 def gpus_of(extraction: Mapping[str, Any]) -> list[Gpu] | None:
     """Every GPU of the node (None when the gpu extractor did not run, [] when it found none)."""
-    if "gpu" not in results_of(extraction):
+    if GPU_EXTRACTOR not in results_of(extraction):
         return None
     found: list[Gpu] = []
     for names in (GPU_SECTIONS, (GPU_FALLBACK_SECTION,)):
         for name in names:
-            section = section_of(extraction, "gpu", name)
+            section = section_of(extraction, GPU_EXTRACTOR, name)
             vendor = section.get("vendor") or GPU_SECTION_VENDORS.get(name, "")
             for i in _devices(section):
                 prefix = f"device.{i}."
@@ -176,25 +177,26 @@ def node_properties(extraction: dict, attributes: Sequence[str] = ()) -> dict[st
     Unknown values are left out rather than written empty, so a requirement never mistakes "unknown" for a value.
     `attributes` adds any extracted field under its full name.
     """
+    return _properties(extraction, attributes, gpus_of(extraction))
+
+
+def _properties(extraction: Mapping[str, Any], attributes: Sequence[str], gpus: list[Gpu] | None) -> dict[str, str]:
     props: dict[str, str] = {}
     hostname = hostname_of(extraction)
     if hostname:
         props["hostname"] = hostname
     for name, candidates in property_sources().items():
-        if name in props:
-            continue
         for candidate in candidates:
             value = get_field(extraction, candidate, aliases=False)
             if value is not None and value.strip():
                 props[name] = value.strip()
                 break
-    gpus = gpus_of(extraction)
     if gpus is not None:
         props["gpu.count"] = str(len(gpus))
-        if _joined(g.vendor for g in gpus):
-            props["gpu.vendor"] = _joined(g.vendor for g in gpus)
-        if _joined(g.model for g in gpus):
-            props["gpu.model"] = _joined(g.model for g in gpus)
+        if vendors := _joined(g.vendor for g in gpus):
+            props["gpu.vendor"] = vendors
+        if models := _joined(g.model for g in gpus):
+            props["gpu.model"] = models
     for attribute in attributes:
         value = get_field(extraction, attribute)
         if value is not None:
@@ -252,12 +254,12 @@ def describe_node(extraction: dict, source: str = "", attributes: Sequence[str] 
         sockets = _processor_sockets(extraction)
     if sockets is None or sockets < 1:
         sockets = 1
-    gpus = gpus_of(extraction) or []
-    gpus = [g if g.socket is None or 0 <= g.socket < sockets else replace(g, socket=None) for g in gpus]
+    found = gpus_of(extraction)
+    gpus = [g if g.socket is None or 0 <= g.socket < sockets else replace(g, socket=None) for g in found or []]
     return NodeInfo(
         source=source,
         hostname=hostname_of(extraction),
-        properties=node_properties(extraction, attributes),
+        properties=_properties(extraction, attributes, found),
         sockets=sockets,
         cores=cores,
         memory_gib=memory_gib(section_of(extraction, "system", "memory").get("memtotal")),

@@ -21,7 +21,7 @@ def _stderr_is_terminal() -> bool:
     return sys.stderr.isatty()
 
 
-def _warn(message: str) -> None:
+def warn(message: str) -> None:
     click.echo(f"compspec: warning: {message}", err=True)
 
 
@@ -81,9 +81,9 @@ def nodes(cluster_name: str, node_dir: str, output: str | None, fmt: str, attrib
                 for path in files:
                     yield path
                     bar.update(1)
-            found = read_node_dir(node_dir, attributes, warn=_warn, progress=progress)
+            found = read_node_dir(node_dir, attributes, warn=warn, progress=progress)
     else:
-        found = read_node_dir(node_dir, attributes, warn=_warn)
+        found = read_node_dir(node_dir, attributes, warn=warn)
     if not found:
         raise click.ClickException(f"{node_dir}: no node extraction files (of {count} files)")
     with _output(output) as out:
@@ -113,50 +113,37 @@ def artifact(request_path: str, overrides: tuple[str, ...], output: str | None, 
     except FormatError as exc:
         raise click.ClickException(str(exc)) from None
     if from_path:
-        extraction = _load_extraction(from_path)
+        extraction = load_node(from_path)
     else:
-        extraction = _extract(needed_extractors(request, extra))
+        extraction = extract_node(needed_extractors(request, extra))
     try:
         spec, missing = create_artifact(request, extraction, extra, allow_missing=allow_missing)
     except FormatError as exc:
         raise click.ClickException(str(exc)) from None
     for name in missing:
-        _warn(f"field {name} not found; wrote \"\"")
+        warn(f"field {name} not found; wrote \"\"")
     with _output(output) as out:
         out.write(json.dumps(spec, indent=2) + "\n")
 
 
-def _load_extraction(path: str) -> dict:
-    """A node extraction file, checked (through the extract library where it is installed)."""
-    try:
-        from compspec.extract import load_extraction
-    except ImportError:
-        load_extraction = None
-    try:
-        if load_extraction is not None:
-            return load_extraction(path)
-        from compspec.nodes import check_extraction
+def load_node(path: str) -> dict:
+    """A node extraction file, checked and in the `results` shape (shared with `compspec match --from`)."""
+    from compspec.extract import load_extraction
 
-        with open(path, "rb") as fh:
-            return check_extraction(json.load(fh), path)
+    try:
+        return load_extraction(path)
     except FormatError as exc:
         raise click.ClickException(str(exc)) from None
-    except json.JSONDecodeError as exc:
-        raise click.ClickException(f"{path}: not JSON ({exc.msg} at line {exc.lineno})") from None
-    except OSError as exc:
-        raise click.ClickException(f"{path}: cannot read ({exc.strerror})") from None
 
 
-def _extract(selection: list[str] | None) -> dict:
-    """Run the extractors on this node now; their warnings go to stderr."""
-    try:
-        from compspec.extract import run_extractors
-    except ImportError:
-        raise click.ClickException("extraction is not available in this installation; use --from FILE") from None
+def extract_node(selection: list[str] | None) -> dict:
+    """Run the extractors on this node now; their warnings go to stderr (shared with `compspec match --host`)."""
+    from compspec.extract import run_extractors
+
     try:
         result = run_extractors(selection)
-    except (ValueError, ImportError) as exc:
+    except ValueError as exc:
         raise click.ClickException(f"cannot extract this node: {exc}") from None
     for message in result.warnings:
-        _warn(message)
+        warn(message)
     return result.document

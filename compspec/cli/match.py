@@ -10,25 +10,21 @@ from compspec.schemas import FormatError
 
 
 def _host_properties(from_path: str | None) -> dict[str, str]:
-    """This node's properties (or those of the node whose extraction file is given), as create nodes writes them."""
-    from compspec.cli.create import _extract, _load_extraction, _warn
-    from compspec.nodes import node_properties, property_sources
+    """This node's properties (or those of the node whose extraction file is given), as create nodes writes them.
+
+    Only the sections the properties come from are extracted: the rest of a node's facts would cost time here.
+    """
+    from compspec.cli.create import extract_node, load_node
+    from compspec.nodes import GPU_EXTRACTOR, node_properties, property_sources
 
     if from_path:
-        return node_properties(_load_extraction(from_path))
-    sections: dict[str, set[str]] = {"gpu": set()}
+        return node_properties(load_node(from_path))
+    sections: dict[str, set[str]] = {GPU_EXTRACTOR: set()}
     for candidates in property_sources().values():
         extractor, section, _ = candidates[0].split(".", 2)
         sections.setdefault(extractor, set()).add(section)
-    selection = [f"{e}[{','.join(sorted(s))}]" if s else e for e, s in sorted(sections.items())]
-    try:
-        document = _extract(selection)
-    except click.ClickException as exc:
-        if "unknown" not in exc.message:
-            raise
-        _warn(f"{exc.message}; extracting the default set instead")
-        document = _extract(None)
-    return node_properties(document)
+    return node_properties(extract_node([f"{e}[{','.join(sorted(s))}]" if s else e
+                                         for e, s in sorted(sections.items())]))
 
 
 @click.command("match")
