@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import psutil
 import yaml
 
 from rainbow.demo import DATA, SCENARIO, attach_subsystem, node_labels
@@ -29,6 +30,17 @@ def test_demo_plays_every_step_and_exits_zero():
     assert "   stopped cleanly (exit 0)" in lines
     assert lines[-1].startswith("Done in ")
     assert "FAILED at" not in done.stdout
+    assert not demo_servers()
+
+
+def demo_servers() -> list[psutil.Process]:
+    """`rainbow serve` processes whose working folder is a demo's temporary folder."""
+    found = []
+    for proc in psutil.process_iter(["cmdline", "cwd"]):
+        info = proc.info
+        if "serve" in (info.get("cmdline") or []) and "rainbow-demo-" in (info.get("cwd") or ""):
+            found.append(proc)
+    return found
 
 
 def test_a_step_that_fails_ends_the_demo_with_status_1_and_stops_the_server(tmp_path):
@@ -40,6 +52,7 @@ def test_a_step_that_fails_ends_the_demo_with_status_1_and_stops_the_server(tmp_
     assert done.returncode == 1
     assert "FAILED at step 3: the recorded machine" in done.stdout and "no-such-machine is missing" in done.stdout
     assert "Done in" not in done.stdout
+    assert not demo_servers()
 
 
 def test_a_scenario_that_does_not_fit_its_schema_is_refused_before_anything_starts(tmp_path):
