@@ -358,3 +358,12 @@ def read_node_dir(directory: str | Path, attributes: Sequence[str] = (), *,
         nodes.append(node)
     nodes.sort(key=lambda n: (n.hostname, n.source))
     return nodes
+
+
+def duplicate_hostnames(nodes: Sequence[NodeInfo]) -> dict[str, list[str]]:
+    """Hostnames that more than one file claims (→ those files), which the graph must name apart."""
+    sources: dict[str, list[str]] = {}
+    for node in nodes:
+        if node.hostname:
+            sources.setdefault(node.hostname, []).append(node.source)
+    return {host: files for host, files in sources.items() if len(files) > 1}

@@ -63,7 +63,7 @@ def create() -> None:
 def nodes(cluster_name: str, node_dir: str, output: str | None, fmt: str, attributes: tuple[str, ...]) -> None:
     """Merge a folder of node extraction files into the cluster's graph (JGF)."""
     from compspec.jgf import write_graph
-    from compspec.nodes import node_files, read_node_dir, split_field
+    from compspec.nodes import duplicate_hostnames, node_files, read_node_dir, split_field
 
     if not cluster_name.strip() or "/" in cluster_name or any(c.isspace() for c in cluster_name):
         raise click.UsageError("--cluster-name: must be non-empty, without '/' or spaces")
@@ -86,6 +86,11 @@ def nodes(cluster_name: str, node_dir: str, output: str | None, fmt: str, attrib
         found = read_node_dir(node_dir, attributes, warn=warn)
     if not found:
         raise click.ClickException(f"{node_dir}: no node extraction files (of {count} files)")
+    for hostname, sources in duplicate_hostnames(found).items():
+        warn(f"hostname {hostname} is in {', '.join(sources)}: the nodes are named {hostname}, {hostname}-2, ...")
+    for attribute in attributes:
+        if not any(attribute in node.properties for node in found):
+            warn(f"--attribute {attribute}: no node has this field")
     with _output(output) as out:
         stats = write_graph(found, cluster_name, out, fmt)
     if output not in (None, "-"):

@@ -192,6 +192,14 @@ def test_duplicate_hostnames_get_distinct_names(tmp_path):
     names = [m["name"] for m in by_type(doc, "node")]
     assert names == ["node0", "same", "same-2"]
     assert len({m["paths"]["containment"] for m in vertices(doc)}) == len(vertices(doc))
+    result = run("create", "nodes", "--cluster-name", "c", "--node-dir", tmp_path)
+    assert result.exit_code == 0
+    assert [line for line in result.stderr.splitlines() if "hostname same" in line and "x.json, y.json" in line]
+
+
+def test_attribute_no_node_has_is_reported():
+    result = run("create", "nodes", "--cluster-name", "c", "--node-dir", BASIC, "--attribute", "system.cpu.nothing")
+    assert result.exit_code == 0 and "system.cpu.nothing: no node has this field" in result.stderr
 
 
 def test_legacy_key_and_nfd_topology(tmp_path):
