@@ -7,7 +7,7 @@ import pytest
 
 from compspec.manifest import attribute_value, is_registry_reference, mismatches
 
-from .helpers import MANIFESTS, NODES, run
+from .helpers import MANIFESTS, NODES, UPSTREAM, run
 
 MANIFEST = MANIFESTS / "lammps.yaml"
 PREFIX = "ghcr.io/rse-ops/lammps-matrix:"
@@ -115,3 +115,19 @@ def test_host_extracts_this_node():
     assert sorted(doc["matches"] + list(doc["mismatches"])) == ALL
     for reasons in doc["mismatches"].values():
         assert all(": " in r for r in reasons)
+
+
+@pytest.mark.parametrize("node,gpu", [("alpha", "no"), ("beta", "yes")])
+def test_artifact_made_on_a_node_matches_that_node(tmp_path, node, gpu):
+    """Round trip: create artifact writes a CompatibilitySpec that match reads back and finds compatible."""
+    source = NODES / "basic" / f"{node}.json"
+    request = UPSTREAM / "artifact-request-lammps.yaml"
+    made = run("create", "artifact", "-i", request, "--from", source, "-a", f"custom.gpu.available={gpu}",
+               "-o", tmp_path / "spec.json")
+    assert made.exit_code == 0, made.output
+    (tmp_path / "m.yaml").write_text("images:\n- name: mine\n  artifact: spec.json\n")
+    result = run("match", "-i", tmp_path / "m.yaml", "--host", "--from", source, "--json")
+    assert json.loads(result.stdout) == {"matches": ["mine"], "mismatches": {}}
+    other = "beta" if node == "alpha" else "alpha"
+    result = run("match", "-i", tmp_path / "m.yaml", "--host", "--from", NODES / "basic" / f"{other}.json")
+    assert result.exit_code == 1
