@@ -7,19 +7,16 @@ deleted, and each such change bumps the generation, so an entry from before it i
 from __future__ import annotations
 
 import hashlib
+import json
 import threading
 from collections import OrderedDict
-from typing import Any, Hashable, Iterable
+from typing import Any, Hashable
 
 
-def digest(parts: Iterable[str]) -> str:
-    """One fixed-size key for many strings (the cache never keeps tokens or jobspecs themselves)."""
-    h = hashlib.sha256()
-    for part in parts:
-        data = part.encode("utf-8", "surrogatepass")
-        h.update(b"%d:" % len(data))  # length-prefixed: no two different part lists give the same bytes
-        h.update(data)
-    return h.hexdigest()
+def digest(parts: Any) -> str:
+    """One fixed-size key for a JSON-able structure of strings (the cache never keeps tokens or jobspecs)."""
+    text = json.dumps(parts, ensure_ascii=False, separators=(",", ":"))  # unambiguous, and done in C
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 class GenerationCache:

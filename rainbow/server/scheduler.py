@@ -281,7 +281,7 @@ class Scheduler:
         check_job_name(self.limits, name)
         request = self._parse_jobspec(jobspec)
         generation = self._answers.generation
-        tokens_key = ("tokens", digest(part for pair in clusters for part in pair))
+        tokens_key = ("tokens", digest(clusters))
         candidates = self._answers.get(tokens_key, generation)
         if candidates is None:
             candidates = tuple(self._check_tokens(clusters))
@@ -294,7 +294,7 @@ class Scheduler:
         if not algorithm:
             algorithm = self.selection.name
             options = {**self.selection.options, **options}
-        match_key = ("match", digest((jobspec, *candidates)))
+        match_key = ("match", digest([jobspec, candidates]))
         answer = self._answers.get(match_key, generation)
         if answer is None:
             fits, why = self.matcher.match(request, candidates)
