@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import yaml
 
@@ -336,16 +336,12 @@ def node_files(directory: str | Path) -> list[Path]:
     return [directory / n for n in names]
 
 
-def read_node_dir(directory: str | Path, attributes: Sequence[str] = (), *,
-                  warn: Callable[[str], None] | None = None,
-                  progress: Callable[[Iterable[Path]], Iterator[Path]] | None = None) -> list[NodeInfo]:
-    """Every usable node of a folder, ordered by hostname then file name (so the same folder gives the same graph).
-
-    Files that are not node extractions are reported through `warn` and skipped.
-    """
-    files = node_files(directory)
+def read_node_files(files: Iterable[Path], attributes: Sequence[str] = (), *,
+                    warn: Callable[[str], None] | None = None) -> list[NodeInfo]:
+    """Every usable node among `files`, ordered by hostname then file name (so the same folder gives the same
+    graph). Files that are not node extractions are reported through `warn` and skipped."""
     nodes: list[NodeInfo] = []
-    for path in (progress(files) if progress else files):
+    for path in files:
         try:
             node = read_node_file(path, attributes)
         except NodeFileError as exc:
@@ -358,6 +354,12 @@ def read_node_dir(directory: str | Path, attributes: Sequence[str] = (), *,
         nodes.append(node)
     nodes.sort(key=lambda n: (n.hostname, n.source))
     return nodes
+
+
+def read_node_dir(directory: str | Path, attributes: Sequence[str] = (), *,
+                  warn: Callable[[str], None] | None = None) -> list[NodeInfo]:
+    """Every usable node of a folder (see read_node_files)."""
+    return read_node_files(node_files(directory), attributes, warn=warn)
 
 
 def duplicate_hostnames(nodes: Sequence[NodeInfo]) -> dict[str, list[str]]:

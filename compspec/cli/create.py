@@ -11,7 +11,8 @@ from typing import Iterator, TextIO
 
 import click
 
-from compspec.jgf import dialects
+from compspec.jgf import dialects, write_graph
+from compspec.nodes import duplicate_hostnames, node_files, read_node_files, split_field
 from compspec.schemas import FormatError
 
 PROGRESS_THRESHOLD = 500
@@ -62,30 +63,21 @@ def create() -> None:
               help="Also put this extracted field (extractor.section.key) in each node's properties; repeatable.")
 def nodes(cluster_name: str, node_dir: str, output: str | None, fmt: str, attributes: tuple[str, ...]) -> None:
     """Merge a folder of node extraction files into the cluster's graph (JGF)."""
-    from compspec.jgf import write_graph
-    from compspec.nodes import duplicate_hostnames, node_files, read_node_dir, split_field
-
     if not cluster_name.strip() or "/" in cluster_name or any(c.isspace() for c in cluster_name):
         raise click.UsageError("--cluster-name: must be non-empty, without '/' or spaces")
     try:
         for attribute in attributes:
             split_field(attribute)
-        count = len(node_files(node_dir))
+        files = node_files(node_dir)
     except FormatError as exc:
         raise click.UsageError(str(exc)) from None
-
-    show_bar = count > PROGRESS_THRESHOLD and _stderr_is_terminal()
-    if show_bar:
-        with click.progressbar(length=count, label="reading nodes", file=sys.stderr) as bar:
-            def progress(files):
-                for path in files:
-                    yield path
-                    bar.update(1)
-            found = read_node_dir(node_dir, attributes, warn=warn, progress=progress)
+    if len(files) > PROGRESS_THRESHOLD and _stderr_is_terminal():
+        with click.progressbar(files, label="reading nodes", file=sys.stderr) as bar:
+            found = read_node_files(bar, attributes, warn=warn)
     else:
-        found = read_node_dir(node_dir, attributes, warn=warn)
+        found = read_node_files(files, attributes, warn=warn)
     if not found:
-        raise click.ClickException(f"{node_dir}: no node extraction files (of {count} files)")
+        raise click.ClickException(f"{node_dir}: no node extraction files (of {len(files)} files)")
     for hostname, sources in duplicate_hostnames(found).items():
         warn(f"hostname {hostname} is in {', '.join(sources)}: the nodes are named {hostname}, {hostname}-2, ...")
     for attribute in attributes:
