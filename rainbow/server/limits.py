@@ -1,12 +1,13 @@
 """Input limits and the checks that enforce them, with messages that name the offending field."""
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import re
 from dataclasses import dataclass, fields, replace
 from importlib import resources
-from typing import Any
+from typing import Any, Iterator
 
 import yaml
 
@@ -102,6 +103,8 @@ def parse_state(limits: Limits, payload: str) -> dict[str, Any]:
         state = json.loads(payload)
     except ValueError as exc:
         raise InvalidArgument(f"payload: not valid JSON ({exc})") from None
+    except RecursionError:
+        raise InvalidArgument("payload: nested too deeply") from None
     errors = list(_state_validator().iter_errors(state))
     if errors:
         import jsonschema
@@ -110,6 +113,21 @@ def parse_state(limits: Limits, payload: str) -> dict[str, Any]:
         message = best.message if len(best.message) <= 200 else best.message[:197] + "..."
         raise InvalidArgument(f"payload: {field_path(best.absolute_path)}: {message}")
     return state
+
+
+@contextlib.contextmanager
+def input_errors(field: str) -> Iterator[None]:
+    """Turn what a parser raises on bad input into INVALID_ARGUMENT naming `field`.
+
+    A document nested thousands of levels deep exhausts the parsers' recursion before any schema sees it; that is
+    bad input too, not a server fault.
+    """
+    try:
+        yield
+    except FormatError as exc:
+        raise as_invalid(exc, field) from None
+    except RecursionError:
+        raise InvalidArgument(f"{field}: nested too deeply") from None
 
 
 def as_invalid(exc: FormatError, field: str) -> InvalidArgument:

@@ -23,7 +23,7 @@ from rainbow.select import select
 from rainbow.server.cache import GenerationCache, digest
 from rainbow.server.auth import credential_matches, hash_credential, new_credential
 from rainbow.server.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
-from rainbow.server.limits import (Limits, as_invalid, check_job_name, check_name, check_size, default_limits,
+from rainbow.server.limits import (Limits, check_job_name, check_name, check_size, default_limits, input_errors,
                                    parse_state, require)
 from rainbow.store import JOB_STATES, ClusterRecord, JobRecord, Store
 
@@ -160,11 +160,9 @@ class Scheduler:
         require("nodes", nodes)
         if self.store.get_cluster(name) is not None:
             return RegisterOutcome(EXISTS)
-        try:
+        with input_errors("nodes"):
             graph = parse_graph(nodes)
             index = build_index(graph)
-        except FormatError as exc:
-            raise as_invalid(exc, "nodes") from None
         token = self._global_token or new_credential()
         cluster_secret = new_credential()
         with self._graph_lock:
@@ -186,10 +184,8 @@ class Scheduler:
                 raise NotFound(f"cluster {cluster} is not registered")
             if subsystem in graphs.subsystems:
                 return EXISTS
-            try:
+            with input_errors("nodes"):
                 index = self._reindex(cluster, extra=(subsystem, nodes))
-            except FormatError as exc:
-                raise as_invalid(exc, "nodes") from None
             if not self.store.add_subsystem(cluster, subsystem, nodes):
                 return EXISTS
             self.matcher.set(cluster, index)
@@ -246,10 +242,8 @@ class Scheduler:
     # -- jobs -------------------------------------------------------------------------------------------------
     def _parse_jobspec(self, text: str, field_name: str = "jobspec"):
         check_size(field_name, require(field_name, text), self.limits.max_jobspec_bytes)
-        try:
+        with input_errors(field_name):
             return _parse_cached(text) if len(text) <= _CACHED_JOBSPEC_BYTES else parse_jobspec(text)
-        except FormatError as exc:
-            raise as_invalid(exc, field_name) from None
 
     def _check_tokens(self, clusters: Sequence[tuple[str, str]]) -> list[str]:
         """The candidate names, once each, after checking every token; any bad one denies the whole request."""
@@ -297,15 +291,14 @@ class Scheduler:
         match_key = ("match", digest([jobspec, candidates]))
         answer = self._answers.get(match_key, generation)
         if answer is None:
-            fits, why = self.matcher.match(request, candidates)
+            with input_errors("jobspec"):
+                fits, why = self.matcher.match(request, candidates)
             answer = (tuple(fits), dict(why))
             self._answers.put(match_key, generation, answer)
         matched, reasons = list(answer[0]), dict(answer[1])
-        try:
+        with input_errors("select_algorithm"):
             choice = select(algorithm, matched, options=options, states=self._states_of(matched),
                             parameters=request.parameters, rng=self._rng)
-        except FormatError as exc:
-            raise as_invalid(exc, "select_algorithm") from None
         if satisfy_only:
             return SubmitOutcome(0, "", list(choice.eligible), dict(reasons))
         if choice.chosen is None:
@@ -325,7 +318,8 @@ class Scheduler:
     def satisfy(self, payload: str) -> SatisfyOutcome:
         request = self._parse_jobspec(payload, "payload")
         names = self.matcher.names()
-        matched, reasons = self.matcher.match(request, names)
+        with input_errors("payload"):
+            matched, reasons = self.matcher.match(request, names)
         return SatisfyOutcome(list(matched), dict(reasons), len(names))
 
     def receive(self, cluster: str, secret: str, max_jobs: int = 0) -> list[JobRecord]:
