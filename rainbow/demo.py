@@ -23,7 +23,7 @@ from typing import Any, Sequence
 
 import yaml
 
-from compspec.schemas import FormatError
+from compspec.schemas import FormatError, field_path
 from rainbow.client import FailedPrecondition, RainbowClient, RainbowError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -57,26 +57,19 @@ def load_scenario(path: Path = SCENARIO) -> dict[str, Any]:
     schema = json.loads((Path(__file__).parent / "schemas" / "demo-scenario.json").read_text(encoding="utf-8"))
     error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(schema).iter_errors(doc))
     if error is not None:
-        where = ".".join(str(p) for p in error.absolute_path) or "<document>"
-        raise FormatError(f"{path.name}: {where}: {error.message}")
+        raise FormatError(f"{path.name}: {field_path(error.absolute_path)}: {error.message}")
     return doc
 
 
-def run(args: Sequence[str], workdir: Path, cwd_root: bool = False) -> str:
-    """Run one of our commands the way a user would, show it, and return its stdout; a failure ends the demo.
-
-    Paths in `args` are relative to the temporary folder, or to the repository with `cwd_root` (then the output
-    file, the last argument, is still written to the temporary folder).
-    """
-    say(f"   $ {shlex.join(args)}")
+def run(args: Sequence[str], workdir: Path, shown: Sequence[str] | None = None) -> None:
+    """Run one of our commands in the temporary folder the way a user would, and show it (as `shown`, when the
+    real arguments hold long absolute paths); a failure ends the demo."""
+    say(f"   $ {shlex.join(shown or args)}")
     full = [sys.executable, "-c", COMMANDS[args[0]], *args[1:]]
-    if cwd_root:
-        full[-1] = str(workdir / full[-1])
-    done = subprocess.run(full, cwd=ROOT if cwd_root else workdir, capture_output=True, text=True, timeout=120)
+    done = subprocess.run(full, cwd=workdir, capture_output=True, text=True, timeout=120)
     if done.returncode != 0:
         last = (done.stderr.strip().splitlines() or ["(no message)"])[-1]
-        raise DemoFailed(f"`{shlex.join(args)}` exited with {done.returncode}: {last}")
-    return done.stdout
+        raise DemoFailed(f"`{shlex.join(shown or args)}` exited with {done.returncode}: {last}")
 
 
 class Server:
@@ -190,10 +183,8 @@ class Demo:
         self.register()
         self.attach_io()
         self.report_state()
-        placed = {}
-        for job in self.scenario["jobs"]:
-            placed[job["name"]] = self.submit(job)
-        for cluster, jobid in placed.values():
+        placed = [self.submit(job) for job in self.scenario["jobs"]]
+        for cluster, jobid in placed:
             if cluster:
                 self.receive_and_accept(cluster, jobid)
         self.stop_server()
@@ -228,8 +219,9 @@ class Demo:
             check(host_root.is_dir(), f"the recorded machine {host_root} is missing")
             recorded = self.work / f"{machine['host']}.json"
             if not recorded.exists():
-                run(["compspec", "extract", "--quiet", "--host-root", str(host_root.relative_to(ROOT)),
-                     "--out", recorded.name], self.work, cwd_root=True)
+                args = ["compspec", "extract", "--quiet", "--host-root", str(host_root), "--out", recorded.name]
+                shown = [*args[:4], str(host_root.relative_to(ROOT)), *args[5:]]
+                run(args, self.work, shown)
             node = json.loads(recorded.read_text())
             say(f"   {machine['nodes']} x {node['metadata']['hostname']}: {describe(node)}")
             for _ in range(machine["nodes"]):  # the same machine once per node name, as on a real cluster
@@ -328,14 +320,15 @@ class Demo:
             if other != cluster:
                 check(all(j.id != jobid for j in self.client.receive(other, other_secret)),
                       f"{other} was handed job {jobid}")
-        jobs = self.client.receive(cluster, secret)
-        check([j.id for j in jobs] == [jobid], f"{cluster} received {[j.id for j in jobs]}, expected [{jobid}]")
-        say(f"   {cluster} received job {jobid} ({jobs[0].name}); no other cluster sees it")
+        jobs = {j.id: j for j in self.client.receive(cluster, secret)}
+        check(jobid in jobs, f"{cluster} received {sorted(jobs)}, not job {jobid}")
+        say(f"   {cluster} received job {jobid} ({jobs[jobid].name}); no other cluster sees it")
         status = self.client.accept(cluster, secret, [jobid])
         check(status == "RESULT_TYPE_SUCCESS", f"accept {jobid}: {status}")
-        check(not self.client.receive(cluster, secret), f"job {jobid} is still queued after it was accepted")
-        say(f"   accept: {status}; the queue of {cluster} is empty again, and a poller would now hand the job "
-            "to the local scheduler (examples/flux_poller.py, examples/slurm_poller.py)")
+        check(all(j.id != jobid for j in self.client.receive(cluster, secret)),
+              f"job {jobid} is still queued after it was accepted")
+        say(f"   accept: {status}; job {jobid} is no longer queued, and a poller would now hand it to the local "
+            "scheduler (examples/flux_poller.py, examples/slurm_poller.py)")
         again = self.client.accept(cluster, secret, [jobid])
         check(again == "RESULT_TYPE_PARTIAL", f"accepting job {jobid} twice answered {again}")
 
