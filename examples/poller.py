@@ -115,6 +115,8 @@ class Settings:
     cluster: str
     secret: str
     tls_ca: str | None = None
+    tls_cert: str | None = None
+    tls_key: str | None = None
 
 
 def settings_from(config_path: str | None, address: str | None, cluster: str | None, secret: str | None) -> Settings:
@@ -125,6 +127,8 @@ def settings_from(config_path: str | None, address: str | None, cluster: str | N
         cluster=cluster or get_dotted(cfg, "cluster.name", ""),
         secret=secret or get_dotted(cfg, "cluster.secret", ""),
         tls_ca=get_dotted(cfg, "tls.ca", "") or None,
+        tls_cert=get_dotted(cfg, "tls.cert", "") or None,
+        tls_key=get_dotted(cfg, "tls.key", "") or None,
     )
     if not found.cluster or not found.secret:
         raise click.UsageError("need the cluster's name and secret (--cluster/--secret, or cluster.name and "
@@ -156,7 +160,11 @@ def poll_once(client: RainbowClient, settings: Settings, to_command: Callable[[S
     for job, command in planned:
         seen.add(job.id)
         echo(f"job {job.id} ({job.name or 'unnamed'}): {shlex.join(command)}")
-        done = subprocess.run(command, capture_output=True, text=True)
+        try:
+            done = subprocess.run(command, capture_output=True, text=True)
+        except OSError as exc:
+            print(f"job {job.id}: local submission failed: {exc}", file=sys.stderr)
+            continue
         if done.returncode != 0:
             print(f"job {job.id}: local submission failed ({done.returncode}): {done.stderr.strip()}",
                   file=sys.stderr)
@@ -180,7 +188,8 @@ def poller_command(scheduler: str, to_command: Callable[[Shape], list[str]]) -> 
     def main(config_path, address, cluster, secret, interval, max_jobs, once, dry_run) -> None:
         settings = settings_from(config_path, address, cluster, secret)
         seen: set[int] = set()
-        with RainbowClient(settings.address, tls_ca=settings.tls_ca) as client:
+        with RainbowClient(settings.address, tls_ca=settings.tls_ca, tls_cert=settings.tls_cert,
+                           tls_key=settings.tls_key) as client:
             while True:
                 try:
                     poll_once(client, settings, to_command, dry_run=dry_run, max_jobs=max_jobs, seen=seen)
