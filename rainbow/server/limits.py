@@ -105,6 +105,13 @@ def parse_state(limits: Limits, payload: str) -> dict[str, Any]:
         raise InvalidArgument(f"payload: not valid JSON ({exc})") from None
     except RecursionError:
         raise InvalidArgument("payload: nested too deeply") from None
+    if isinstance(state, str):
+        # The upstream Python client's update_state(cluster, path, secret) sends the file's text JSON-encoded once
+        # more: a JSON string holding the object. Take the object inside (still validated below).
+        try:
+            state = json.loads(state)
+        except (ValueError, RecursionError):
+            raise InvalidArgument("payload: a JSON string that does not hold a JSON object") from None
     errors = list(_state_validator().iter_errors(state))
     if errors:
         import jsonschema

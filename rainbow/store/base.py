@@ -64,7 +64,10 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     def delete_cluster(self, name: str) -> bool:
-        """Remove the cluster, its graphs, its state and its pending jobs; accepted jobs stay on record."""
+        """Remove the cluster, its graphs, its state and its pending jobs.
+
+        Accepted jobs stay on record but retired: a cluster registered later under the same name never sees them.
+        """
 
     # -- graphs ---------------------------------------------------------------------------------------------------
     @abc.abstractmethod

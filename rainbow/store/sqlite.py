@@ -121,6 +121,7 @@ class SQLiteStore(Store):
             db.execute("DELETE FROM graphs WHERE cluster = ?", (name,))
             db.execute("DELETE FROM states WHERE cluster = ?", (name,))
             db.execute("DELETE FROM jobs WHERE cluster = ? AND state = ?", (name, PENDING))
+            db.execute("UPDATE jobs SET retired = 1 WHERE cluster = ? AND retired = 0", (name,))
         return True
 
     # -- graphs -----------------------------------------------------------------------------------------------
@@ -181,7 +182,8 @@ class SQLiteStore(Store):
 
     def pending_jobs(self, cluster: str, limit: int = 0) -> list[JobRecord]:
         with self._read() as db:
-            rows = db.execute(f"SELECT {_JOB_COLUMNS} FROM jobs WHERE cluster = ? AND state = ? ORDER BY id LIMIT ?",
+            rows = db.execute(f"SELECT {_JOB_COLUMNS} FROM jobs WHERE cluster = ? AND state = ? AND retired = 0 "
+                              "ORDER BY id LIMIT ?",
                               (cluster, PENDING, limit if limit > 0 else -1)).fetchall()
         return [_job(row) for row in rows]
 
@@ -189,12 +191,12 @@ class SQLiteStore(Store):
         wanted = json.dumps(sorted({int(i) for i in ids}))
         with self._write() as db:
             rows = db.execute("UPDATE jobs SET state = ?, accepted = ? WHERE cluster = ? AND state = ? "
-                              "AND id IN (SELECT value FROM json_each(?)) RETURNING id",
+                              "AND retired = 0 AND id IN (SELECT value FROM json_each(?)) RETURNING id",
                               (ACCEPTED, time.time(), cluster, PENDING, wanted)).fetchall()
         return sorted(row[0] for row in rows)
 
     def list_jobs(self, cluster: str, state: str = "", after_id: int = 0, limit: int = 100) -> list[JobRecord]:
-        sql = f"SELECT {_JOB_COLUMNS} FROM jobs WHERE cluster = ? AND id > ?"
+        sql = f"SELECT {_JOB_COLUMNS} FROM jobs WHERE cluster = ? AND id > ? AND retired = 0"
         args: list = [cluster, after_id]
         if state:
             sql += " AND state = ?"
@@ -206,7 +208,7 @@ class SQLiteStore(Store):
         return [_job(row) for row in rows]
 
     def count_jobs(self, cluster: str | None = None, state: str = "") -> int:
-        sql = "SELECT COUNT(*) FROM jobs WHERE 1 = 1"
+        sql = "SELECT COUNT(*) FROM jobs WHERE retired = 0"
         args: list = []
         if cluster is not None:
             sql += " AND cluster = ?"

@@ -123,6 +123,7 @@ CASES = [
     Case("state-not-object", state("[1, 2]"), INVALID, "payload"),
     Case("state-not-json", state("nodes_free=3"), INVALID, "payload"),
     Case("state-nested", state('{"a": {"b": 1}}'), INVALID, "payload"),
+    Case("state-string-not-holding-object", state('"nodes_free"'), INVALID, "payload"),
     Case("state-another-clusters-secret", state("{}", secret=BLUE_SECRET), DENIED, "red"),
     # Submit.
     Case("submit-garbage-jobspec", submit(jobspec=": : [ {"), INVALID, "jobspec"),

@@ -67,6 +67,9 @@ def test_full_flow(rainbow_server, client):
 
     # State feeds constraint selection.
     assert client.update_state("keebler", keebler.secret, data_text("cluster-state.json")) == "UPDATE_STATE_SUCCESS"
+    # Upstream's Python client sends a state file's text JSON-encoded once more; the object inside is taken.
+    assert client.update_state("keebler", keebler.secret,
+                               json.dumps(data_text("cluster-state.json"))) == "UPDATE_STATE_SUCCESS"
     priorities = yaml.safe_load(data_text("rainbow-selection-config.yaml"))
     options = priorities["scheduler"]["algorithms"]["selection"]["options"]
     constrained = client.submit(data_text("jobspec-constraint.yaml"), tokens, select_algorithm="constraint",
@@ -108,6 +111,12 @@ def test_full_flow(rainbow_server, client):
     with pytest.raises(PermissionDenied):
         client.submit(simple_jobspec(1, 1, ["true"]), tokens)
     with pytest.raises(NotFound):
+        client.receive("keebler", keebler.secret)
+
+    # A new cluster under the same name inherits nothing: not the old jobs, not the old credentials.
+    fresh = _register(client)
+    assert list(client.iter_jobs("keebler", fresh.secret)) == []
+    with pytest.raises(PermissionDenied):
         client.receive("keebler", keebler.secret)
 
 

@@ -77,11 +77,16 @@ def test_jobs_queue_accept_and_delete(store):
     assert store.delete_cluster("red")
     assert not store.delete_cluster("red")
     assert store.get_graphs("red") is None
-    # Accepted jobs stay on record; pending ones go with the cluster.
-    assert [j.id for j in store.list_jobs("red")] == ids[:2]
-    # Ids are never reused.
+    # Accepted jobs stay on record, retired; pending ones go with the cluster.
+    assert store.list_jobs("red") == [] and store.count_jobs("red") == 0
+    conn = sqlite3.connect(store.path)
+    assert conn.execute("SELECT id FROM jobs WHERE cluster = 'red' ORDER BY id").fetchall() == [(i,) for i in ids[:2]]
+    conn.close()
+    # A new cluster of the same name sees none of them, and ids are never reused.
     store.register_cluster("red", "t", "s", "{}")
-    assert store.add_job("red", "again", "spec") > ids[-1]
+    again = store.add_job("red", "again", "spec")
+    assert again > ids[-1]
+    assert [j.id for j in store.list_jobs("red")] == [again]
 
 
 def test_accept_exactly_once_across_connections(tmp_path, store):
