@@ -12,7 +12,7 @@ from typing import Any, Callable
 
 import grpc
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from rainbow.client import RainbowClient, RainbowError
@@ -22,17 +22,17 @@ from .rel_env import pick
 from .rel_graphs import cluster_graph, io_subsystem, nextgen_jobspec
 from .rel_load import register
 from .rel_store import dump_diff, store_dump
-from .rel_strategies import (broken_graph_texts, broken_jobspec_texts, broken_state_texts, broken_subsystem_texts,
+from .rel_strategies import (DEEP_DOCUMENTS, NOT_DOCUMENTS, broken_graph_texts, is_json_object, broken_jobspec_texts, broken_state_texts, broken_subsystem_texts,
                              credentials, names, valid_graphs, valid_jobspec_texts, valid_states,
                              valid_subsystems)
 
 from serverutil import start_server  # noqa: E402
 
-# Inputs per operation; the short run sends ~1,100 in all, the long one five times as many.
+# Inputs per operation; the short run sends 1,100 in all, the long one five times as many.
 SCALE = pick(1, 5)
-EXAMPLES = {"register": 200, "subsystem": 120, "state": 120, "submit": 300, "queue": 180, "delete": 80,
+EXAMPLES = {"register": 180, "subsystem": 120, "state": 120, "submit": 280, "queue": 180, "delete": 80,
             "satisfy": 120, "memory-register": 20}
-MINIMUM_INPUTS = 1000
+assert sum(EXAMPLES.values()) >= 1000
 
 ALLOWED_ERRORS = {"INVALID_ARGUMENT", "PERMISSION_DENIED", "FAILED_PRECONDITION", "NOT_FOUND"}
 # Answers that say nothing was done: the store must not change under them either.
@@ -85,10 +85,40 @@ def _status(answer: Any) -> str:
     return type(answer).__name__ if not isinstance(answer, list) else "list"
 
 
-def _fuzz(examples: int):
-    return settings(max_examples=examples * SCALE, deadline=None, database=None, derandomize=False,
+def _fuzz(operation: str):
+    # No shrinking: every example costs a round trip and two store dumps, and the unshrunk input is reported anyway.
+    return settings(max_examples=EXAMPLES[operation] * SCALE, deadline=None, database=None, derandomize=False,
+                    phases=[Phase.explicit, Phase.generate],
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
                                            HealthCheck.filter_too_much, HealthCheck.large_base_example])
+
+
+class Target:
+    """The fuzzed server, a client, and two clusters (`fz-a`, `fz-b`) whose credentials the fuzzer mixes in."""
+
+    def __init__(self, server, client: RainbowClient, creds: dict) -> None:
+        self.server = server
+        self.client = client
+        self.a_token, self.a_secret, self.a_graph = creds["fz-a"]
+        self.b_token, self.b_secret, _ = creds["fz-b"]
+        self.probe = Probe(server, client)
+        known = st.sampled_from([self.a_secret, self.b_secret, self.a_token, self.b_token, server.secret])
+        self.any_secret = st.one_of(credentials, known)
+
+    def mostly(self, right: Any) -> st.SearchStrategy:
+        """The right value three times in four, anything else otherwise: most inputs get past the credentials."""
+        return st.one_of(st.just(right), st.just(right), st.just(right), self.any_secret)
+
+    def finish(self, figures, operations: list[str], key: str) -> None:
+        """Check the server is still serving, and report what the operations were answered."""
+        assert self.client.health() == "SERVING"
+        total = 0
+        for operation in operations:
+            counts = self.probe.outcomes[operation]
+            total += sum(counts.values())
+            figures.line(f"{operation}: " + ", ".join(f"{k}={v}" for k, v in counts.most_common()))
+        figures.add(inputs=total, all_inputs_so_far=self.probe.sent)
+        assert total >= EXAMPLES[key] * SCALE // 2, f"only {total} inputs reached the server"
 
 
 @pytest.fixture(scope="module")
@@ -104,123 +134,201 @@ def target(tmp_path_factory):
                 client.update_state(name, secret, {"nodes_free": 4, "cost_per_node_hour": 3})
                 client.submit(nextgen_jobspec(nodes=1, cores=2), [(name, token)], name=f"seed-{name}")
                 creds[name] = (token, secret, graph)
-            yield server, client, creds
+            yield Target(server, client, creds)
     finally:
         if server.running:
             server.stop()
 
 
-def test_fuzz_every_rpc(target, figures):
-    server, client, creds = target
-    probe = Probe(server, client)
-    a_token, a_secret, a_graph = creds["fz-a"]
-    b_token, b_secret, _ = creds["fz-b"]
-    known_secrets = st.sampled_from([a_secret, b_secret, a_token, b_token, server.secret])
-    any_secret = st.one_of(credentials, known_secrets)
+job_names = st.one_of(st.from_regex(r"[a-z][a-z0-9 _.-]{0,40}", fullmatch=True), names)
 
-    # -- Register: graphs valid and broken, names, registration secrets -----------------------------------------
-    @_fuzz(EXAMPLES["register"])
-    @given(name=names, secret=st.one_of(st.just(server.secret), any_secret),
+
+def test_fuzz_register(target, figures):
+    t = target
+
+    @_fuzz("register")
+    @given(name=names, secret=t.mostly(t.server.secret),
            graph=st.one_of(valid_graphs.map(json.dumps), broken_graph_texts()))
-    def register_inputs(name, secret, graph):
-        probe("Register", lambda: client.register(name, secret, graph))
+    def run(name, secret, graph):
+        t.probe("Register", lambda: t.client.register(name, secret, graph))
 
-    # -- RegisterSubsystem ---------------------------------------------------------------------------------------
-    @_fuzz(EXAMPLES["subsystem"])
-    @given(cluster=st.one_of(st.just("fz-a"), names), secret=st.one_of(st.just(a_secret), any_secret),
+    run()
+    t.finish(figures, ["Register"], "register")
+
+
+def test_fuzz_register_subsystem(target, figures):
+    t = target
+
+    @_fuzz("subsystem")
+    @given(cluster=st.one_of(st.just("fz-a"), st.just("fz-a"), names), secret=t.mostly(t.a_secret),
            subsystem=names,
-           graph=st.one_of(valid_subsystems(a_graph).map(json.dumps), broken_subsystem_texts(a_graph)))
-    def subsystem_inputs(cluster, secret, subsystem, graph):
-        probe("RegisterSubsystem", lambda: client.register_subsystem(cluster, secret, subsystem, graph))
+           graph=st.one_of(valid_subsystems(t.a_graph).map(json.dumps), broken_subsystem_texts(t.a_graph)))
+    def run(cluster, secret, subsystem, graph):
+        t.probe("RegisterSubsystem", lambda: t.client.register_subsystem(cluster, secret, subsystem, graph))
 
-    # -- UpdateState ---------------------------------------------------------------------------------------------
-    @_fuzz(EXAMPLES["state"])
-    @given(cluster=st.one_of(st.just("fz-a"), st.just("fz-b"), names),
-           secret=st.one_of(st.just(a_secret), any_secret),
+    run()
+    t.finish(figures, ["RegisterSubsystem"], "subsystem")
+
+
+def test_fuzz_update_state(target, figures):
+    t = target
+
+    @_fuzz("state")
+    @given(cluster=st.one_of(st.just("fz-a"), st.just("fz-a"), names), secret=t.mostly(t.a_secret),
            payload=st.one_of(valid_states.map(json.dumps), broken_state_texts))
-    def state_inputs(cluster, secret, payload):
-        probe("UpdateState", lambda: client.update_state(cluster, secret, payload))
+    def run(cluster, secret, payload):
+        t.probe("UpdateState", lambda: t.client.update_state(cluster, secret, payload))
 
-    # -- SubmitJob -----------------------------------------------------------------------------------------------
-    cluster_pairs = st.lists(st.one_of(st.just(("fz-a", a_token)), st.just(("fz-b", b_token)),
-                                       st.tuples(st.sampled_from(["fz-a", "fz-b"]), any_secret),
-                                       st.tuples(names, credentials)), max_size=4)
+    run()
+    t.finish(figures, ["UpdateState"], "state")
 
-    @_fuzz(EXAMPLES["submit"])
-    @given(jobspec=st.one_of(valid_jobspec_texts, broken_jobspec_texts()), clusters=cluster_pairs, name=names,
-           algorithm=st.one_of(st.sampled_from(["", "random", "constraint", "match"]), names),
+
+def test_fuzz_submit(target, figures):
+    t = target
+    right = [("fz-a", t.a_token), ("fz-b", t.b_token)]
+    clusters = st.one_of(
+        st.just(right[:1]), st.just(right), st.just(right[1:]),
+        st.lists(st.one_of(st.sampled_from(right), st.tuples(st.sampled_from(["fz-a", "fz-b"]), t.any_secret),
+                           st.tuples(names, credentials)), max_size=4))
+
+    @_fuzz("submit")
+    @given(jobspec=st.one_of(valid_jobspec_texts, broken_jobspec_texts()), clusters=clusters, name=job_names,
+           algorithm=st.one_of(st.just(""), st.just(""), st.sampled_from(["random", "constraint", "match"]), names),
            options=st.dictionaries(names, st.one_of(st.just("- priority: 1\n  steps:\n  - select: first\n"),
                                                     st.text(max_size=40)), max_size=2),
            satisfy_only=st.booleans())
-    def submit_inputs(jobspec, clusters, name, algorithm, options, satisfy_only):
-        probe("SubmitJob", lambda: client.submit(jobspec, clusters, name=name, select_algorithm=algorithm,
-                                                 select_options=options, satisfy_only=satisfy_only),
-              read_only=satisfy_only)
+    def run(jobspec, clusters, name, algorithm, options, satisfy_only):
+        t.probe("SubmitJob", lambda: t.client.submit(jobspec, clusters, name=name, select_algorithm=algorithm,
+                                                     select_options=options, satisfy_only=satisfy_only),
+                read_only=satisfy_only)
 
-    # -- ReceiveJobs, AcceptJobs, ListJobs ----------------------------------------------------------------------
+    run()
+    t.finish(figures, ["SubmitJob"], "submit")
+
+
+def test_fuzz_receive_accept_list(target, figures):
+    t = target
     int32 = st.integers(-2 ** 31, 2 ** 31 - 1)
 
-    @_fuzz(EXAMPLES["queue"])
+    @_fuzz("queue")
     @given(which=st.sampled_from(["receive", "accept", "list"]),
-           cluster=st.one_of(st.just("fz-b"), names), secret=st.one_of(st.just(b_secret), any_secret),
-           max_jobs=int32, ids=st.lists(int32, max_size=6),
+           cluster=st.one_of(st.just("fz-b"), st.just("fz-b"), names), secret=t.mostly(t.b_secret),
+           max_jobs=int32, ids=st.lists(st.one_of(int32, st.integers(0, 50)), max_size=6),
            state=st.one_of(st.sampled_from(["", "all", "pending", "accepted"]), names),
            after=st.integers(-2 ** 63, 2 ** 63 - 1), limit=int32)
-    def queue_inputs(which, cluster, secret, max_jobs, ids, state, after, limit):
+    def run(which, cluster, secret, max_jobs, ids, state, after, limit):
+        c = t.client
         if which == "receive":
-            probe("ReceiveJobs", lambda: client.receive(cluster, secret, max_jobs=max_jobs), read_only=True)
+            t.probe("ReceiveJobs", lambda: c.receive(cluster, secret, max_jobs=max_jobs), read_only=True)
         elif which == "accept":
-            probe("AcceptJobs", lambda: client.accept(cluster, secret, ids))
+            t.probe("AcceptJobs", lambda: c.accept(cluster, secret, ids))
         else:
-            probe("ListJobs", lambda: client.list_jobs(cluster, secret, state=state, after_id=after, limit=limit),
-                  read_only=True)
+            t.probe("ListJobs", lambda: c.list_jobs(cluster, secret, state=state, after_id=after, limit=limit),
+                    read_only=True)
 
-    # -- Delete and DeleteSubsystem with credentials that are never right ---------------------------------------
-    @_fuzz(EXAMPLES["delete"])
+    run()
+    t.finish(figures, ["ReceiveJobs", "AcceptJobs", "ListJobs"], "queue")
+
+
+def test_fuzz_delete_with_wrong_credentials(target, figures):
+    t = target
+
+    @_fuzz("delete")
     @given(which=st.sampled_from(["cluster", "subsystem"]), cluster=st.one_of(st.just("fz-a"), names),
-           secret=st.one_of(credentials, st.just(b_secret), st.just(a_token)), subsystem=names)
-    def delete_inputs(which, cluster, secret, subsystem):
+           secret=st.one_of(credentials, st.just(t.b_secret), st.just(t.a_token)), subsystem=names)
+    def run(which, cluster, secret, subsystem):
+        c = t.client
         if which == "cluster":
-            outcome = probe("Delete", lambda: client.delete(cluster, secret))
+            outcome = t.probe("Delete", lambda: c.delete(cluster, secret))
         else:
-            outcome = probe("DeleteSubsystem", lambda: client.delete_subsystem(cluster, secret, subsystem))
+            outcome = t.probe("DeleteSubsystem", lambda: c.delete_subsystem(cluster, secret, subsystem))
         if cluster == "fz-a":
             assert outcome != "DELETE_SUCCESS", f"fz-a deleted with a wrong secret {secret!r}"
 
-    # -- MemoryGraph.Satisfy (no credential) and MemoryGraph.Register (always refused) ---------------------------
-    @_fuzz(EXAMPLES["satisfy"])
+    run()
+    t.finish(figures, ["Delete", "DeleteSubsystem"], "delete")
+
+
+def test_fuzz_satisfy(target, figures):
+    t = target
+
+    @_fuzz("satisfy")
     @given(payload=st.one_of(valid_jobspec_texts, broken_jobspec_texts()),
            matcher=st.one_of(st.just(""), st.just("match"), names))
-    def satisfy_inputs(payload, matcher):
-        probe("Satisfy", lambda: client.satisfy(payload, matcher=matcher), read_only=True)
+    def run(payload, matcher):
+        t.probe("Satisfy", lambda: t.client.satisfy(payload, matcher=matcher), read_only=True)
 
-    channel = grpc.insecure_channel(server.address)
+    run()
+    t.finish(figures, ["Satisfy"], "satisfy")
+
+
+def test_fuzz_memory_graph_register_always_refused(target, figures):
+    t = target
+    channel = grpc.insecure_channel(t.server.address)
     memory = memory_pb2_grpc.MemoryGraphStub(channel)
 
-    @_fuzz(EXAMPLES["memory-register"])
+    def call(name, payload, subsystem):
+        try:
+            return memory.Register(memory_pb2.RegisterRequest(name=name, payload=payload, subsystem=subsystem),
+                                   timeout=30)
+        except grpc.RpcError as exc:
+            raise RainbowError(exc.code().name, exc.details() or "") from None
+
+    @_fuzz("memory-register")
     @given(name=names, payload=st.one_of(valid_graphs.map(json.dumps), broken_graph_texts()), subsystem=names)
-    def memory_register_inputs(name, payload, subsystem):
-        def call():
-            try:
-                return memory.Register(memory_pb2.RegisterRequest(name=name, payload=payload, subsystem=subsystem),
-                                       timeout=30)
-            except grpc.RpcError as exc:
-                raise RainbowError(exc.code().name, exc.details() or "") from None
-        assert probe("MemoryGraph.Register", call) == "PERMISSION_DENIED"
+    def run(name, payload, subsystem):
+        outcome = t.probe("MemoryGraph.Register", lambda: call(name, payload, subsystem))
+        assert outcome == "PERMISSION_DENIED"
 
     try:
-        for run in (register_inputs, subsystem_inputs, state_inputs, submit_inputs, queue_inputs, delete_inputs,
-                    satisfy_inputs, memory_register_inputs):
-            run()
-            assert client.health() == "SERVING", f"not serving after {run.__name__}"
+        run()
     finally:
         channel.close()
-        for operation, counts in sorted(probe.outcomes.items()):
-            figures.line(f"{operation}: " + ", ".join(f"{k}={v}" for k, v in counts.most_common()))
-        figures.add(inputs=probe.sent)
-    assert probe.sent >= MINIMUM_INPUTS * SCALE
+    t.finish(figures, ["MemoryGraph.Register"], "memory-register")
 
-    # The cluster the fuzzer hammered still works as before.
-    jobs = client.receive("fz-a", a_secret)
-    assert any(job.name == "seed-fz-a" for job in jobs)
-    assert client.submit(nextgen_jobspec(nodes=1, cores=2), [("fz-a", a_token)]).status == "SUBMIT_SUCCESS"
+
+DOCUMENT_FIELDS = ["Register.nodes", "RegisterSubsystem.nodes", "UpdateState.payload", "SubmitJob.jobspec",
+                   "Satisfy.payload"]
+
+
+@pytest.mark.parametrize("field", DOCUMENT_FIELDS)
+@pytest.mark.parametrize("document", sorted(DEEP_DOCUMENTS))
+def test_fuzz_deeply_nested_documents(target, field, document):
+    """Nesting deeper than a recursive parser's stack, in every field that carries a document."""
+    t = target
+    text = DEEP_DOCUMENTS[document]
+    _send_document(t, field, text)
+
+
+def test_fuzz_non_documents_in_every_field(target, figures):
+    """Every non-document (empty, truncated, wrong JSON type, BOM, NUL...) in every field that carries one."""
+    t = target
+    for field in DOCUMENT_FIELDS:
+        for text in NOT_DOCUMENTS:
+            _send_document(t, field, text)
+    figures.add(inputs=len(DOCUMENT_FIELDS) * len(NOT_DOCUMENTS))
+
+
+def _send_document(t: "Target", field: str, text: str) -> None:
+    c = t.client
+    calls = {
+        "Register.nodes": lambda: c.register("deep-doc", t.server.secret, text),
+        "RegisterSubsystem.nodes": lambda: c.register_subsystem("fz-a", t.a_secret, "deep-doc", text),
+        "UpdateState.payload": lambda: c.update_state("fz-b", t.b_secret, text),
+        "SubmitJob.jobspec": lambda: c.submit(text, [("fz-a", t.a_token)], name="deep-doc"),
+        "Satisfy.payload": lambda: c.satisfy(text),
+    }
+    outcome = t.probe(field, calls[field], read_only=field == "Satisfy.payload")
+    if field == "UpdateState.payload" and is_json_object(text):
+        return  # {} and {"a": 1, "a": 2} are states
+    assert outcome not in {"REGISTER_SUCCESS", "SUBMIT_SUCCESS", "UPDATE_STATE_SUCCESS"}, \
+        f"{field} accepted {text[:60]!r}"
+
+
+def test_fuzzed_clusters_still_work(target):
+    """After everything above, the two clusters still receive and take jobs as before."""
+    t = target
+    assert any(job.name == "seed-fz-a" for job in t.client.receive("fz-a", t.a_secret))
+    job = t.client.submit(nextgen_jobspec(nodes=1, cores=2), [("fz-a", t.a_token)], name="after-fuzz")
+    assert job.status == "SUBMIT_SUCCESS" and job.cluster == "fz-a"
+    assert job.jobid in {j.id for j in t.client.receive("fz-a", t.a_secret)}

@@ -250,3 +250,30 @@ def test_mutual_tls_refuses_clients_without_a_trusted_certificate(tmp_path, figu
     finally:
         if server.running:
             server.stop()
+
+
+def test_name_registered_again_inherits_nothing_from_the_deleted_cluster(tmp_path):
+    """A deleted cluster's credentials die with it, and whoever registers the name next sees none of its jobs."""
+    server = start_server(tmp_path / "server")
+    try:
+        with RainbowClient(server.address) as client:
+            graph = cluster_graph("phoenix", nodes=2, cores=4)
+            old_token, old_secret = register(client, "phoenix", server.secret, graph)
+            done = client.submit(nextgen_jobspec(), [("phoenix", old_token)], name="old-accepted").jobid
+            assert client.accept("phoenix", old_secret, [done]) == "RESULT_TYPE_SUCCESS"
+            client.submit(nextgen_jobspec(), [("phoenix", old_token)], name="old-pending")
+            assert client.delete("phoenix", old_secret) == "DELETE_SUCCESS"
+
+            new_token, new_secret = register(client, "phoenix", server.secret, graph)
+            for call in (lambda: client.receive("phoenix", old_secret),
+                         lambda: client.list_jobs("phoenix", old_secret),
+                         lambda: client.submit(nextgen_jobspec(), [("phoenix", old_token)])):
+                with pytest.raises(RainbowError) as info:
+                    call()
+                assert info.value.code == "PERMISSION_DENIED"
+            assert client.receive("phoenix", new_secret) == []
+            inherited = [(job.id, job.name, job.state) for job in client.iter_jobs("phoenix", new_secret)]
+            assert not inherited, f"the new owner of the name sees the deleted cluster's jobs: {inherited}"
+    finally:
+        if server.running:
+            server.stop()
