@@ -52,6 +52,7 @@ def test_port_in_use_is_a_one_line_error(rainbow_server, tmp_path):
     (["--tls-cert", "missing.crt", "--tls-key", "missing.key"], "cannot read TLS certificate"),
     (["--config", "missing.yaml"], "no such file"),
     (["--port", "70000"], "70000"),
+    (["--db", "no-such-dir/x.db"], "cannot open the store"),
 ])
 def test_bad_options(tmp_path, args, says):
     result = _serve(tmp_path, "--port", "0", "--secret", "s", *args) if "--port" not in args else \

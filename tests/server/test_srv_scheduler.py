@@ -1,0 +1,106 @@
+"""The scheduler in-process: credentials never stored in the clear, cached answers expire on every cluster change,
+and the generation cache itself."""
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from rainbow.jobspec import simple_jobspec
+from rainbow.server.cache import GenerationCache, digest
+from rainbow.server.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
+from rainbow.server.scheduler import EXISTS, NO_EXISTS, SUCCESS, Scheduler, SelectionConfig
+from rainbow.store import open_store
+
+DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "upstream"
+GRAPH = (DATA / "cluster-nodes.json").read_text()
+IO = (DATA / "cluster-io-subsystem.json").read_text()
+IO_JOB = (DATA / "jobspec-io.yaml").read_text()
+SMALL = json.dumps(simple_jobspec(1, 1, ["x"]))
+
+
+@pytest.fixture
+def scheduler(tmp_path):
+    s = Scheduler(open_store(tmp_path / "s.db"), registration_secret="reg")
+    yield s
+    s.store.close()
+
+
+def test_credentials_are_stored_as_hashes(scheduler, tmp_path):
+    red = scheduler.register("red", "reg", GRAPH)
+    assert red.status == SUCCESS
+    dump = "\n".join(sqlite3.connect(tmp_path / "s.db").iterdump())
+    assert red.token not in dump and red.secret not in dump
+    assert scheduler.register("red", "reg", GRAPH).status == EXISTS
+    with pytest.raises(PermissionDenied):
+        scheduler.register("blue", "REG", GRAPH)
+
+
+def test_cached_answers_follow_subsystem_changes(scheduler):
+    red = scheduler.register("red", "reg", GRAPH)
+    tokens = [("red", red.token)]
+    for _ in range(2):  # the second answer comes from the cache
+        assert scheduler.submit(IO_JOB, tokens, satisfy_only=True).clusters == []
+    assert scheduler.register_subsystem("red", red.secret, "io", IO) == SUCCESS
+    assert scheduler.submit(IO_JOB, tokens, satisfy_only=True).clusters == ["red"]
+    assert scheduler.delete_subsystem("red", red.secret, "io") == SUCCESS
+    assert scheduler.submit(IO_JOB, tokens, satisfy_only=True).clusters == []
+    assert scheduler.delete_subsystem("red", red.secret, "io") == NO_EXISTS
+
+
+def test_cached_tokens_expire_when_a_cluster_goes(scheduler):
+    red = scheduler.register("red", "reg", GRAPH)
+    tokens = [("red", red.token)]
+    first = scheduler.submit(SMALL, tokens)
+    assert first.cluster == "red" and first.jobid > 0
+    assert scheduler.delete("red", red.secret) == SUCCESS
+    with pytest.raises(PermissionDenied):
+        scheduler.submit(SMALL, tokens)
+    again = scheduler.register("red", "reg", GRAPH)
+    with pytest.raises(PermissionDenied):
+        scheduler.submit(SMALL, tokens)  # the old token is not the new cluster's
+    assert scheduler.submit(SMALL, [("red", again.token)]).jobid > first.jobid
+
+
+def test_state_cache_and_constraint_selection(scheduler):
+    red, blue = scheduler.register("red", "reg", GRAPH), scheduler.register("blue", "reg", GRAPH)
+    tokens = [("red", red.token), ("blue", blue.token)]
+    options = {"priorities": "- priority: 1\n  steps:\n  - filter: free > 0\n  - select: first\n"}
+    scheduler.update_state("red", red.secret, '{"free": 1}')
+    scheduler.update_state("blue", blue.secret, '{"free": 0}')
+    assert scheduler.submit(SMALL, tokens, algorithm="constraint", options=options).cluster == "red"
+    scheduler.update_state("red", red.secret, '{"free": 0}')
+    with pytest.raises(FailedPrecondition, match="constraint"):
+        scheduler.submit(SMALL, tokens, algorithm="constraint", options=options)
+    with pytest.raises(InvalidArgument):
+        scheduler.update_state("red", red.secret, '["free"]')
+    with pytest.raises(NotFound):
+        scheduler.update_state("green", "x", "{}")
+
+
+def test_rebuild_from_the_store(tmp_path):
+    store = open_store(tmp_path / "r.db")
+    first = Scheduler(store, registration_secret="reg", selection=SelectionConfig("random", {}))
+    red = first.register("red", "reg", GRAPH)
+    first.register_subsystem("red", red.secret, "io", IO)
+    second = Scheduler(store, registration_secret="reg")
+    assert second.rebuild() == 1
+    assert second.satisfy(IO_JOB).clusters == ["red"]
+    assert second.submit(SMALL, [("red", red.token)]).cluster == "red"
+    store.close()
+
+
+def test_generation_cache():
+    cache = GenerationCache(2)
+    g = cache.generation
+    cache.put("a", g, 1)
+    cache.put("b", g, 2)
+    cache.put("c", g, 3)
+    assert cache.get("a", g) is None and cache.get("c", g) == 3  # least recently used went
+    cache.bump()
+    assert cache.get("c", g) is None and cache.get("c", cache.generation) is None
+    cache.put("d", g, 4)  # computed before the bump: not kept
+    assert cache.get("d", cache.generation) is None
+    assert digest([["a", "b"]]) != digest([["a", "b"], []]) and digest(["a,b"]) != digest(["a", "b"])
