@@ -59,3 +59,19 @@ def test_bad_options(tmp_path, args, says):
         _serve(tmp_path, "--secret", "s", *args)
     assert result.returncode != 0
     assert says in result.stderr and "Traceback" not in result.stderr
+
+
+def test_selection_from_config_file(server_factory, tmp_path):
+    config = tmp_path / "rainbow-selection-config.yaml"
+    config.write_text(data_text("rainbow-selection-config.yaml"))
+    server = server_factory(secret=None, extra_args=["--config", str(config)])
+    graph = data_text("cluster-nodes.json")
+    with RainbowClient(server.address, timeout=10) as client:
+        red = client.register("red", "chocolate-cookies", graph)
+        blue = client.register("blue", "chocolate-cookies", graph)
+        client.update_state("red", red.secret, {"nodes_free": 0, "cost_per_node_hour": 1, "memory_per_node": 100})
+        client.update_state("blue", blue.secret, {"nodes_free": 4, "cost_per_node_hour": 1, "memory_per_node": 100})
+        tokens = [("red", red.token), ("blue", blue.token)]
+        # No algorithm in the request: the server's configured constraint priorities pick the cluster with free nodes.
+        for _ in range(3):
+            assert client.submit(data_text("jobspec-constraint.yaml"), tokens).cluster == "blue"
