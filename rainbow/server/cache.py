@@ -7,15 +7,20 @@ deleted, and each such change bumps the generation, so an entry from before it i
 from __future__ import annotations
 
 import hashlib
-import json
 import threading
 from collections import OrderedDict
-from typing import Any, Hashable
+from typing import Any, Hashable, Sequence
 
 
-def digest(parts: Any) -> str:
-    """One fixed-size key for a JSON-able structure of strings (the cache never keeps tokens or jobspecs)."""
-    text = json.dumps(parts, ensure_ascii=False, separators=(",", ":"))  # unambiguous, and done in C
+def digest(parts: Sequence[str]) -> str | None:
+    """One fixed-size key for a list of strings (the cache never keeps tokens or jobspecs themselves).
+
+    The parts are joined with NUL, which is unambiguous as long as no part holds a NUL itself; for such input
+    (never valid anyway) there is no key and the caller does not cache.
+    """
+    text = "\0".join(parts)
+    if text.count("\0") != max(len(parts) - 1, 0):
+        return None
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
@@ -33,6 +38,8 @@ class GenerationCache:
             self._entries.clear()
 
     def get(self, key: Hashable, generation: int) -> Any | None:
+        if key is None:
+            return None
         with self._lock:
             entry = self._entries.get(key)
             if entry is None or entry[0] != generation:
@@ -41,6 +48,8 @@ class GenerationCache:
             return entry[1]
 
     def put(self, key: Hashable, generation: int, value: Any) -> None:
+        if key is None:
+            return
         with self._lock:
             if generation != self.generation:
                 return  # computed before a change: do not keep it

@@ -275,7 +275,7 @@ class Scheduler:
         check_job_name(self.limits, name)
         request = self._parse_jobspec(jobspec)
         generation = self._answers.generation
-        tokens_key = ("tokens", digest(clusters))
+        tokens_key = digest(["tokens", *(part for pair in clusters for part in pair)])
         candidates = self._answers.get(tokens_key, generation)
         if candidates is None:
             candidates = tuple(self._check_tokens(clusters))
@@ -288,7 +288,7 @@ class Scheduler:
         if not algorithm:
             algorithm = self.selection.name
             options = {**self.selection.options, **options}
-        match_key = ("match", digest([jobspec, candidates]))
+        match_key = digest(["match", jobspec, *candidates])
         answer = self._answers.get(match_key, generation)
         if answer is None:
             with input_errors("jobspec"):

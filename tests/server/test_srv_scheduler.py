@@ -103,4 +103,7 @@ def test_generation_cache():
     assert cache.get("c", g) is None and cache.get("c", cache.generation) is None
     cache.put("d", g, 4)  # computed before the bump: not kept
     assert cache.get("d", cache.generation) is None
-    assert digest([["a", "b"]]) != digest([["a", "b"], []]) and digest(["a,b"]) != digest(["a", "b"])
+    assert digest(["a", "b"]) != digest(["a\0b"]) is None
+    assert digest(["ab"]) != digest(["a", "b"]) and digest(["a", "b"]) == digest(["a", "b"])
+    cache.put(None, cache.generation, 5)
+    assert cache.get(None, cache.generation) is None
