@@ -197,3 +197,117 @@ def rss_mib(pid: int) -> float:
 def drain(client: RainbowClient, cluster: str, secret: str) -> list:
     """Every pending job of a cluster, by ReceiveJobs with no limit."""
     return client.receive(cluster, secret, max_jobs=0)
+
+
+@dataclass
+class AcceptBooks:
+    """Accepts under crashes: confirmed (id -> poller), unanswered ids (the answer was lost), and double claims."""
+
+    confirmed: dict[int, str] = field(default_factory=dict)
+    unanswered: set[int] = field(default_factory=set)
+    doubles: list[tuple[int, str, str]] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+class CrashPoller(threading.Thread):
+    """A poller that carries on through server crashes: receive, accept one id, reconnect when unanswered."""
+
+    def __init__(self, address: Callable[[], str], cluster: str, secret: str, books: AcceptBooks,
+                 stop: threading.Event, *, seed: int = 0, batch: int = 16) -> None:
+        super().__init__(name=f"crash-poll-{seed}", daemon=True)
+        self.address = address
+        self.cluster = cluster
+        self.secret = secret
+        self.books = books
+        self.stop = stop
+        self.rng = random.Random(seed)
+        self.batch = batch
+        self.failure: BaseException | None = None
+
+    def run(self) -> None:
+        client: RainbowClient | None = None
+        try:
+            while not self.stop.is_set():
+                if client is None:
+                    client = RainbowClient(self.address(), timeout=10.0)
+                jobid = None
+                try:
+                    jobs = client.receive(self.cluster, self.secret, max_jobs=self.batch)
+                    if not jobs:
+                        self.stop.wait(0.02)
+                        continue
+                    jobid = self.rng.choice(jobs).id
+                    status = client.accept(self.cluster, self.secret, [jobid])
+                except RainbowError as exc:
+                    if exc.code not in NO_ANSWER:
+                        raise
+                    if jobid is not None:
+                        with self.books.lock:
+                            self.books.unanswered.add(jobid)
+                    client.close()
+                    client = None
+                    self.stop.wait(0.02)
+                    continue
+                if status == "RESULT_TYPE_SUCCESS":
+                    with self.books.lock:
+                        if jobid in self.books.confirmed:
+                            self.books.doubles.append((jobid, self.books.confirmed[jobid], self.name))
+                        self.books.confirmed[jobid] = self.name
+                elif status != "RESULT_TYPE_PARTIAL":
+                    raise AssertionError(f"AcceptJobs([{jobid}]) answered {status}")
+        except BaseException as exc:
+            self.failure = exc
+        finally:
+            if client is not None:
+                client.close()
+
+
+@dataclass
+class RegisterBooks:
+    confirmed: dict[str, tuple[str, str]] = field(default_factory=dict)
+    unanswered: set[str] = field(default_factory=set)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+class Registrar(threading.Thread):
+    """Registers new clusters one after another through crashes, keeping the credentials of confirmed ones."""
+
+    def __init__(self, address: Callable[[], str], secret: str, graph_for: Callable[[str], Mapping[str, Any]],
+                 books: RegisterBooks, stop: threading.Event, prefix: str = "reg") -> None:
+        super().__init__(name=f"registrar-{prefix}", daemon=True)
+        self.address = address
+        self.secret = secret
+        self.graph_for = graph_for
+        self.books = books
+        self.stop = stop
+        self.prefix = prefix
+        self.failure: BaseException | None = None
+
+    def run(self) -> None:
+        client: RainbowClient | None = None
+        try:
+            for i in itertools.count():
+                if self.stop.is_set():
+                    return
+                if client is None:
+                    client = RainbowClient(self.address(), timeout=10.0)
+                name = f"{self.prefix}-{i:05d}"
+                try:
+                    result = client.register(name, self.secret, self.graph_for(name))
+                except RainbowError as exc:
+                    if exc.code not in NO_ANSWER:
+                        raise
+                    with self.books.lock:
+                        self.books.unanswered.add(name)
+                    client.close()
+                    client = None
+                    self.stop.wait(0.02)
+                    continue
+                assert result.status == "REGISTER_SUCCESS", f"{name}: {result.status}"
+                with self.books.lock:
+                    self.books.confirmed[name] = (result.token, result.secret)
+        except BaseException as exc:
+            self.failure = exc
+        finally:
+            if client is not None:
+                client.close()

@@ -17,12 +17,14 @@ from rainbow.client import RainbowClient
 
 from .rel_env import pick
 from .rel_graphs import cluster_graph, nextgen_jobspec, render
-from .rel_load import Ledger, Submitter, join_all, register
+from .rel_load import (AcceptBooks, CrashPoller, Ledger, Registrar, RegisterBooks, Submitter, join_all,
+                       register)
 from .rel_store import table_rows
 
 from serverutil import start_server  # noqa: E402  (tests/ is on sys.path, see rel_env)
 
 KILL_POINTS = pick(6, 30)
+KILL_POINTS_MIXED = pick(5, 20)
 CLIENTS = 4
 # Seconds of load between a restart and the next kill, drawn at random in this range.
 LOAD_BETWEEN = pick((0.2, 1.2), (0.5, 6.0))
@@ -125,5 +127,83 @@ def test_sigkill_under_load_loses_and_duplicates_nothing(tmp_path, figures):
         stop.set()
         for sub in submitters:
             sub.join(5)
+        if server.running:
+            server.stop()
+
+
+def test_sigkill_during_accepts_and_registrations(tmp_path, figures):
+    """Kill while pollers accept and a registrar registers: accepts and registrations are all-or-nothing too."""
+    seed = int(os.environ.get("RAINBOW_SEED", time.time_ns() % 2 ** 32)) + 1
+    rng = random.Random(seed)
+    figures.add(seed=seed)
+    server = start_server(tmp_path / "server")
+    stop = threading.Event()
+    threads: list[threading.Thread] = []
+    try:
+        with RainbowClient(server.address) as client:
+            token, secret = register(client, "crashq", server.secret, cluster_graph("crashq", nodes=2, cores=4))
+        address = lambda: server.address  # noqa: E731  (the port is kept across restarts, the object is not)
+        ledger, accepts, registrations = Ledger(), AcceptBooks(), RegisterBooks()
+        jobspec = render(nextgen_jobspec(nodes=1, cores=1), "json")
+        threads = [Submitter(address, [("crashq", token)], jobspec, "feed", ledger, stop),
+                   *[CrashPoller(address, "crashq", secret, accepts, stop, seed=i) for i in range(3)],
+                   Registrar(address, server.secret, lambda name: cluster_graph(name, nodes=3, cores=2),
+                             registrations, stop)]
+        for thread in threads:
+            thread.start()
+        restarted_at = time.monotonic()
+        for point in range(KILL_POINTS_MIXED):
+            done = _wait_for_progress(ledger, restarted_at, PROGRESS, RECOVERY_WAIT)
+            assert done >= PROGRESS, f"restart {point}: no progress: {server.log_tail()}"
+            time.sleep(rng.uniform(*LOAD_BETWEEN))
+            server.kill()
+            time.sleep(rng.uniform(0.0, 0.3))
+            server.restart()
+            restarted_at = time.monotonic()
+        assert _wait_for_progress(ledger, restarted_at, PROGRESS, RECOVERY_WAIT) >= PROGRESS
+        stop.set()
+        join_all(threads)
+        assert not ledger.refused, list(ledger.refused.items())[:5]
+
+        with RainbowClient(server.address) as client:
+            jobs = list(client.iter_jobs("crashq", secret, limit=1000))
+            by_id = {job.id: job for job in jobs}
+            assert len(by_id) == len(jobs), "ListJobs gave an id twice"
+            names = collections.Counter(job.name for job in jobs)
+            assert all(n == 1 for n in names.values()), "a job stored twice"
+            assert not [n for n in ledger.confirmed if n not in names], "confirmed jobs lost"
+            assert not [n for n in names if n not in ledger.confirmed and n not in ledger.unanswered], "phantoms"
+            assert not accepts.doubles, f"accepted twice: {accepts.doubles[:5]}"
+            not_accepted = [i for i in accepts.confirmed if by_id[i].state != "accepted"]
+            assert not not_accepted, f"confirmed accepts not recorded: {not_accepted[:5]}"
+            accepted = {job.id for job in jobs if job.state == "accepted"}
+            stray = accepted - set(accepts.confirmed) - accepts.unanswered
+            assert not stray, f"jobs accepted that nobody accepted: {sorted(stray)[:5]}"
+            pending = [job.id for job in jobs if job.state == "pending"]
+            assert sorted(job.id for job in client.receive("crashq", secret)) == sorted(pending)
+            if pending:
+                assert client.accept("crashq", secret, pending) == "RESULT_TYPE_SUCCESS"
+
+            # Registrations are atomic: a cluster row always comes with its graph, and every one is matchable.
+            clusters = {row[0] for row in table_rows(server.db_path, "SELECT name FROM clusters")}
+            graphs = {row[0] for row in table_rows(server.db_path,
+                                                   "SELECT cluster FROM graphs WHERE subsystem = ''")}
+            assert clusters == graphs, f"clusters without graphs: {clusters ^ graphs}"
+            made = clusters - {"crashq"}
+            assert set(registrations.confirmed) <= made, "confirmed registrations lost"
+            assert made <= set(registrations.confirmed) | registrations.unanswered, "clusters nobody registered"
+            assert client.satisfy(nextgen_jobspec(nodes=1, cores=1)).total_clusters == len(clusters)
+            for name, (reg_token, reg_secret) in sorted(registrations.confirmed.items())[-10:]:
+                assert client.receive(name, reg_secret) == []
+                fit = client.submit(nextgen_jobspec(nodes=3, cores=2), [(name, reg_token)], satisfy_only=True)
+                assert fit.clusters == [name]
+        figures.add(kill_points=KILL_POINTS_MIXED, jobs=len(jobs), accepts_confirmed=len(accepts.confirmed),
+                    accepts_unanswered=len(accepts.unanswered), registrations=len(registrations.confirmed),
+                    registrations_unanswered=len(registrations.unanswered),
+                    unanswered_registrations_kept=len(made & registrations.unanswered))
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(5)
         if server.running:
             server.stop()
