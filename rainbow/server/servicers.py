@@ -5,6 +5,7 @@ import functools
 import json
 import logging
 import uuid
+from operator import attrgetter
 
 import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
@@ -34,6 +35,9 @@ def _rpc(method):
             context.abort(grpc.StatusCode.INTERNAL, f"internal error ({type(exc).__name__})")
 
     return wrapper
+
+
+_NAME_TOKEN = attrgetter("name", "token")
 
 
 def _request_id() -> str:
@@ -83,7 +87,7 @@ class RainbowSchedulerServicer(rainbow_pb2_grpc.RainbowSchedulerServicer):
     @_rpc
     def SubmitJob(self, request, context):
         outcome = self.scheduler.submit(
-            request.jobspec, [(c.name, c.token) for c in request.clusters], name=request.name,
+            request.jobspec, list(map(_NAME_TOKEN, request.clusters)), name=request.name,
             algorithm=request.select_algorithm, options=dict(request.select_options),
             satisfy_only=request.satisfy_only)
         return rainbow_pb2.SubmitJobResponse(request_id=_request_id(), jobid=outcome.jobid, cluster=outcome.cluster,

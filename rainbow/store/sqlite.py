@@ -1,4 +1,5 @@
-"""The SQLite store: one file in WAL mode, parameterised SQL only, one transaction per method.
+"""The SQLite store: one file in WAL mode, parameterised SQL only, one transaction per method (a method of one
+statement lets SQLite make that statement its own transaction).
 
 One connection serves the whole process behind a lock: the gRPC handlers are threads of one interpreter, so a pool
 would only add lock contention inside SQLite. The busy timeout covers a second process on the same file (a CLI
@@ -68,6 +69,9 @@ class SQLiteStore(Store):
                 raise StoreError(f"{self.path}: {exc}") from exc
             try:
                 yield self._db
+            except sqlite3.Error as exc:
+                self._db.execute("ROLLBACK")
+                raise StoreError(f"{self.path}: {exc}") from exc
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
@@ -77,12 +81,20 @@ class SQLiteStore(Store):
                 self._db.execute("ROLLBACK")
                 raise StoreError(f"{self.path}: {exc}") from exc
 
+    @contextlib.contextmanager
+    def _single(self) -> Iterator[sqlite3.Connection]:
+        """One statement, which SQLite runs as a transaction of its own (no BEGIN/COMMIT round trips)."""
+        with self._lock:
+            if self._db is None:
+                raise StoreError("the store is closed")
+            try:
+                yield self._db
+            except sqlite3.Error as exc:
+                raise StoreError(f"{self.path}: {exc}") from exc
+
     def _write(self):
         # IMMEDIATE takes the write lock up front, so two writers never deadlock upgrading from read locks.
         return self._transaction("BEGIN IMMEDIATE")
-
-    def _read(self):
-        return self._transaction("BEGIN")
 
     # -- clusters ---------------------------------------------------------------------------------------------
     def register_cluster(self, name: str, token_hash: str, secret_hash: str, graph: str) -> bool:
@@ -97,20 +109,20 @@ class SQLiteStore(Store):
         return True
 
     def get_cluster(self, name: str) -> ClusterRecord | None:
-        with self._read() as db:
+        with self._single() as db:
             row = db.execute("SELECT name, token_hash, secret_hash, created FROM clusters WHERE name = ?",
                              (name,)).fetchone()
         return ClusterRecord(*row) if row else None
 
     def get_clusters(self, names: Iterable[str]) -> dict[str, ClusterRecord]:
         wanted = json.dumps(sorted(set(names)))
-        with self._read() as db:
+        with self._single() as db:
             rows = db.execute("SELECT name, token_hash, secret_hash, created FROM clusters "
                               "WHERE name IN (SELECT value FROM json_each(?))", (wanted,)).fetchall()
         return {row[0]: ClusterRecord(*row) for row in rows}
 
     def cluster_names(self) -> list[str]:
-        with self._read() as db:
+        with self._single() as db:
             return [row[0] for row in db.execute("SELECT name FROM clusters ORDER BY name")]
 
     def delete_cluster(self, name: str) -> bool:
@@ -126,7 +138,7 @@ class SQLiteStore(Store):
 
     # -- graphs -----------------------------------------------------------------------------------------------
     def get_graphs(self, cluster: str) -> ClusterGraphs | None:
-        with self._read() as db:
+        with self._single() as db:
             rows = db.execute("SELECT subsystem, jgf FROM graphs WHERE cluster = ? ORDER BY subsystem",
                               (cluster,)).fetchall()
         graphs = dict(rows)
@@ -151,7 +163,7 @@ class SQLiteStore(Store):
     def delete_subsystem(self, cluster: str, subsystem: str) -> bool:
         if not subsystem:
             return False
-        with self._write() as db:
+        with self._single() as db:
             return db.execute("DELETE FROM graphs WHERE cluster = ? AND subsystem = ?",
                               (cluster, subsystem)).rowcount > 0
 
@@ -167,21 +179,21 @@ class SQLiteStore(Store):
 
     def get_states(self, clusters: Iterable[str]) -> dict[str, str]:
         wanted = json.dumps(sorted(set(clusters)))
-        with self._read() as db:
+        with self._single() as db:
             rows = db.execute("SELECT cluster, payload FROM states WHERE cluster IN (SELECT value FROM json_each(?))",
                               (wanted,)).fetchall()
         return dict(rows)
 
     # -- jobs -------------------------------------------------------------------------------------------------
     def add_job(self, cluster: str, name: str, jobspec: str) -> int | None:
-        with self._write() as db:
+        with self._single() as db:
             cursor = db.execute("INSERT INTO jobs (cluster, name, jobspec, state, submitted) "
                                 "SELECT ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM clusters WHERE name = ?)",
                                 (cluster, name, jobspec, PENDING, time.time(), cluster))
             return cursor.lastrowid if cursor.rowcount == 1 else None
 
     def pending_jobs(self, cluster: str, limit: int = 0) -> list[JobRecord]:
-        with self._read() as db:
+        with self._single() as db:
             rows = db.execute(f"SELECT {_JOB_COLUMNS} FROM jobs WHERE cluster = ? AND state = ? AND retired = 0 "
                               "ORDER BY id LIMIT ?",
                               (cluster, PENDING, limit if limit > 0 else -1)).fetchall()
@@ -189,7 +201,7 @@ class SQLiteStore(Store):
 
     def accept_jobs(self, cluster: str, ids: Sequence[int]) -> list[int]:
         wanted = json.dumps(sorted({int(i) for i in ids}))
-        with self._write() as db:
+        with self._single() as db:
             rows = db.execute("UPDATE jobs SET state = ?, accepted = ? WHERE cluster = ? AND state = ? "
                               "AND retired = 0 AND id IN (SELECT value FROM json_each(?)) RETURNING id",
                               (ACCEPTED, time.time(), cluster, PENDING, wanted)).fetchall()
@@ -203,7 +215,7 @@ class SQLiteStore(Store):
             args.append(state)
         sql += " ORDER BY id LIMIT ?"
         args.append(limit if limit > 0 else -1)
-        with self._read() as db:
+        with self._single() as db:
             rows = db.execute(sql, args).fetchall()
         return [_job(row) for row in rows]
 
@@ -216,7 +228,7 @@ class SQLiteStore(Store):
         if state:
             sql += " AND state = ?"
             args.append(state)
-        with self._read() as db:
+        with self._single() as db:
             return db.execute(sql, args).fetchone()[0]
 
     def close(self) -> None:

@@ -114,7 +114,7 @@ def test_accept_exactly_once_across_connections(tmp_path, store):
 
 def test_failed_transaction_leaves_nothing(store, monkeypatch):
     store.register_cluster("red", "t", "s", "{}")
-    with pytest.raises(sqlite3.IntegrityError):
+    with pytest.raises(StoreError):
         with store._write() as db:
             db.execute("INSERT INTO clusters (name, token_hash, secret_hash, created) VALUES ('x', 't', 's', 0)")
             db.execute("INSERT INTO clusters (name, token_hash, secret_hash, created) VALUES ('x', 't', 's', 0)")
