@@ -1,16 +1,19 @@
 """`rainbow serve` itself: its secret, its config file, and one-line errors for bad options."""
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
 import pytest
 
 from rainbow.client import PermissionDenied, RainbowClient
+from rainbow.jobspec import simple_jobspec
 
 from .e2e_util import data_text
 
 LAUNCH = "import sys; from rainbow.cli import main; sys.exit(main())"
+SMALL_JOB = json.dumps(simple_jobspec(1, 1, ["true"]))
 
 
 def _serve(tmp_path, *args: str) -> subprocess.CompletedProcess:
@@ -75,3 +78,20 @@ def test_selection_from_config_file(server_factory, tmp_path):
         # No algorithm in the request: the server's configured constraint priorities pick the cluster with free nodes.
         for _ in range(3):
             assert client.submit(data_text("jobspec-constraint.yaml"), tokens).cluster == "blue"
+
+
+def test_global_token_is_opt_in(server_factory, rainbow_server):
+    graph = data_text("cluster-nodes.json")
+    shared = server_factory(extra_args=["--global-token", "everyone"])
+    with RainbowClient(shared.address, timeout=10) as client:
+        red = client.register("red", shared.secret, graph)
+        blue = client.register("blue", shared.secret, graph)
+        assert red.token == blue.token == "everyone" and red.secret != blue.secret
+        assert client.submit(SMALL_JOB, [("red", "everyone"), ("blue", "everyone")]).jobid > 0
+    # Off by default: every cluster gets its own random token.
+    with RainbowClient(rainbow_server.address, timeout=10) as client:
+        red = client.register("red", rainbow_server.secret, graph)
+        blue = client.register("blue", rainbow_server.secret, graph)
+        assert red.token != blue.token and len(red.token) >= 32
+        with pytest.raises(PermissionDenied):
+            client.submit(SMALL_JOB, [("red", blue.token)])
