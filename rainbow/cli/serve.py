@@ -47,6 +47,7 @@ def serve(host: str, port: int, db: str, secret: str | None, config_path: str | 
                                     run_until_signalled)
     from rainbow.server.auth import new_credential
     from rainbow.server.limits import default_limits
+    from rainbow.select import select
     from rainbow.server.scheduler import Scheduler, SelectionConfig
     from rainbow.store import StoreError, open_store
 
@@ -76,6 +77,10 @@ def serve(host: str, port: int, db: str, secret: str | None, config_path: str | 
         secret, generated = new_credential(), True
     selection = SelectionConfig(name=get_dotted(cfg, "scheduler.algorithms.selection.name") or "random",
                                 options=_selection_options(get_dotted(cfg, "scheduler.algorithms.selection.options")))
+    try:  # a bad algorithm name or priorities list is a startup error, not an error on every submit
+        select(selection.name, ["probe"], options=selection.options, states={}, parameters={})
+    except FormatError as exc:
+        raise click.ClickException(f"scheduler.algorithms.selection: {exc}") from None
     limits = default_limits()
     if max_message_mb is not None:
         limits = limits.with_overrides(max_message_mb=max_message_mb)

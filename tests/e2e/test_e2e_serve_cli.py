@@ -49,7 +49,11 @@ def test_port_in_use_is_a_one_line_error(rainbow_server, tmp_path):
     assert len(lines) == 1 and "cannot listen" in lines[0] and "Traceback" not in result.stderr
 
 
+BAD_SELECTION = "scheduler:\n  algorithms:\n    selection:\n      name: fastest\n"
+
+
 @pytest.mark.parametrize("args, says", [
+    (["--config", "bad-selection.yaml"], "fastest"),
     (["--tls-cert", "server.crt"], "--tls-key"),
     (["--tls-ca", "ca.crt"], "--tls-cert"),
     (["--tls-cert", "missing.crt", "--tls-key", "missing.key"], "cannot read TLS certificate"),
@@ -58,6 +62,7 @@ def test_port_in_use_is_a_one_line_error(rainbow_server, tmp_path):
     (["--db", "no-such-dir/x.db"], "cannot open the store"),
 ])
 def test_bad_options(tmp_path, args, says):
+    (tmp_path / "bad-selection.yaml").write_text(BAD_SELECTION)
     result = _serve(tmp_path, "--port", "0", "--secret", "s", *args) if "--port" not in args else \
         _serve(tmp_path, "--secret", "s", *args)
     assert result.returncode != 0
