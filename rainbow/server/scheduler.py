@@ -4,6 +4,10 @@ The servicers only translate between protobuf and these methods; this layer only
 selection and graph semantics live in rainbow.graph / match / select, persistence in rainbow.store). It keeps the
 per-cluster match indexes in memory and the full graphs in the store, and rebuilds the indexes from the store on
 start, so a restart loses nothing.
+
+For speed on the submit path it also keeps, in memory, each cluster's token hash and state and the answers of
+repeated submissions; all of them follow the changes made through this process. Several servers sharing one store
+(a future PostgreSQL backend) would each need those changes broadcast, or these caches turned off.
 """
 from __future__ import annotations
 
@@ -285,7 +289,8 @@ class Scheduler:
             raise InvalidArgument(f"select_options: more than {self.limits.max_select_options} entries")
         for key, value in options.items():
             check_size(f"select_options[{key[:40]}]", value, self.limits.max_select_option_bytes)
-        if not algorithm:
+        if not algorithm or algorithm == self.selection.name:
+            # The server's configured options (constraint priorities) hold unless the request gives its own.
             algorithm = self.selection.name
             options = {**self.selection.options, **options}
         match_key = digest(["match", jobspec, *candidates])

@@ -80,9 +80,10 @@ def test_selection_from_config_file(server_factory, tmp_path):
         client.update_state("red", red.secret, {"nodes_free": 0, "cost_per_node_hour": 1, "memory_per_node": 100})
         client.update_state("blue", blue.secret, {"nodes_free": 4, "cost_per_node_hour": 1, "memory_per_node": 100})
         tokens = [("red", red.token), ("blue", blue.token)]
-        # No algorithm in the request: the server's configured constraint priorities pick the cluster with free nodes.
-        for _ in range(3):
-            assert client.submit(data_text("jobspec-constraint.yaml"), tokens).cluster == "blue"
+        # No algorithm, or the configured one, in the request: the configured priorities pick the cluster with free nodes.
+        for algorithm in ("", "constraint", ""):
+            assert client.submit(data_text("jobspec-constraint.yaml"), tokens,
+                                 select_algorithm=algorithm).cluster == "blue"
 
 
 def test_global_token_is_opt_in(server_factory, rainbow_server):
