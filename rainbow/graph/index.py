@@ -41,6 +41,14 @@ class ClusterIndex:
         self.vertex_count = vertex_count
         self.subsystems = subsystems
         self.classes, self.summary = _classify(top.shape)
+        # The flat view: node classes as parallel tuples, so a job is judged with a few C-level loops; valid for
+        # needs whose type no vertex outside the nodes has (`outer_types`).
+        flat = sorted(self.classes, key=lambda c: c.shape.uid)
+        self.class_shapes = tuple(c.shape for c in flat)
+        self.class_uids = tuple(c.shape.uid for c in flat)
+        self.class_counts = tuple(c.count for c in flat)
+        self.outer_types = _outer_types(top.shape)
+        self.key = (top.shape.uid, top.members)
 
     @property
     def root(self) -> Shape:
@@ -94,6 +102,14 @@ def _classify(root: Shape) -> tuple[list[NodeClass], Summary]:
             values.setdefault(key, set()).add(value)
     summary.property_values = {key: frozenset(v) for key, v in values.items()}
     return classes, summary
+
+
+def _outer_types(root: Shape) -> frozenset[str]:
+    """Types of the vertices not inside any node (the root, racks, anything hung off them)."""
+    types: set[str] = set()
+    for shape in root.walk_until("node"):
+        types.add(shape.type)
+    return frozenset(types)
 
 
 def amounts_below(shape: Shape) -> dict[str, int]:

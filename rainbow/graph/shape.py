@@ -19,6 +19,7 @@ from typing import Any, Iterator
 Identity = tuple[tuple[str, str], ...]
 
 _TABLE: "weakref.WeakValueDictionary[tuple, Shape]" = weakref.WeakValueDictionary()
+_BY_UID: "weakref.WeakValueDictionary[int, Shape]" = weakref.WeakValueDictionary()
 _LOCK = threading.Lock()
 _UIDS = itertools.count(1)
 
@@ -78,6 +79,18 @@ class Shape:
                 if entry.shape.uid not in seen:
                     stack.append((entry.shape, False))
 
+    def walk_until(self, vtype: str) -> Iterator["Shape"]:
+        """Distinct shapes reachable without entering a shape of `vtype` (those are neither given nor entered)."""
+        seen: set[int] = set()
+        stack = [self]
+        while stack:
+            shape = stack.pop()
+            if shape.uid in seen or shape.type == vtype:
+                continue
+            seen.add(shape.uid)
+            yield shape
+            stack.extend(entry.shape for entry in shape.entries)
+
     def __repr__(self) -> str:
         return f"Shape({self.uid}, {self.type}, size={self.size}, children={len(self.entries)})"
 
@@ -99,7 +112,13 @@ def intern_shape(vtype: str, size: int, unit: str, props: tuple[tuple[str, str],
         if found is None:
             found = Shape(next(_UIDS), vtype, size, unit, props, subsys, entries)
             _TABLE[key] = found
+            _BY_UID[found.uid] = found
         return found
+
+
+def shape_by_uid(uid: int) -> Shape:
+    """The live shape with this uid (any index that names it keeps it alive)."""
+    return _BY_UID[uid]
 
 
 def group_children(children: list[tuple[Shape, Identity]]) -> tuple[Entry, ...]:

@@ -5,16 +5,37 @@ much of a group it supplies, so clusters sharing node shapes (or whole trees) co
 """
 from __future__ import annotations
 
+from functools import partial
+from itertools import repeat
+from typing import Callable
+from operator import mul
+
 from compspec.compat import Mappings, check
 from rainbow.graph.index import ClusterIndex
 from rainbow.graph.settings import default_unit
-from rainbow.graph.shape import Entry, Shape
+from rainbow.graph.shape import Entry, Shape, shape_by_uid
 from rainbow.jobspec.model import Request
-from rainbow.jobspec.needs import Group, Need, unit_bytes
+from rainbow.jobspec.needs import Group, Need, next_uid, unit_bytes
 
 from .requirements import value_meets, vertex_meets
 
 Vector = dict[int, int]
+
+
+class ClassTable(dict):
+    """Node class uid -> a number about one node of that class (what it gives a group, ...); filled on lookup."""
+
+    def __init__(self, compute: Callable[[Shape], int]) -> None:
+        super().__init__()
+        self.compute = compute
+
+    def __missing__(self, uid: int) -> int:
+        value = self[uid] = self.compute(shape_by_uid(uid))
+        return value
+
+    def total(self, index: ClusterIndex) -> int:
+        """The number summed over every node of the cluster."""
+        return sum(map(mul, index.class_counts, map(self.__getitem__, index.class_uids)))
 
 
 def hall(vector: Vector, demands: list[int]) -> bool:
@@ -51,6 +72,18 @@ class Evaluation:
         self._supply: dict[tuple[int, int], int] = {}
         self._vector: dict[tuple[int, int], Vector] = {}
         self._top: dict[tuple, bool] = {}
+        self._units: dict[int, ClassTable] = {}
+        self._vector_tables: dict[int, tuple[set[int], dict[int, dict[int, int]]]] = {}
+        self._narrowed: dict[tuple, Group] = {}
+        self._bounds = self._summary_bounds()
+        # per top-level group: (group, demand, per-class table) where the flat view applies, else table None
+        self._plan = []
+        for group in self.groups:
+            simple = len(group.needs) == 1 and not group.needs[0].identity
+            table = self._units.setdefault(group.uid, ClassTable(partial(self.node_unit, group=group))) \
+                if simple else None
+            self._plan.append((group, group.needs[0].demand if simple else 0, table))
+        self.explainer = None  # made by rainbow.match.explain when a cluster fails
 
     # -- compatibility: a node failing the job's top-level requires is not used at all
 
@@ -153,34 +186,120 @@ class Evaluation:
             return self.shape_supply(shape, group) >= group.needs[0].demand
         return hall(self.shape_vector(shape, group), [need.demand for need in group.needs])
 
-    def top_group_ok(self, top: Entry, group: Group) -> bool:
-        if len(group.needs) == 1:
-            return self.entry_supply(top, group) >= group.needs[0].demand
-        return hall(self.entry_vector(top, group), [need.demand for need in group.needs])
-
     # -- a whole cluster
 
-    def fits(self, index: ClusterIndex) -> bool:
-        top = index.top
-        key = (top.shape.uid, top.members)
-        found = self._top.get(key)
-        if found is None:
-            found = all(self.top_group_ok(top, group) for group in self.groups)
-            self._top[key] = found
-        return found
+    def node_unit(self, shape: Shape, group: Group) -> int:
+        """What one node of `shape` gives a one-need group (the node itself, or what is inside it)."""
+        if shape.type == group.type:
+            need = group.needs[0]
+            return vertex_amount(shape.size, shape.unit, shape.type, need) if self.qualifies(shape, need) else 0
+        if not self.usable(shape):
+            return 0
+        return self.shape_supply(shape, group)
 
-    def quick_reject(self, index: ClusterIndex) -> bool:
-        """Bounds from the summary: more nodes than the cluster has, or more of something than its largest node."""
-        summary = index.summary
+    def top_supply(self, index: ClusterIndex, group: Group) -> int:
+        """How much of a one-need group the whole cluster supplies."""
+        if group.needs[0].identity or group.type in index.outer_types:
+            return self.entry_supply(index.top, group)
+        table = self._units.get(group.uid)
+        if table is None:
+            table = self._units[group.uid] = ClassTable(partial(self.node_unit, group=group))
+        return table.total(index)
+
+    def class_vector(self, shape: Shape, group: Group) -> Vector:
+        """What one node of `shape` gives each combination of a group's needs."""
+        return self.entry_vector(Entry(shape, 1, None), group)
+
+    def top_vector(self, index: ClusterIndex, group: Group) -> Vector:
+        if any(need.identity for need in group.needs) or group.type in index.outer_types:
+            return self.entry_vector(index.top, group)
+        seen, by_mask = self._vector_tables.setdefault(group.uid, (set(), {}))
+        missing = set(index.class_uids) - seen
+        for uid in missing:
+            for mask, amount in self.class_vector(shape_by_uid(uid), group).items():
+                by_mask.setdefault(mask, {})[uid] = amount
+            seen.add(uid)
+        uids, counts = index.class_uids, index.class_counts
+        total: Vector = {}
+        for mask, amounts in by_mask.items():
+            value = sum(map(mul, counts, map(amounts.get, uids, repeat(0))))
+            if value:
+                total[mask] = value
+        return total
+
+    def top_ok(self, index: ClusterIndex, group: Group) -> bool:
+        if len(group.needs) == 1:
+            return self.top_supply(index, group) >= group.needs[0].demand
+        return hall(self.top_vector(index, group), [need.demand for need in group.needs])
+
+    def fits(self, index: ClusterIndex) -> bool:
+        return self.fits_many([index])[0] is None
+
+    def fits_many(self, indexes: list[ClusterIndex]) -> list[int | None]:
+        """The request against many clusters, one group at a time over all of them, summary bounds first.
+
+        For each cluster: None when it fits, else the position of the first top-level group it fails (-1 when a
+        summary bound already rules it out). Clusters with the same shape tree are judged once.
+        """
+        first: dict[tuple, int] = {}
+        same = [first.setdefault(index.key, i) for i, index in enumerate(indexes)]
+        unique = sorted(set(same))
+        failed: dict[int, int] = {}
+        alive = unique
+        wanted, per_node = self._bounds
+        if wanted or per_node:
+            kept = []
+            for i in alive:
+                summary = indexes[i].summary
+                if summary.nodes < wanted or any(amount > summary.max_per_node.get(vtype, 0)
+                                                 for vtype, amount in per_node):
+                    failed[i] = -1
+                else:
+                    kept.append(i)
+            alive = kept
+        for position, (group, demand, table) in enumerate(self._plan):
+            if not alive:
+                break
+            vtype = group.type
+            if table is None or any(vtype in indexes[i].outer_types for i in alive):
+                good = [self.top_ok(indexes[i], group) for i in alive]
+            else:
+                get = table.__getitem__
+                good = [sum(map(mul, indexes[i].class_counts, map(get, indexes[i].class_uids))) >= demand
+                        for i in alive]
+            kept = []
+            for i, ok in zip(alive, good):
+                if ok:
+                    kept.append(i)
+                else:
+                    failed[i] = position
+            alive = kept
+        return [failed.get(i) for i in same]
+
+    def _summary_bounds(self) -> tuple[int, tuple[tuple[str, int], ...]]:
+        """Nodes the job needs at least, and per-node amounts some node must have, from its top-level node needs."""
         wanted = 0
+        per_node: list[tuple[str, int]] = []
         for group in self.groups:
             if group.type != "node" or group.mode != "count":
                 continue
             for need in group.needs:
                 wanted += need.demand
                 for child in need.groups:
-                    if child.mode == "size" and len(child.needs) == 1 and \
-                            child.needs[0].demand > summary.max_per_node.get(child.type, 0):
-                        return True
-        return wanted > summary.nodes
+                    if child.mode == "size" and len(child.needs) == 1:
+                        per_node.append((child.type, child.needs[0].demand))
+        return wanted, tuple(per_node)
 
+    # -- narrower questions, for explanations
+
+    def narrow(self, need: Need, requires: tuple = (), identity: tuple = (), groups: tuple = ()) -> Group:
+        """A one-need group asking for `need` with only the given requirements and children (made once)."""
+        key = (need.uid, requires, identity, tuple(group.uid for group in groups))
+        found = self._narrowed.get(key)
+        if found is None:
+            narrowed = Need(uid=next_uid(), type=need.type, demand=need.demand, mode=need.mode,
+                            quantity=need.quantity, unit=need.unit, requires=requires, identity=identity,
+                            groups=groups)
+            found = Group(uid=next_uid(), type=need.type, mode=need.mode, needs=(narrowed,))
+            self._narrowed[key] = found
+        return found

@@ -2,17 +2,18 @@
 
 Only called for clusters that failed; it re-asks the evaluation narrower questions (without requirements, one
 requirement at a time, one child at a time) until it finds the one that fails, and says it in the job's terms.
+The narrower questions are made once per request, so their answers per node class are shared by every cluster.
 """
 from __future__ import annotations
 
 from collections import Counter
 
 from rainbow.graph.index import ClusterIndex
-from rainbow.graph.shape import Entry, Shape
+from rainbow.graph.shape import Shape
 from rainbow.jobspec.model import Requirement
-from rainbow.jobspec.needs import Group, Need, next_uid
+from rainbow.jobspec.needs import Group, Need
 
-from .engine import Evaluation
+from .engine import ClassTable, Evaluation
 
 
 def _noun(vtype: str, n: int, mode: str) -> str:
@@ -52,97 +53,160 @@ def _kind(need: Need) -> str:
     return f"{head} with {' and '.join(reqs)}" if reqs else head
 
 
-def _bare(need: Need, requires: tuple[Requirement, ...] = (), identity: tuple[Requirement, ...] = (),
-          groups: tuple[Group, ...] = ()) -> Group:
-    narrowed = Need(uid=next_uid(), type=need.type, demand=need.demand, mode=need.mode, quantity=need.quantity, unit=need.unit,
-                    requires=requires, identity=identity, groups=groups)
-    return Group(uid=next_uid(), type=need.type, mode=need.mode, needs=(narrowed,))
+class _Explainer:
+    """Per-request caches for the parts of a reason that depend only on which node classes a cluster has."""
+
+    def __init__(self, ev: Evaluation) -> None:
+        self.ev = ev
+        self.compat: dict[tuple, str] = {}
+        self.best: dict[tuple, int] = {}
+        self.described: dict[int, str] = {}
+        self.texts: dict[tuple, str] = {}
+        self.usable = ClassTable(lambda shape: int(ev.usable(shape)))
+
+    def describe(self, need: Need) -> str:
+        found = self.described.get(need.uid)
+        if found is None:
+            found = self.described[need.uid] = describe(need)
+        return found
+
+    def candidates(self, index: ClusterIndex, vtype: str) -> list[Shape]:
+        """Distinct usable shapes of `vtype` (the topmost ones) in the cluster."""
+        ev = self.ev
+        if vtype == "node" and vtype not in index.outer_types:
+            return [shape for shape in index.class_shapes if ev.usable(shape)]
+        found: dict[int, Shape] = {}
+        stack = [index.root]
+        seen: set[int] = set()
+        while stack:
+            shape = stack.pop()
+            if shape.uid in seen:
+                continue
+            seen.add(shape.uid)
+            if not ev.usable(shape):
+                continue
+            if shape.type == vtype:
+                found[shape.uid] = shape
+                continue
+            stack.extend(entry.shape for entry in shape.entries)
+        return list(found.values())
+
+    def compat_text(self, index: ClusterIndex) -> str:
+        """The unmet compatibility attribute most node classes share, with what those nodes have."""
+        found = self.compat.get(index.class_uids)
+        if found is None:
+            found = self._compat_text(index)
+            self.compat[index.class_uids] = found
+        return found
+
+    def _compat_text(self, index: ClusterIndex) -> str:
+        by_prefix: dict[str, list[str]] = {}
+        weight: Counter[str] = Counter()
+        for shape in index.class_shapes:
+            for reason in self.ev.compat_reasons(shape):
+                prefix, _, rest = reason.partition(": ")
+                weight[prefix] += 1
+                values = by_prefix.setdefault(prefix, [])
+                if rest not in values:
+                    values.append(rest)
+        prefix = sorted(weight, key=lambda p: (-weight[p], p))[0]
+        verbs: dict[str, list[str]] = {}
+        for rest in by_prefix[prefix]:
+            verb, _, value = rest.partition(" ")[2].partition(" ")
+            verbs.setdefault(verb, []).append(value)
+        plural = {"is": "are", "has": "have"}
+        said = "; ".join(f"nodes {plural.get(verb, verb)} {', '.join(sorted(values))}"
+                         for verb, values in verbs.items())
+        return f"{prefix}: {said}"
+
+    def best_child(self, index: ClusterIndex, need: Need, group: Group) -> int:
+        """The most of `group` any one vertex of the need's type (meeting its requirements) holds."""
+        key = (need.uid, group.uid, index.class_uids if need.type not in index.outer_types else index.key)
+        found = self.best.get(key)
+        if found is None:
+            ev = self.ev
+            shapes = [s for s in self.candidates(index, need.type) if ev.meets(s, need)]
+            found = max((ev.shape_supply(s, group) for s in shapes), default=0)
+            self.best[key] = found
+        return found
+
+    def why_need(self, index: ClusterIndex, need: Need) -> str:
+        """Reasons depend on the cluster's node classes and a few totals; clusters alike in those share one."""
+        ev = self.ev
+        available = ev.top_supply(index, ev.narrow(need))
+        nodes = index.summary.nodes
+        usable = self.usable.total(index) if ev.requires else nodes
+        flat = not need.identity and need.type not in index.outer_types
+        key = (need.uid, index.class_uids if flat else index.key, nodes, available, usable)
+        found = self.texts.get(key)
+        if found is None:
+            found, shared = self._why_need(index, need, available, nodes, usable)
+            if shared:
+                self.texts[key] = found
+        return found
+
+    def _why_need(self, index: ClusterIndex, need: Need, available: int, nodes: int,
+                  usable: int) -> tuple[str, bool]:
+        """The reason, and whether it follows from the key of `why_need` alone (else it is not shared)."""
+        ev = self.ev
+        if ev.requires and nodes and usable == 0:
+            return self.compat_text(index), True
+        if available < need.demand:
+            if usable < nodes:
+                return (f"{usable} of {nodes} nodes are compatible ({self.compat_text(index)}); "
+                        f"they have {_amount(need, available)}"), True
+            if available == 0:
+                return f"the cluster has no {need.type}", True
+            return f"the cluster has {_amount(need, available)}", True
+        for req in need.requires + need.identity:
+            plain = req in need.requires
+            single = ev.narrow(need, (req,) if plain else (), () if plain else (req,))
+            have = ev.top_supply(index, single)
+            if have == 0:
+                return f"no {need.type} has {_requirement(req)}", True
+            if have < need.demand:
+                return f"only {_amount(need, have)} with {_requirement(req)}", False
+        for group in need.groups:
+            if len(group.needs) != 1:
+                continue
+            child = group.needs[0]
+            best = self.best_child(index, need, group)
+            if best == 0:
+                return f"no {need.type} has {self.describe(child) if child.mode == 'count' else _kind(child)}", True
+            if best < child.demand:
+                return f"the largest {need.type} has {_amount(child, best)}", True
+        have = ev.top_supply(index, ev.narrow(need, need.requires, need.identity, need.groups))
+        return f"only {have} {_noun(need.type, have, 'count')} qualify", False
+
+    def explain(self, index: ClusterIndex, failed: int = -1) -> str:
+        ev = self.ev
+        for position, group in enumerate(ev.groups):
+            if position < failed or (failed < 0 and ev.top_ok(index, group)):
+                continue
+            if len(group.needs) == 1:
+                need = group.needs[0]
+                return f"needs {self.describe(need)}; {self.why_need(index, need)}"
+            for need in group.needs:
+                single = ev.narrow(need, need.requires, need.identity, need.groups)
+                if not ev.top_ok(index, single):
+                    return f"needs {self.describe(need)}; {self.why_need(index, need)}"
+            wanted = " and ".join(describe(need) for need in group.needs)
+            return f"needs {wanted} on distinct {group.type}s; there are not enough for all"
+        return "does not fit"
 
 
-def _candidates(ev: Evaluation, top: Entry, vtype: str) -> list[Shape]:
-    """Distinct usable shapes of `vtype` (topmost ones) in the cluster."""
-    found: dict[int, Shape] = {}
-    stack = [top.shape]
-    seen: set[int] = set()
-    while stack:
-        shape = stack.pop()
-        if shape.uid in seen:
-            continue
-        seen.add(shape.uid)
-        if not ev.usable(shape):
-            continue
-        if shape.type == vtype:
-            found[shape.uid] = shape
-            continue
-        stack.extend(entry.shape for entry in shape.entries)
-    return list(found.values())
+def explainer(ev: Evaluation) -> _Explainer:
+    """The explainer of one evaluation (kept on it, so its caches serve every cluster of the request)."""
+    found = getattr(ev, "explainer", None)
+    if found is None:
+        found = _Explainer(ev)
+        ev.explainer = found
+    return found
 
 
-def _compat_text(ev: Evaluation, index: ClusterIndex) -> str:
-    """The most common unmet compatibility attribute across node classes, with what the nodes have."""
-    by_prefix: dict[str, list[str]] = {}
-    weight: Counter[str] = Counter()
-    for cls in index.classes:
-        for reason in ev.compat_reasons(cls.shape):
-            prefix, _, rest = reason.partition(": ")
-            weight[prefix] += cls.count
-            by_prefix.setdefault(prefix, [])
-            if rest not in by_prefix[prefix]:
-                by_prefix[prefix].append(rest)
-    prefix = sorted(weight, key=lambda p: (-weight[p], p))[0]
-    verbs: dict[str, list[str]] = {}
-    for rest in by_prefix[prefix]:
-        verb, _, value = rest.partition(" ")[2].partition(" ")
-        verbs.setdefault(verb, []).append(value)
-    plural = {"is": "are", "has": "have"}
-    said = "; ".join(f"nodes {plural.get(verb, verb)} {', '.join(sorted(values))}" for verb, values in verbs.items())
-    return f"{prefix}: {said}"
+def explain(ev: Evaluation, index: ClusterIndex, failed: int = -1) -> str:
+    """Why `index` does not fit the evaluation's request, in one line.
 
-
-def _why_need(ev: Evaluation, index: ClusterIndex, need: Need) -> str:
-    top = index.top
-    available = ev.entry_supply(top, _bare(need))
-    usable_nodes = sum(cls.count for cls in index.classes if ev.usable(cls.shape))
-    if ev.requires and index.summary.nodes and usable_nodes == 0:
-        return _compat_text(ev, index)
-    if available < need.demand:
-        if ev.requires and usable_nodes < index.summary.nodes:
-            return (f"{usable_nodes} of {index.summary.nodes} nodes are compatible "
-                    f"({_compat_text(ev, index)}); they have {_amount(need, available)}")
-        if available == 0:
-            return f"the cluster has no {need.type}"
-        return f"the cluster has {_amount(need, available)}"
-    for req in need.requires + need.identity:
-        single = _bare(need, requires=(req,) if req in need.requires else (),
-                       identity=(req,) if req in need.identity else ())
-        have = ev.entry_supply(top, single)
-        if have == 0:
-            return f"no {need.type} has {_requirement(req)}"
-        if have < need.demand:
-            return f"only {_amount(need, have)} with {_requirement(req)}"
-    shapes = [s for s in _candidates(ev, top, need.type) if ev.meets(s, need)]
-    for group in need.groups:
-        if len(group.needs) != 1:
-            continue
-        child = group.needs[0]
-        best = max((ev.shape_supply(s, group) for s in shapes), default=0)
-        if best == 0:
-            return f"no {need.type} has {describe(child) if child.mode == 'count' else _kind(child)}"
-        if best < child.demand:
-            return f"the largest {need.type} has {_amount(child, best)}"
-    have = ev.entry_supply(top, _bare(need, need.requires, need.identity, need.groups))
-    return f"only {have} {_noun(need.type, have, 'count')} qualify"
-
-
-def explain(ev: Evaluation, index: ClusterIndex) -> str:
-    """Why `index` does not fit the evaluation's request, in one line."""
-    for group in ev.groups:
-        if ev.top_group_ok(index.top, group):
-            continue
-        for need in group.needs:
-            single = Group(uid=need.uid, type=group.type, mode=group.mode, needs=(need,))
-            if not ev.top_group_ok(index.top, single):
-                return f"needs {describe(need)}; {_why_need(ev, index, need)}"
-        wanted = " and ".join(describe(need) for need in group.needs)
-        return f"needs {wanted} on distinct {group.type}s; there are not enough for all"
-    return "does not fit"
+    `failed` is the position of the top-level group the cluster is known to fail (-1: find it).
+    """
+    return explainer(ev).explain(index, failed)

@@ -19,22 +19,11 @@ class MatchResult:
     reason: str = ""
 
 
-def _judge(ev: Evaluation, index: ClusterIndex, reasons: dict[tuple, MatchResult]) -> MatchResult:
-    """Clusters with the same shape tree share their verdict and its reason."""
-    key = (index.top.shape.uid, index.top.members)
-    found = reasons.get(key)
-    if found is None:
-        if not ev.quick_reject(index) and ev.fits(index):
-            found = MatchResult(True)
-        else:
-            found = MatchResult(False, explain(ev, index))
-        reasons[key] = found
-    return found
-
-
 def match(request: Request, index: ClusterIndex, mappings: Mappings | None = None) -> MatchResult:
     """Does one cluster fit the request? When not, `reason` says why in one line."""
-    return _judge(Evaluation(request, mappings), index, {})
+    ev = Evaluation(request, mappings)
+    (failed,) = ev.fits_many([index])
+    return MatchResult(True) if failed is None else MatchResult(False, explain(ev, index, failed))
 
 
 class Matcher:
@@ -72,17 +61,23 @@ class Matcher:
         table = self._indexes
         wanted = sorted(table) if names is None else sorted(set(names))
         ev = Evaluation(request, self.mappings)
-        verdicts: dict[tuple, MatchResult] = {}
-        matched: list[str] = []
+        present: list[tuple[str, ClusterIndex]] = []
         reasons: dict[str, str] = {}
         for name in wanted:
             index = table.get(name)
             if index is None:
                 reasons[name] = "not registered"
-                continue
-            result = _judge(ev, index, verdicts)
-            if result.ok:
-                matched.append(name)
             else:
-                reasons[name] = result.reason
-        return matched, reasons
+                present.append((name, index))
+        verdicts = ev.fits_many([index for _, index in present])
+        matched: list[str] = []
+        said: dict[tuple, str] = {}
+        for (name, index), failed in zip(present, verdicts):
+            if failed is None:
+                matched.append(name)
+                continue
+            reason = said.get(index.key)
+            if reason is None:
+                reason = said[index.key] = explain(ev, index, failed)
+            reasons[name] = reason
+        return matched, dict(sorted(reasons.items()))

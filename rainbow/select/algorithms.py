@@ -1,6 +1,7 @@
 """Selection algorithms: given the clusters that fit, pick one. Registered by name with a decorator."""
 from __future__ import annotations
 
+import functools
 import random as _random
 import re
 from dataclasses import dataclass, field
@@ -11,7 +12,7 @@ import yaml
 from compspec.schemas import FormatError, validate
 
 from .errors import SelectionError
-from .expr import Invalid, Missing, evaluate, parse
+from .expr import Invalid, Missing, compile_tree, parse, value_of
 
 
 @dataclass
@@ -71,6 +72,10 @@ class Step:
     target: str = ""
     tree: tuple = ()
 
+    @property
+    def compute(self):
+        return compile_tree(self.tree)
+
 
 @dataclass(frozen=True)
 class Priority:
@@ -80,6 +85,11 @@ class Priority:
 
 def parse_priorities(text: str) -> list[Priority]:
     """The priorities YAML string (as in the rainbow config file), validated and with expressions parsed."""
+    return list(_parse_priorities(text))
+
+
+@functools.lru_cache(maxsize=64)
+def _parse_priorities(text: str) -> tuple[Priority, ...]:
     try:
         doc = yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -110,56 +120,51 @@ def parse_priorities(text: str) -> list[Priority]:
                 raise SelectionError(f"{where}: {exc}") from None
         out.append(Priority(entry["priority"], tuple(steps)))
     out.sort(key=lambda p: p.number)
-    return out
-
-
-def _as_value(value: Any) -> Any:
-    """State values arrive as JSON; numbers written as strings still count as numbers."""
-    if isinstance(value, str):
-        try:
-            return float(value)
-        except ValueError:
-            return value
-    return value
-
-
-def _variables(cluster: str, states: Mapping[str, Mapping[str, Any]], parameters: Mapping[str, Any]) -> dict:
-    merged = {key: _as_value(value) for key, value in parameters.items()}
-    merged.update({key: _as_value(value) for key, value in (states.get(cluster) or {}).items()})
-    return merged
+    return tuple(out)
 
 
 def run_priority(priority: Priority, matched: Sequence[str], states: Mapping, parameters: Mapping,
                  rng: _random.Random) -> Selection:
-    """One priority's steps over the matched clusters; a cluster that cannot compute a step drops out."""
-    alive = [(name, _variables(name, states, parameters)) for name in matched]
+    """One priority's steps over the matched clusters; a cluster that cannot compute a step drops out.
+
+    Each cluster's variables are the job's parameters overlaid by its state, copied per request: what `calc`
+    sets never reaches the stored state.
+    """
+    base = {key: value_of(value) for key, value in parameters.items()}
+    empty: Mapping = {}
+    alive = [(name, {**base, **(states.get(name) or empty)}) for name in matched]
     choice = "first"
     for step in priority.steps:
         if step.kind == "filter":
+            compute = step.compute
             kept = []
             for name, values in alive:
                 try:
-                    if evaluate(step.tree, values):
+                    if compute(values):
                         kept.append((name, values))
                 except (Missing, Invalid):
                     continue
             alive = kept
         elif step.kind == "calc":
+            compute, target = step.compute, step.target
             kept = []
             for name, values in alive:
                 try:
-                    values[step.target] = evaluate(step.tree, values)
+                    values[target] = compute(values)
                 except (Missing, Invalid):
                     continue
                 kept.append((name, values))
             alive = kept
         elif step.kind in ("sort_ascending", "sort_descending"):
-            numeric = [(name, values) for name, values in alive
-                       if isinstance(values.get(step.target), (int, float)) and not isinstance(values[step.target], bool)]
-            descending = step.kind == "sort_descending"
-            numeric.sort(key=lambda item: item[0])
-            numeric.sort(key=lambda item: item[1][step.target], reverse=descending)
-            alive = numeric
+            target = step.target
+            keyed = []
+            for name, values in alive:
+                value = value_of(values.get(target))
+                if isinstance(value, (int, float)) and not isinstance(value, bool):
+                    keyed.append((value, name, values))
+            keyed.sort(key=lambda item: item[1])
+            keyed.sort(key=lambda item: item[0], reverse=step.kind == "sort_descending")
+            alive = [(name, values) for _, name, values in keyed]
         else:
             choice = step.target
     names = [name for name, _ in alive]
@@ -171,7 +176,7 @@ def run_priority(priority: Priority, matched: Sequence[str], states: Mapping, pa
         chosen = names[-1]
     else:
         chosen = names[0]
-    return Selection(chosen, names, priority.number, {name: values for name, values in alive})
+    return Selection(chosen, names, priority.number, dict(alive))
 
 
 @algorithm("constraint")

@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import functools
 import math
+import operator
 import re
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from .errors import SelectionError
 
@@ -184,37 +185,78 @@ def _number(value: Any) -> float:
     raise Invalid(f"{value!r} is not a number")
 
 
-def evaluate(tree: tuple, variables: Mapping[str, Any]) -> Any:
+def value_of(value: Any) -> Any:
+    """Cluster state arrives as JSON: a number written as a string still counts as a number."""
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return value
+    return value
+
+
+Compiled = Callable[[Mapping[str, Any]], Any]
+
+
+def _binary(kind: str, left: Compiled, right: Compiled) -> Compiled:
+    if kind == "+":
+        return lambda v: _number(left(v)) + _number(right(v))
+    if kind == "-":
+        return lambda v: _number(left(v)) - _number(right(v))
+    if kind == "*":
+        return lambda v: _number(left(v)) * _number(right(v))
+
+    def divide(v: Mapping[str, Any]) -> float:
+        numerator, denominator = _number(left(v)), _number(right(v))
+        if denominator == 0:
+            raise Invalid("division by zero")
+        return numerator / denominator
+
+    return divide
+
+
+@functools.lru_cache(maxsize=1024)
+def compile_tree(tree: tuple) -> Compiled:
+    """The syntax tree as nested closures over a variables mapping (walking the tuples each time is slower)."""
     kind = tree[0]
     if kind == "num":
-        return tree[1]
+        number = tree[1]
+        return lambda v: number
     if kind == "var":
-        if tree[1] not in variables:
-            raise Missing(tree[1])
-        return variables[tree[1]]
+        name = tree[1]
+
+        def variable(v: Mapping[str, Any]) -> Any:
+            try:
+                return value_of(v[name])
+            except KeyError:
+                raise Missing(name) from None
+
+        return variable
     if kind == "neg":
-        return -_number(evaluate(tree[1], variables))
+        inner = compile_tree(tree[1])
+        return lambda v: -_number(inner(v))
     if kind == "not":
-        return not _truth(evaluate(tree[1], variables))
+        inner = compile_tree(tree[1])
+        return lambda v: not _truth(inner(v))
     if kind == "and":
-        return _truth(evaluate(tree[1], variables)) and _truth(evaluate(tree[2], variables))
+        left, right = compile_tree(tree[1]), compile_tree(tree[2])
+        return lambda v: _truth(left(v)) and _truth(right(v))
     if kind == "or":
-        return _truth(evaluate(tree[1], variables)) or _truth(evaluate(tree[2], variables))
+        left, right = compile_tree(tree[1]), compile_tree(tree[2])
+        return lambda v: _truth(left(v)) or _truth(right(v))
     if kind == "cmp":
-        return _compare(tree[1], evaluate(tree[2], variables), evaluate(tree[3], variables))
+        op, left, right = tree[1], compile_tree(tree[2]), compile_tree(tree[3])
+        return lambda v: _compare(op, left(v), right(v))
     if kind == "call":
-        args = [_number(evaluate(arg, variables)) for arg in tree[2]]
-        return float(_FUNCTIONS[tree[1]](*args))
-    left, right = _number(evaluate(tree[1], variables)), _number(evaluate(tree[2], variables))
-    if kind == "+":
-        return left + right
-    if kind == "-":
-        return left - right
-    if kind == "*":
-        return left * right
-    if right == 0:
-        raise Invalid("division by zero")
-    return left / right
+        function = _FUNCTIONS[tree[1]]
+        args = tuple(compile_tree(arg) for arg in tree[2])
+        return lambda v: float(function(*(_number(arg(v)) for arg in args)))
+    return _binary(kind, compile_tree(tree[1]), compile_tree(tree[2]))
+
+
+def evaluate(tree: tuple, variables: Mapping[str, Any]) -> Any:
+    """The value of a parsed expression; raises Missing or Invalid when it cannot be computed."""
+    return compile_tree(tree)(variables)
 
 
 def _truth(value: Any) -> bool:
@@ -232,5 +274,9 @@ def _compare(op: str, left: Any, right: Any) -> bool:
     left, right = _number(left), _number(right)
     if math.isnan(left) or math.isnan(right):
         return False
-    return {"<": left < right, "<=": left <= right, ">": left > right, ">=": left >= right,
-            "==": left == right, "!=": left != right}[op]
+    return _COMPARE[op](left, right)
+
+
+_COMPARE: dict[str, Callable[[float, float], bool]] = {
+    "<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge, "==": operator.eq, "!=": operator.ne,
+}
