@@ -70,10 +70,12 @@ def load_json(data: str | bytes | Mapping, what: str) -> dict[str, Any]:
 
 def _edge_relation(edge: Mapping[str, Any]) -> str | None:
     """'contains', 'in', or None for an edge that is not part of the containment hierarchy."""
-    metadata = edge.get("metadata") or {}
+    metadata = edge.get("metadata")
+    relation = edge.get("relation")
+    if not metadata:
+        return relation if relation in ("contains", "in") else ("contains" if relation is None else None)
     if metadata.get("subsystem", "containment") != "containment":
         return None
-    relation = edge.get("relation")
     if relation is None:
         named = metadata.get("name")
         if isinstance(named, Mapping):
@@ -111,7 +113,7 @@ def _vertex(label: str, metadata: Any) -> Vertex:
     unit = metadata.get("unit", "") or ""
     if not isinstance(unit, str):
         raise GraphError(f"vertex {label}: metadata.unit must be a string")
-    return Vertex(label, vtype, size, unit, _properties(label, metadata), dict(metadata))
+    return Vertex(label, vtype, size, unit, _properties(label, metadata), metadata)
 
 
 def read_graph(doc: Mapping[str, Any], what: str) -> RawGraph:

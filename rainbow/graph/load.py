@@ -12,6 +12,7 @@ import networkx as nx
 from .errors import GraphError
 from .jgf import RawGraph, load_json, read_graph
 from .model import ClusterGraph, Subsystem
+from .settings import max_depth
 
 
 def _check_endpoints(raw: RawGraph, known, what: str) -> None:
@@ -21,34 +22,53 @@ def _check_endpoints(raw: RawGraph, known, what: str) -> None:
                 raise GraphError(f"{what}: edge {i} ({source} -> {target}): {end} {label} is not a vertex")
 
 
+def _cycle_text(graph: nx.DiGraph, reverse: bool = False) -> str:
+    """One cycle as 'a -> b -> c -> a', starting at its smallest label (`reverse`: edges point child to parent)."""
+    labels = [edge[0] for edge in nx.find_cycle(graph)]
+    if reverse:
+        labels.reverse()
+    start = labels.index(min(labels))
+    labels = labels[start:] + labels[:start]
+    return " -> ".join(labels + [labels[0]])
+
+
 def _tree(raw: RawGraph, what: str) -> tuple[str, dict[str, list[str]], dict[str, str]]:
-    tree = nx.DiGraph()
-    tree.add_nodes_from(raw.vertices)
+    """The containment tree: each vertex's children and parent, after checking it is one rooted tree."""
+    children: dict[str, list[str]] = {label: [] for label in raw.vertices}
+    parent: dict[str, str] = {}
     for i, source, target, relation in raw.edges:
         if relation != "contains":
             continue
         if source == target:
             raise GraphError(f"{what}: edge {i} ({source} -> {target}): a vertex cannot contain itself")
-        tree.add_edge(source, target, index=i)
-    for label, degree in tree.in_degree():
-        if degree > 1:
-            parents = sorted(tree.predecessors(label))
-            raise GraphError(f"{what}: vertex {label} is contained by more than one vertex ({', '.join(parents[:3])})")
-    if not nx.is_directed_acyclic_graph(tree):
-        cycle = nx.find_cycle(tree)
-        path = " -> ".join([cycle[0][0]] + [edge[1] for edge in cycle])
-        raise GraphError(f"{what}: containment cycle {path}")
-    roots = sorted(label for label, degree in tree.in_degree() if degree == 0)
-    if len(roots) != 1:
-        shown = ", ".join(roots[:5]) + (", ..." if len(roots) > 5 else "")
-        raise GraphError(f"{what}: expected exactly one containment root (a vertex nothing contains), "
-                         f"found {len(roots)}: {shown}")
-    children: dict[str, list[str]] = {label: [] for label in raw.vertices}
-    parent: dict[str, str] = {}
-    for source, target in tree.edges():
-        children[source].append(target)
+        known = parent.get(target)
+        if known is not None:
+            if known == source:
+                continue
+            raise GraphError(f"{what}: vertex {target} is contained by more than one vertex ({known}, {source})")
         parent[target] = source
-    return roots[0], children, parent
+        children[source].append(target)
+    roots = sorted(label for label in raw.vertices if label not in parent)
+    limit = max_depth()
+    if len(roots) == 1:
+        seen = 1
+        level = [roots[0]]
+        depth = 0
+        while level:
+            depth += 1
+            if depth > limit:
+                raise GraphError(f"{what}: containment deeper than {limit} levels below {roots[0]}")
+            level = [kid for label in level for kid in children[label]]
+            seen += len(level)
+        if seen == len(raw.vertices):
+            return roots[0], children, parent
+    # not one tree: say why, with networkx finding the cycle if there is one
+    tree = nx.DiGraph(list(parent.items()))
+    if not nx.is_directed_acyclic_graph(tree):
+        raise GraphError(f"{what}: containment cycle {_cycle_text(tree, reverse=True)}")
+    shown = ", ".join(roots[:5]) + (", ..." if len(roots) > 5 else "")
+    raise GraphError(f"{what}: expected exactly one containment root (a vertex nothing contains), "
+                     f"found {len(roots)}: {shown}")
 
 
 def parse_graph(data: str | bytes | dict) -> "ClusterGraph":
@@ -89,9 +109,7 @@ def parse_subsystem(data: str | bytes | dict, name: str, graph: ClusterGraph) ->
             if target not in attachments[source]:
                 attachments[source].append(target)
     if not nx.is_directed_acyclic_graph(internal):
-        cycle = nx.find_cycle(internal)
-        path = " -> ".join([cycle[0][0]] + [edge[1] for edge in cycle])
-        raise GraphError(f"{what}: containment cycle {path}")
+        raise GraphError(f"{what}: containment cycle {_cycle_text(internal)}")
     return Subsystem(name=name, vertices=raw.vertices, attachments=attachments)
 
 

@@ -28,3 +28,7 @@ def default_unit(vertex_type: str) -> str:
 
 def identity_fields() -> frozenset[str]:
     return frozenset(matching_data()["identity_fields"])
+
+
+def max_depth() -> int:
+    return int(matching_data()["max_depth"])

@@ -198,3 +198,15 @@ def test_subsystem_of_another_graph_is_refused_by_the_index():
 def test_subsystem_needs_a_name():
     with pytest.raises(GraphError, match="a name is required"):
         parse_subsystem(make_subsystem("io", {}), "", parse_graph(small()))
+
+
+def test_too_deep_a_graph_is_refused():
+    nodes = {str(i): {"metadata": {"type": "level"}} for i in range(80)}
+    edges = [{"source": str(i), "target": str(i + 1), "relation": "contains"} for i in range(79)]
+    with pytest.raises(GraphError, match="containment deeper than 64 levels below 0"):
+        parse_graph({"graph": {"nodes": nodes, "edges": edges}})
+
+
+def test_repeated_contains_edge_is_harmless():
+    doc = _edge(small(), "0", "1")
+    assert parse_graph(doc).children["0"] == ["1"]
