@@ -55,7 +55,8 @@ def unit_bytes(unit: str) -> int | None:
     return byte_units().get(unit)
 
 
-def _flatten(resources: Sequence[ResourceRequest], times: int, where: str, depth: int) -> list[tuple[ResourceRequest, int, str]]:
+def _flatten(resources: Sequence[ResourceRequest], times: int, where: str,
+             depth: int) -> list[tuple[ResourceRequest, int, str]]:
     """Dissolve slots: (resource, multiplier, location) for every non-slot resource at this level."""
     if depth > MAX_DEPTH:
         raise JobspecError(f"jobspec: {where}: resources nest deeper than {MAX_DEPTH} levels")

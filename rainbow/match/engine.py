@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from functools import partial
 from itertools import repeat
-from typing import Callable
 from operator import mul
+from typing import Callable
 
 from compspec.compat import Mappings, check
 from rainbow.graph.index import ClusterIndex
@@ -149,7 +149,8 @@ class Evaluation:
             for i, need in enumerate(group.needs):
                 if self.qualifies(shape, need) and not need.identity:
                     base |= 1 << i
-            identity = [(i, need) for i, need in enumerate(group.needs) if need.identity and self.qualifies(shape, need)]
+            identity = [(i, need) for i, need in enumerate(group.needs)
+                        if need.identity and self.qualifies(shape, need)]
             if not identity:
                 if base:
                     out[base] = entry.count * amount

@@ -172,7 +172,8 @@ class _Explainer:
             child = group.needs[0]
             best = self.best_child(index, need, group)
             if best == 0:
-                return f"no {need.type} has {self.describe(child) if child.mode == 'count' else _kind(child)}", True
+                what = self.describe(child) if child.mode == "count" else _kind(child)
+                return f"no {need.type} has {what}", True
             if best < child.demand:
                 return f"the largest {need.type} has {_amount(child, best)}", True
         have = ev.top_supply(index, ev.narrow(need, need.requires, need.identity, need.groups))

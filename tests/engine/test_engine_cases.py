@@ -246,3 +246,37 @@ def test_set_and_remove():
     matcher.remove("x")
     assert matcher.names() == ["y"]
     assert matcher.match(parse_jobspec(simple_jobspec(1, 1, ["a"])), ["x", "y"]) == (["y"], {"x": "not registered"})
+
+
+def test_concurrent_matching_while_clusters_come_and_go():
+    import threading
+
+    small = build_index(parse_graph(make_graph("s", [NodeKind(2, cores_per_socket=4)])))
+    large = build_index(parse_graph(make_graph("l", [NodeKind(4, cores_per_socket=16)])))
+    matcher = Matcher()
+    for i in range(50):
+        matcher.set(f"small{i:02d}", small)
+    request = parse_jobspec(simple_jobspec(2, 16, ["app"]))
+    problems: list[str] = []
+
+    def reader():
+        for _ in range(200):
+            matched, reasons = matcher.match(request)
+            if any(not name.startswith("large") for name in matched):
+                problems.append(f"matched {matched}")
+            if any(reason != "needs 2 nodes with >= 8 cores; the largest node has 4 cores"
+                   for name, reason in reasons.items()):
+                problems.append(f"reasons {reasons}")
+
+    def writer():
+        for i in range(200):
+            matcher.set(f"large{i % 7}", large)
+            matcher.remove(f"large{(i + 3) % 7}")
+
+    threads = [threading.Thread(target=reader) for _ in range(3)] + [threading.Thread(target=writer)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert problems == []
+    assert sum(name.startswith("small") for name in matcher.names()) == 50
