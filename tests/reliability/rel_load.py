@@ -189,6 +189,18 @@ def register(client: RainbowClient, name: str, secret: str, graph: Mapping[str, 
     return result.token, result.secret
 
 
+def died(server, error: RainbowError | None = None, grace: float = 3.0) -> str:
+    """Why the server is gone ("" while it runs); after an UNAVAILABLE answer, waits a moment for it to exit."""
+    if error is not None and error.code in NO_ANSWER and server.proc is not None:
+        try:
+            server.proc.wait(grace)
+        except Exception:  # still running after the grace period: it did not die
+            pass
+    if server.running:
+        return ""
+    return f"the server died (exit status {server.proc.poll()}): {server.log_tail(8)}"
+
+
 def rss_mib(pid: int) -> float:
     """Resident memory of a process in MiB."""
     return psutil.Process(pid).memory_info().rss / (1024 * 1024)

@@ -153,6 +153,7 @@ DEEP_DOCUMENTS = {
     "json-object-3000": "{\"a\":" * 3000 + "1" + "}" * 3000,
     "json-graph-5000": "{\"graph\": " + "[" * 5000 + "]" * 5000 + "}",
     "yaml-flow-3000": nested_flow_jobspec(3000),
+    "yaml-flow-50000": nested_flow_jobspec(50_000),
     "yaml-block-300": nested_jobspec_yaml(300),
 }
 

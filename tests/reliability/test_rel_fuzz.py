@@ -20,7 +20,7 @@ from rainbow.protos import memory_pb2, memory_pb2_grpc
 
 from .rel_env import pick
 from .rel_graphs import cluster_graph, io_subsystem, nextgen_jobspec
-from .rel_load import register
+from .rel_load import died, register
 from .rel_store import dump_diff, store_dump
 from .rel_strategies import (DEEP_DOCUMENTS, NOT_DOCUMENTS, broken_graph_texts, is_json_object, broken_jobspec_texts, broken_state_texts, broken_subsystem_texts,
                              credentials, names, valid_graphs, valid_jobspec_texts, valid_states,
@@ -62,6 +62,7 @@ class Probe:
                 changed_ok = False
         except RainbowError as exc:
             outcome = exc.code
+            assert not died(self.server, exc), f"{operation}: {died(self.server)}"
             assert exc.code in ALLOWED_ERRORS, f"{operation}: unexpected {exc.code}: {exc.details}"
             assert exc.details.strip(), f"{operation}: {exc.code} without a message"
             assert "Traceback" not in exc.details and len(exc.details) < 2000, f"{operation}: unclear message"
@@ -138,6 +139,16 @@ def target(tmp_path_factory):
     finally:
         if server.running:
             server.stop()
+
+
+@pytest.fixture(autouse=True)
+def _revive(target):
+    """A server that an earlier test killed is started again, so that one crash fails one test, not the module."""
+    if not target.server.running:
+        target.server.start(target.server.port)
+        target.client.close()
+        target.client = RainbowClient(target.server.address, timeout=30)
+        target.probe.client = target.client
 
 
 job_names = st.one_of(st.from_regex(r"[a-z][a-z0-9 _.-]{0,40}", fullmatch=True), names)
@@ -293,11 +304,11 @@ DOCUMENT_FIELDS = ["Register.nodes", "RegisterSubsystem.nodes", "UpdateState.pay
 
 @pytest.mark.parametrize("field", DOCUMENT_FIELDS)
 @pytest.mark.parametrize("document", sorted(DEEP_DOCUMENTS))
-def test_fuzz_deeply_nested_documents(target, field, document):
+def test_fuzz_deeply_nested_documents(target, figures, field, document):
     """Nesting deeper than a recursive parser's stack, in every field that carries a document."""
     t = target
     text = DEEP_DOCUMENTS[document]
-    _send_document(t, field, text)
+    figures.add(bytes=len(text), answer=_send_document(t, field, text))
 
 
 def test_fuzz_non_documents_in_every_field(target, figures):
@@ -309,7 +320,7 @@ def test_fuzz_non_documents_in_every_field(target, figures):
     figures.add(inputs=len(DOCUMENT_FIELDS) * len(NOT_DOCUMENTS))
 
 
-def _send_document(t: "Target", field: str, text: str) -> None:
+def _send_document(t: "Target", field: str, text: str) -> str:
     c = t.client
     calls = {
         "Register.nodes": lambda: c.register("deep-doc", t.server.secret, text),
@@ -320,15 +331,17 @@ def _send_document(t: "Target", field: str, text: str) -> None:
     }
     outcome = t.probe(field, calls[field], read_only=field == "Satisfy.payload")
     if field == "UpdateState.payload" and is_json_object(text):
-        return  # {} and {"a": 1, "a": 2} are states
+        return outcome  # {} and {"a": 1, "a": 2} are states
     assert outcome not in {"REGISTER_SUCCESS", "SUBMIT_SUCCESS", "UPDATE_STATE_SUCCESS"}, \
         f"{field} accepted {text[:60]!r}"
+    return outcome
 
 
-def test_fuzzed_clusters_still_work(target):
+def test_fuzzed_clusters_still_work(target, figures):
     """After everything above, the two clusters still receive and take jobs as before."""
     t = target
     assert any(job.name == "seed-fz-a" for job in t.client.receive("fz-a", t.a_secret))
     job = t.client.submit(nextgen_jobspec(nodes=1, cores=2), [("fz-a", t.a_token)], name="after-fuzz")
     assert job.status == "SUBMIT_SUCCESS" and job.cluster == "fz-a"
     assert job.jobid in {j.id for j in t.client.receive("fz-a", t.a_secret)}
+    figures.add(inputs_in_module=t.probe.sent)

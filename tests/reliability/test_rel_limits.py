@@ -12,7 +12,7 @@ from rainbow.client import RainbowClient, RainbowError
 from rainbow.server.limits import default_limits
 
 from .rel_graphs import alias_bomb_yaml, cluster_graph, nested_flow_jobspec, nested_jobspec_yaml, nextgen_jobspec
-from .rel_load import register, rss_mib
+from .rel_load import died, register, rss_mib
 from .rel_store import dump_diff, store_dump
 
 from serverutil import start_server  # noqa: E402
@@ -21,6 +21,7 @@ MESSAGE_MB = 1
 LIMIT = MESSAGE_MB * 1024 * 1024
 # The server's own limit on a jobspec's size (rainbow/data/server-limits.yaml).
 FIELD_LIMIT = default_limits().max_jobspec_bytes
+STATE_TOO_BIG = {f"key{i}": i for i in range(default_limits().max_state_bytes // 8)}
 
 pytestmark = [pytest.mark.timeout(240)]
 
@@ -53,12 +54,22 @@ def limited(tmp_path_factory):
             server.stop()
 
 
+@pytest.fixture(autouse=True)
+def _revive(request):
+    """A server that an earlier test killed is started again, so that one crash fails one test, not the module."""
+    for name in ("limited", "roomy"):
+        if name in request.fixturenames:
+            server = request.getfixturevalue(name)[0]
+            if not server.running:
+                server.start(server.port)
+
+
 def _refused(server, call, codes: set[str]) -> RainbowError:
     before = store_dump(server.db_path)
     with pytest.raises(RainbowError) as info:
         call()
+    assert not died(server, info.value), died(server)
     assert info.value.code in codes, f"{info.value.code}: {info.value.details}"
-    assert server.running, server.log_tail()
     after = store_dump(server.db_path)
     assert after == before, dump_diff(before, after)
     with RainbowClient(server.address) as client:
@@ -154,13 +165,15 @@ def test_jobspec_over_its_size_limit_is_refused(roomy, figures):
     figures.add(jobspec_bytes=len(text), refused_with=error.code)
 
 
-def test_long_names_and_many_ids_are_refused_cleanly(roomy):
+def test_long_names_and_many_ids_are_refused_cleanly(roomy, figures):
     server, token, secret = roomy
     with RainbowClient(server.address, timeout=60) as client:
-        _refused(server, lambda: client.register("n" * 5000, server.secret, cluster_graph("n")),
-                 {"INVALID_ARGUMENT"})
-        _refused(server, lambda: client.submit(nextgen_jobspec(), [("small", token)], name="j" * 100_000),
-                 {"INVALID_ARGUMENT"})
-        _refused(server, lambda: client.accept("small", secret, range(1, 200_001)), {"INVALID_ARGUMENT"})
-        _refused(server, lambda: client.update_state("small", secret, {f"key{i}": i for i in range(default_limits().max_state_bytes // 8)}),
-                 {"INVALID_ARGUMENT"})
+        answers = [
+            _refused(server, lambda: client.register("n" * 5000, server.secret, cluster_graph("n")),
+                     {"INVALID_ARGUMENT"}),
+            _refused(server, lambda: client.submit(nextgen_jobspec(), [("small", token)], name="j" * 100_000),
+                     {"INVALID_ARGUMENT"}),
+            _refused(server, lambda: client.accept("small", secret, range(1, 200_001)), {"INVALID_ARGUMENT"}),
+            _refused(server, lambda: client.update_state("small", secret, STATE_TOO_BIG), {"INVALID_ARGUMENT"}),
+        ]
+    figures.add(refused=len(answers), fields=" ".join(e.details.split(":")[0] for e in answers))

@@ -95,7 +95,7 @@ CASES = [(rpc, kind) for rpc in RPCS for kind in KINDS if (rpc, kind) != ("Regis
 
 
 @pytest.mark.parametrize("rpc,kind", CASES)
-def test_bad_credentials_refused_and_change_nothing(secured, rpc, kind):
+def test_bad_credentials_refused_and_change_nothing(secured, figures, rpc, kind):
     server, clusters, jobs = secured
     alpha, beta = clusters["alpha"], clusters["beta"]
     cred = _credential(kind, rpc, server, alpha, beta)
@@ -109,9 +109,10 @@ def test_bad_credentials_refused_and_change_nothing(secured, rpc, kind):
     after = store_dump(server.db_path)
     assert after == before, f"{rpc} refused but the store changed:\n{dump_diff(before, after)}"
     assert server.running
+    figures.add(answer=info.value.code)
 
 
-def test_right_credentials_still_work(secured):
+def test_right_credentials_still_work(secured, figures):
     """The control for the refusals above: the same calls with the right credential succeed."""
     server, clusters, jobs = secured
     alpha = clusters["alpha"]
@@ -120,9 +121,10 @@ def test_right_credentials_still_work(secured):
         assert [job.id for job in client.list_jobs("alpha", alpha.secret).jobs] == [jobs["alpha"]]
         assert client.update_state("alpha", alpha.secret, {"nodes_free": 2}) == "UPDATE_STATE_SUCCESS"
         assert client.submit(nextgen_jobspec(), [("alpha", alpha.token)], satisfy_only=True).clusters == ["alpha"]
+    figures.add(calls=4)
 
 
-def test_memory_graph_register_always_refused(secured):
+def test_memory_graph_register_always_refused(secured, figures):
     server, clusters, _ = secured
     import grpc
 
@@ -135,9 +137,10 @@ def test_memory_graph_register_always_refused(secured):
                                                          subsystem=""), timeout=10)
             assert info.value.code() == grpc.StatusCode.PERMISSION_DENIED
     assert store_dump(server.db_path) == before
+    figures.add(refused=3)
 
 
-def test_another_clusters_jobs_are_out_of_reach(secured):
+def test_another_clusters_jobs_are_out_of_reach(secured, figures):
     """beta's secret sees and takes none of alpha's jobs, even by id."""
     server, clusters, jobs = secured
     beta = clusters["beta"]
@@ -147,6 +150,7 @@ def test_another_clusters_jobs_are_out_of_reach(secured):
         assert client.accept("beta", beta.secret, [jobs["alpha"]]) == "RESULT_TYPE_PARTIAL"
         assert store_dump(server.db_path) == before
         assert jobs["alpha"] not in {job.id for job in client.iter_jobs("beta", beta.secret)}
+    figures.add(checks=3)
 
 
 def _everything_secret(server, clusters: dict[str, Cluster]) -> dict[str, str]:
@@ -252,7 +256,7 @@ def test_mutual_tls_refuses_clients_without_a_trusted_certificate(tmp_path, figu
             server.stop()
 
 
-def test_name_registered_again_inherits_nothing_from_the_deleted_cluster(tmp_path):
+def test_name_registered_again_inherits_nothing_from_the_deleted_cluster(tmp_path, figures):
     """A deleted cluster's credentials die with it, and whoever registers the name next sees none of its jobs."""
     server = start_server(tmp_path / "server")
     try:
@@ -274,6 +278,7 @@ def test_name_registered_again_inherits_nothing_from_the_deleted_cluster(tmp_pat
             assert client.receive("phoenix", new_secret) == []
             inherited = [(job.id, job.name, job.state) for job in client.iter_jobs("phoenix", new_secret)]
             assert not inherited, f"the new owner of the name sees the deleted cluster's jobs: {inherited}"
+        figures.add(old_credentials_refused=3, inherited_jobs=0)
     finally:
         if server.running:
             server.stop()
