@@ -42,3 +42,9 @@ def test_relative_links_resolve(page: Path):
 def test_every_guide_page_is_linked_from_the_index():
     index = set(links(REPO / "docs" / "README.md"))
     assert {p.name for p in (REPO / "docs").glob("*.md")} - {"README.md"} <= index
+
+
+def test_readme_opens_with_the_two_newcomer_commands():
+    head = (REPO / "README.md").read_text(encoding="utf-8").splitlines()[:6]
+    assert head[2] == "```" and head[5] == "```"
+    assert head[3].startswith("make demo ") and head[4].startswith("make test ")
