@@ -90,15 +90,18 @@ def serve(host: str, port: int, db: str, secret: str | None, config_path: str | 
         raise click.ClickException(f"cannot open the store: {exc}") from None
     scheduler = Scheduler(store, registration_secret=secret, selection=selection, global_token=global_token,
                           limits=limits)
-    loaded = scheduler.rebuild()
-    logging.getLogger("rainbow.server").info("store %s: %d clusters loaded", db, loaded)
+
+    def rebuild() -> None:
+        loaded = scheduler.rebuild()
+        logging.getLogger("rainbow.server").info("store %s: %d clusters loaded", db, loaded)
+
     options = ServerOptions(host=host, port=port, workers=workers, max_message_bytes=limits.max_message_bytes,
                             tls=tls)
     server = RainbowServer(scheduler, options)
     if generated:
         click.echo(f"rainbow: registration secret: {secret}")
     try:
-        run_until_signalled(server, lambda line: click.echo(line))
+        run_until_signalled(server, lambda line: click.echo(line), prepare=rebuild)
     except ServerStartError as exc:
         store.close()
         raise click.ClickException(str(exc)) from None

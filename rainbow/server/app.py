@@ -136,8 +136,10 @@ class RainbowServer:
         self.scheduler.store.close()
 
 
-def run_until_signalled(server: RainbowServer, announce: Callable[[str], None]) -> int:
-    """Start `server`, announce it, serve until SIGINT or SIGTERM, stop gracefully; returns the exit status 0."""
+def run_until_signalled(server: RainbowServer, announce: Callable[[str], None],
+                        prepare: Callable[[], None] | None = None) -> int:
+    """Run `prepare` (the index rebuild), start `server`, announce it, serve until SIGINT or SIGTERM, stop
+    gracefully; returns the exit status 0. A signal during `prepare` ends the run cleanly once it is done."""
     stop = threading.Event()
     received: list[str] = []
 
@@ -147,6 +149,12 @@ def run_until_signalled(server: RainbowServer, announce: Callable[[str], None]) 
 
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
+        if prepare is not None:
+            prepare()
+        if stop.is_set():
+            log.info("%s received while starting: not serving", received[0])
+            server.scheduler.store.close()
+            return 0
         port = server.start()
         announce(f"rainbow: serving on {server.options.host}:{port}")
         log.info("serving on %s:%d (%s)", server.options.host, port, "TLS" if server.options.tls else "plaintext")
