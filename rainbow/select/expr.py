@@ -178,6 +178,11 @@ def parse(text: str) -> tuple:
 
 
 def _number(value: Any) -> float:
+    kind = type(value)
+    if kind is float:
+        return value
+    if kind is int:
+        return float(value)
     if isinstance(value, bool):
         return 1.0 if value else 0.0
     if isinstance(value, (int, float)):
@@ -187,7 +192,7 @@ def _number(value: Any) -> float:
 
 def value_of(value: Any) -> Any:
     """Cluster state arrives as JSON: a number written as a string still counts as a number."""
-    if isinstance(value, str):
+    if type(value) is str:
         try:
             return float(value)
         except ValueError:
@@ -266,6 +271,8 @@ def _truth(value: Any) -> bool:
 
 
 def _compare(op: str, left: Any, right: Any) -> bool:
+    if type(left) is float and type(right) is float:
+        return _COMPARE[op](left, right)
     if isinstance(left, str) or isinstance(right, str):
         if op == "==":
             return str(left) == str(right)
