@@ -206,11 +206,6 @@ def rss_mib(pid: int) -> float:
     return psutil.Process(pid).memory_info().rss / (1024 * 1024)
 
 
-def drain(client: RainbowClient, cluster: str, secret: str) -> list:
-    """Every pending job of a cluster, by ReceiveJobs with no limit."""
-    return client.receive(cluster, secret, max_jobs=0)
-
-
 @dataclass
 class AcceptBooks:
     """Accepts under crashes: confirmed (id -> poller), unanswered ids (the answer was lost), and double claims."""
