@@ -11,7 +11,7 @@ from typing import Mapping
 
 from .errors import GraphError
 from .model import ClusterGraph, Subsystem
-from .settings import identity_fields, identity_properties
+from .settings import device_properties, identity_fields, identity_properties
 from .shape import Entry, Identity, Shape, canonical, group_children, intern_shape
 
 
@@ -150,6 +150,7 @@ def _subsys(attached: list[tuple[str, tuple]] | None) -> tuple:
 def build_index(graph: ClusterGraph, subsystems: Mapping[str, Subsystem] | None = None) -> ClusterIndex:
     """Fold a validated graph (and its subsystems) into shapes; cost is one pass over the vertices."""
     identity_keys = identity_properties()
+    dropped = device_properties()
     attached = _attachments(subsystems)
     for label in attached:
         if label not in graph.vertices:
@@ -164,7 +165,8 @@ def build_index(graph: ClusterGraph, subsystems: Mapping[str, Subsystem] | None 
             stack.extend((kid, False) for kid in kids)
             continue
         vertex = graph.vertices[label]
-        props = tuple(sorted((k, v) for k, v in vertex.properties.items() if k not in identity_keys))
+        props = tuple(sorted((k, v) for k, v in vertex.properties.items()
+                             if k not in identity_keys and k not in dropped))
         identity = tuple(sorted((k, v) for k, v in vertex.properties.items() if k in identity_keys))
         entries = group_children([made.pop(kid) for kid in kids])
         shape = intern_shape(vertex.type, vertex.size, vertex.unit, props, _subsys(attached.get(label)), entries)

@@ -18,6 +18,10 @@ def identity_properties() -> frozenset[str]:
     return frozenset(matching_data()["identity_properties"])
 
 
+def device_properties() -> frozenset[str]:
+    return frozenset(matching_data()["device_properties"])
+
+
 def byte_units() -> dict[str, int]:
     return dict(matching_data()["byte_units"])
 

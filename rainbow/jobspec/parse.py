@@ -12,7 +12,7 @@ from compspec.compat import Mappings, check, requirements_from_artifact
 from compspec.schemas import FormatError
 
 from rainbow.graph.fastcheck import check as check_schema
-from rainbow.graph.settings import identity_fields
+from rainbow.graph.settings import device_properties, identity_fields
 
 from .errors import JobspecError
 from .needs import compile_groups
@@ -21,6 +21,7 @@ from .semver import parse as parse_version
 
 # Metadata fields that identify one vertex; requirements cannot name them (node classes do not keep them).
 IDENTITY_FIELDS = identity_fields()
+DEVICE_PROPERTIES = device_properties()
 _NO_VALUES = {"Exists", "DoesNotExist", "IsTrue", "IsFalse"}
 # libyaml's safe loader when PyYAML was built with it: the same documents, several times faster
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -60,6 +61,8 @@ def _requirement(raw: Mapping[str, Any], where: str) -> Requirement:
     subsystem = raw.get("name")
     if subsystem is not None and field in IDENTITY_FIELDS:
         raise JobspecError(f"{where}.field: {field!r} identifies a single vertex; match on type or basename")
+    if subsystem is None and field in DEVICE_PROPERTIES:
+        raise JobspecError(f"{where}.field: {field!r} identifies a single device and cannot be required")
     has_range = "min" in raw or "max" in raw
     op = raw.get("op")
     if op is None and ("value" in raw or "values" in raw):
