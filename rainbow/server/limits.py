@@ -22,6 +22,7 @@ class Limits:
     max_name_length: int
     max_job_name_length: int
     max_jobspec_bytes: int
+    max_nesting_depth: int
     max_state_bytes: int
     max_select_options: int
     max_select_option_bytes: int
@@ -79,6 +80,28 @@ def check_size(field: str, value: str, limit: int) -> str:
     if size > limit:
         raise InvalidArgument(f"{field}: {size} bytes is over the limit of {limit}")
     return value
+
+
+_NOT_BRACKETS = re.compile(r"[^\[\]{}]+")
+
+
+def check_nesting(field: str, text: str, limit: int) -> str:
+    """Refuse text whose brackets nest deeper than `limit`.
+
+    Counted over the whole text, quoted strings included: a jobspec holding hundreds of unbalanced brackets in
+    its strings is refused too, which no real one does. Only text with more than `limit` brackets is scanned.
+    """
+    if text.count("[") + text.count("{") <= limit:
+        return text
+    depth = 0
+    for ch in _NOT_BRACKETS.sub("", text):
+        if ch in "[{":
+            depth += 1
+            if depth > limit:
+                raise InvalidArgument(f"{field}: nested deeper than {limit} levels")
+        elif depth:
+            depth -= 1
+    return text
 
 
 def require(field: str, value: str) -> str:

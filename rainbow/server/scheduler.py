@@ -27,8 +27,8 @@ from rainbow.select import select
 from rainbow.server.cache import GenerationCache, digest
 from rainbow.server.auth import credential_matches, hash_credential, new_credential
 from rainbow.server.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
-from rainbow.server.limits import (Limits, check_job_name, check_name, check_size, default_limits, input_errors,
-                                   parse_state, require)
+from rainbow.server.limits import (Limits, check_job_name, check_name, check_nesting, check_size, default_limits,
+                                   input_errors, parse_state, require)
 from rainbow.store import JOB_STATES, ClusterRecord, JobRecord, Store
 
 log = logging.getLogger("rainbow.server")
@@ -246,6 +246,7 @@ class Scheduler:
     # -- jobs -------------------------------------------------------------------------------------------------
     def _parse_jobspec(self, text: str, field_name: str = "jobspec"):
         check_size(field_name, require(field_name, text), self.limits.max_jobspec_bytes)
+        check_nesting(field_name, text, self.limits.max_nesting_depth)
         with input_errors(field_name):
             return _parse_cached(text) if len(text) <= _CACHED_JOBSPEC_BYTES else parse_jobspec(text)
 

@@ -129,6 +129,8 @@ CASES = [
     Case("submit-garbage-jobspec", submit(jobspec=": : [ {"), INVALID, "jobspec"),
     Case("submit-jobspec-wrong-shape", submit(jobspec='{"version": 1, "resources": 7}'), INVALID, "jobspec"),
     Case("submit-empty-jobspec", submit(jobspec=""), INVALID, "jobspec"),
+    Case("submit-deeply-nested-yaml", submit(jobspec="version: 1\nresources: " + "[" * 100_000), INVALID, "jobspec"),
+    Case("submit-deeply-nested-json", submit(jobspec='{"a": ' + "[" * 100_000), INVALID, "jobspec"),
     Case("submit-over-message-limit", submit(jobspec=TOO_BIG), grpc.StatusCode.RESOURCE_EXHAUSTED),
     Case("submit-no-clusters", submit(clusters=lambda w: []), INVALID, "clusters"),
     Case("submit-wrong-token", submit(clusters=lambda w: [("red", "guess")]), DENIED, "red"),
@@ -161,6 +163,8 @@ CASES = [
         cluster="red", secret=w.red.secret, state="running")), INVALID, "state"),
     Case("list-jobs-another-clusters-secret", lambda stubs, w: stubs["j"].ListJobs(jobs_pb2.ListJobsRequest(
         cluster="blue", secret=w.red.secret)), DENIED, "blue"),
+    Case("satisfy-deeply-nested-yaml", lambda stubs, w: stubs["m"].Satisfy(M.SatisfyRequest(
+        payload="resources: " + "{a: " * 50_000)), INVALID, "payload"),
     Case("satisfy-garbage", lambda stubs, w: stubs["m"].Satisfy(M.SatisfyRequest(payload="{not a jobspec")),
          INVALID, "payload"),
     Case("memorygraph-register", lambda stubs, w: stubs["m"].Register(
