@@ -31,7 +31,9 @@ def _rpc(method):
             log.error("%s: store error: %s", method.__name__, exc)
             context.abort(grpc.StatusCode.UNAVAILABLE, f"store unavailable: {exc}")
         except Exception as exc:  # a bug: report it without leaking internals, and keep serving
-            log.exception("%s: internal error", method.__name__)
+            log.error("%s: internal error: %s: %s", method.__name__, type(exc).__name__,
+                      " ".join(str(exc).split())[:300])
+            log.debug("%s: traceback", method.__name__, exc_info=True)
             context.abort(grpc.StatusCode.INTERNAL, f"internal error ({type(exc).__name__})")
 
     return wrapper
