@@ -31,7 +31,7 @@ from serverutil import start_server  # noqa: E402
 # Inputs per operation; the short run sends 1,100 in all, the long one five times as many.
 SCALE = pick(1, 5)
 EXAMPLES = {"register": 180, "subsystem": 120, "state": 120, "submit": 280, "queue": 180, "delete": 80,
-            "satisfy": 120, "memory-register": 20}
+            "satisfy": 120, "memory-register": 20, "raw": 120}
 assert sum(EXAMPLES.values()) >= 1000
 
 ALLOWED_ERRORS = {"INVALID_ARGUMENT", "PERMISSION_DENIED", "FAILED_PRECONDITION", "NOT_FOUND"}
@@ -335,6 +335,61 @@ def _send_document(t: "Target", field: str, text: str) -> str:
     assert outcome not in {"REGISTER_SUCCESS", "SUBMIT_SUCCESS", "UPDATE_STATE_SUCCESS"}, \
         f"{field} accepted {text[:60]!r}"
     return outcome
+
+
+RAW_METHODS = [
+    "/convergedcomputing.org.grpc.v1.RainbowScheduler/Register",
+    "/convergedcomputing.org.grpc.v1.RainbowScheduler/SubmitJob",
+    "/convergedcomputing.org.grpc.v1.RainbowScheduler/UpdateState",
+    "/convergedcomputing.org.grpc.v1.RainbowScheduler/AcceptJobs",
+    "/convergedcomputing.org.grpc.v1.RainbowScheduler/ReceiveJobs",
+    "/convergedcomputing.org.grpc.v1.RainbowScheduler/Delete",
+    "/service.MemoryGraph/Satisfy",
+    "/rainbow.jobs.v1.RainbowJobs/ListJobs",
+]
+
+
+def test_fuzz_raw_request_bytes(target, figures):
+    """Bytes that are no valid protobuf message (or strings that are not UTF-8) sent straight to each method.
+
+    gRPC itself refuses what does not decode (INTERNAL, "Exception deserializing request"), before any servicer
+    runs; what decodes by chance carries no valid credential. Either way: no crash, nothing stored.
+    """
+    t = target
+    channel = grpc.insecure_channel(t.server.address)
+    calls = {m: channel.unary_unary(m, request_serializer=None, response_deserializer=None) for m in RAW_METHODS}
+    # A string field (1) holding bytes that are not UTF-8, and random bytes.
+    bad_utf8 = st.binary(min_size=1, max_size=40).filter(_not_utf8).map(lambda b: b"\x0a" + bytes([len(b)]) + b)
+
+    def call(method, payload):
+        try:
+            calls[method](payload, timeout=30)
+            return "answered"
+        except grpc.RpcError as exc:
+            code, details = exc.code().name, exc.details() or ""
+            if code == "INTERNAL" and "deserializ" in details.lower():
+                return "UNDECODABLE"
+            raise RainbowError(code, details) from None
+
+    @_fuzz("raw")
+    @given(method=st.sampled_from(RAW_METHODS), payload=st.one_of(st.binary(max_size=200), bad_utf8))
+    def run(method, payload):
+        t.probe("raw " + method.rsplit("/", 1)[1], lambda: call(method, payload), read_only=True)
+
+    try:
+        run()
+    finally:
+        channel.close()
+    operations = sorted(op for op in t.probe.outcomes if op.startswith("raw "))
+    t.finish(figures, operations, "raw")
+
+
+def _not_utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+        return False
+    except UnicodeDecodeError:
+        return True
 
 
 def test_fuzzed_clusters_still_work(target, figures):

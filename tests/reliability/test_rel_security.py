@@ -154,7 +154,7 @@ def test_another_clusters_jobs_are_out_of_reach(secured, figures):
 
 
 def _everything_secret(server, clusters: dict[str, Cluster]) -> dict[str, str]:
-    found = {"registration secret": server.secret}
+    found = {"registration secret": server.secret, "global token": GLOBAL_TOKEN}
     for c in clusters.values():
         found[f"{c.name} token"] = c.token
         found[f"{c.name} secret"] = c.secret
@@ -167,8 +167,13 @@ def _files(server) -> list[Path]:
     return [p for p in [db, Path(f"{db}-wal"), Path(f"{db}-shm"), *logs] if p.exists()]
 
 
-def test_no_credential_in_clear_in_logs_or_database(tmp_path, figures):
-    server = start_server(tmp_path / "server", secret=REGISTRATION_SECRET)
+GLOBAL_TOKEN = "global-" + secrets.token_urlsafe(24)
+
+
+@pytest.mark.parametrize("mode", ["per-cluster tokens", "global token"])
+def test_no_credential_in_clear_in_logs_or_database(tmp_path, figures, mode):
+    extra = ["--global-token", GLOBAL_TOKEN] if mode == "global token" else []
+    server = start_server(tmp_path / "server", secret=REGISTRATION_SECRET, extra_args=extra)
     clusters: dict[str, Cluster] = {}
     attempted: list[str] = []
     try:
