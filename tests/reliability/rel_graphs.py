@@ -143,6 +143,11 @@ def nested_flow_jobspec(depth: int) -> str:
     return "version: 1\nresources:\n  work: " + "[" * depth + "]" * depth + "\n"
 
 
+def nested_dash_jobspec(depth: int) -> str:
+    """The probe in compact block style (`- - - - x`): two bytes a level, and no bracket to count."""
+    return "version: 1\nresources:\n  work:\n    " + "- " * depth + "x\n"
+
+
 def alias_bomb_yaml(levels: int = 12, width: int = 9) -> str:
     """A YAML document whose aliases expand to width**levels leaves if anything walks it naively."""
     lines = ["version: 1", "a0: &a0 [x, x, x, x, x, x, x, x, x]"]

@@ -15,8 +15,8 @@ from typing import Any, Callable
 
 from hypothesis import strategies as st
 
-from .rel_graphs import (cluster_graph, flux_jobspec, io_subsystem, nested_flow_jobspec, nested_jobspec_yaml,
-                         nextgen_jobspec, render)
+from .rel_graphs import (cluster_graph, flux_jobspec, io_subsystem, nested_dash_jobspec, nested_flow_jobspec,
+                         nested_jobspec_yaml, nextgen_jobspec, render)
 
 # Text that protobuf can carry (no lone surrogates), with control characters and non-ASCII included on purpose.
 any_text = st.text(st.characters(exclude_categories=("Cs",)), max_size=80)
@@ -155,6 +155,7 @@ DEEP_DOCUMENTS = {
     "json-graph-5000": "{\"graph\": " + "[" * 5000 + "]" * 5000 + "}",
     "yaml-flow-3000": nested_flow_jobspec(3000),
     "yaml-flow-50000": nested_flow_jobspec(50_000),
+    "yaml-dash-50000": nested_dash_jobspec(50_000),
     "yaml-block-300": nested_jobspec_yaml(300),
 }
 

@@ -11,7 +11,8 @@ import pytest
 from rainbow.client import RainbowClient, RainbowError
 from rainbow.server.limits import default_limits
 
-from .rel_graphs import alias_bomb_yaml, cluster_graph, nested_flow_jobspec, nested_jobspec_yaml, nextgen_jobspec
+from .rel_graphs import (alias_bomb_yaml, cluster_graph, nested_dash_jobspec, nested_flow_jobspec,
+                         nested_jobspec_yaml, nextgen_jobspec)
 from .rel_load import died, register, rss_mib
 from .rel_store import dump_diff, store_dump
 
@@ -91,12 +92,14 @@ def test_message_just_over_the_limit_is_refused(limited, figures):
 NESTED = {
     "yaml-block": nested_jobspec_yaml,
     "yaml-flow": nested_flow_jobspec,
+    "yaml-dash": nested_dash_jobspec,
     "json": lambda depth: '{"version": 1, "resources": {"work": ' + "[" * depth + "]" * depth + "}}",
 }
 
 
 @pytest.mark.parametrize("form,depth", [("yaml-block", 300), ("yaml-flow", 3000), ("yaml-flow", 200_000),
-                                        ("json", 3000), ("json", 200_000)])
+                                        ("yaml-dash", 3000), ("yaml-dash", 200_000), ("json", 3000),
+                                        ("json", 200_000)])
 def test_deeply_nested_jobspec_is_refused_cleanly(limited, figures, form, depth):
     server, token, _ = limited
     text = NESTED[form](depth)
