@@ -143,9 +143,10 @@ def nested_flow_jobspec(depth: int) -> str:
     return "version: 1\nresources:\n  work: " + "[" * depth + "]" * depth + "\n"
 
 
-def nested_dash_jobspec(depth: int) -> str:
-    """The probe in compact block style (`- - - - x`): two bytes a level, and no bracket to count."""
-    return "version: 1\nresources:\n  work:\n    " + "- " * depth + "x\n"
+def nested_dash_jobspec(depth: int, indicator: str = "-") -> str:
+    """The probe in compact block style (`- - - x`, or `? ? ? x` with explicit keys): two bytes a level, and no
+    bracket to count."""
+    return "version: 1\nresources:\n  work:\n    " + f"{indicator} " * depth + "x\n"
 
 
 def alias_bomb_yaml(levels: int = 12, width: int = 9) -> str:

@@ -156,6 +156,7 @@ DEEP_DOCUMENTS = {
     "yaml-flow-3000": nested_flow_jobspec(3000),
     "yaml-flow-50000": nested_flow_jobspec(50_000),
     "yaml-dash-50000": nested_dash_jobspec(50_000),
+    "yaml-key-50000": nested_dash_jobspec(50_000, "?"),
     "yaml-block-300": nested_jobspec_yaml(300),
 }
 

@@ -93,13 +93,14 @@ NESTED = {
     "yaml-block": nested_jobspec_yaml,
     "yaml-flow": nested_flow_jobspec,
     "yaml-dash": nested_dash_jobspec,
+    "yaml-key": lambda depth: nested_dash_jobspec(depth, "?"),
     "json": lambda depth: '{"version": 1, "resources": {"work": ' + "[" * depth + "]" * depth + "}}",
 }
 
 
 @pytest.mark.parametrize("form,depth", [("yaml-block", 300), ("yaml-flow", 3000), ("yaml-flow", 200_000),
-                                        ("yaml-dash", 3000), ("yaml-dash", 200_000), ("json", 3000),
-                                        ("json", 200_000)])
+                                        ("yaml-dash", 3000), ("yaml-dash", 200_000), ("yaml-key", 200_000),
+                                        ("json", 3000), ("json", 200_000)])
 def test_deeply_nested_jobspec_is_refused_cleanly(limited, figures, form, depth):
     server, token, _ = limited
     text = NESTED[form](depth)
