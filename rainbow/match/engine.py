@@ -6,8 +6,8 @@ much of a group it supplies, so clusters sharing node shapes (or whole trees) co
 from __future__ import annotations
 
 from functools import partial
-from itertools import repeat
-from operator import mul
+from itertools import compress, repeat
+from operator import mul, not_
 from typing import Callable
 
 from compspec.compat import Mappings, check
@@ -244,20 +244,13 @@ class Evaluation:
         """
         first: dict[tuple, int] = {}
         same = [first.setdefault(index.key, i) for i, index in enumerate(indexes)]
-        unique = sorted(set(same))
-        failed: dict[int, int] = {}
-        alive = unique
+        alive = list(first.values())
         wanted, per_node = self._bounds
-        if wanted or per_node:
-            kept = []
-            for i in alive:
-                summary = indexes[i].summary
-                if summary.nodes < wanted or any(amount > summary.max_per_node.get(vtype, 0)
-                                                 for vtype, amount in per_node):
-                    failed[i] = -1
-                else:
-                    kept.append(i)
-            alive = kept
+        if wanted:
+            alive = [i for i in alive if indexes[i].summary.nodes >= wanted]
+        for vtype, amount in per_node:
+            alive = [i for i in alive if indexes[i].summary.max_per_node.get(vtype, 0) >= amount]
+        failed: dict[int, int] = dict.fromkeys(set(first.values()).difference(alive), -1)
         for position, (group, demand, table) in enumerate(self._plan):
             if not alive:
                 break
@@ -268,13 +261,8 @@ class Evaluation:
                 get = table.__getitem__
                 good = [sum(map(mul, indexes[i].class_counts, map(get, indexes[i].class_uids))) >= demand
                         for i in alive]
-            kept = []
-            for i, ok in zip(alive, good):
-                if ok:
-                    kept.append(i)
-                else:
-                    failed[i] = position
-            alive = kept
+            failed.update(dict.fromkeys(compress(alive, map(not_, good)), position))
+            alive = list(compress(alive, good))
         return [failed.get(i) for i in same]
 
     def _summary_bounds(self) -> tuple[int, tuple[tuple[str, int], ...]]:
