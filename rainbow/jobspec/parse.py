@@ -8,7 +8,7 @@ from typing import Any, Mapping, Sequence
 
 import yaml
 
-from compspec.compat import Mappings, check, requirements_from_artifact
+from compspec.compat import Mappings, requirements_from_artifact, validate_requires
 from compspec.schemas import FormatError
 
 from rainbow.graph.fastcheck import check as check_schema
@@ -122,7 +122,7 @@ def _command(raw: Any) -> list[str]:
 
 def _check_requires(requires: dict, mappings: Mappings | None) -> None:
     try:
-        check(requires, {}, mappings)
+        validate_requires(requires, mappings)
     except FormatError as exc:
         raise JobspecError(str(exc)) from None
 
