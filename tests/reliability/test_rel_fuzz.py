@@ -337,6 +337,38 @@ def _send_document(t: "Target", field: str, text: str) -> str:
     return outcome
 
 
+def _priorities(*steps: str) -> str:
+    return "- priority: 1\n  steps:\n" + "".join(f"  - {step}\n" for step in steps)
+
+
+HOSTILE_PRIORITIES = {
+    "deep-dash": "- " * 5000 + "x",
+    "deep-flow": "[" * 5000 + "]" * 5000,
+    "not-a-list": "priority: 1",
+    "python-tag": "!!python/object/apply:os.system ['true']",
+    "huge-number": _priorities('calc: "x=' + "9" * 900 + '*' + "9" * 90 + '"', "sort_ascending: x", "select: first"),
+    "power-tower": _priorities('calc: "x=9**9**9**9"', "select: first"),
+    "division-by-zero": _priorities('calc: "x=1/0"', "sort_ascending: x", "select: first"),
+    "long-expression": _priorities('filter: "' + "+".join(["1"] * 2000) + ' > 0"'),
+    "dunder": _priorities('filter: "__import__(\'os\').system(\'true\')"'),
+    "attribute": _priorities('filter: "nodes_free.__class__ > 0"'),
+    "unknown-step": _priorities("explode: now"),
+    "unknown-select": _priorities("select: everything"),
+    "sort-missing-var": _priorities("sort_descending: nothing", "select: first"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(HOSTILE_PRIORITIES))
+def test_fuzz_hostile_selection_priorities(target, figures, case):
+    """Constraint priorities come from the submitter: expressions, YAML and numbers chosen to hurt."""
+    t = target
+    options = {"priorities": HOSTILE_PRIORITIES[case]}
+    outcomes = [t.probe("SubmitJob.select_options", lambda: t.client.submit(
+        nextgen_jobspec(), [("fz-a", t.a_token), ("fz-b", t.b_token)], select_algorithm="constraint",
+        select_options=options, satisfy_only=only), read_only=only) for only in (True, False)]
+    figures.add(answers=" ".join(outcomes))
+
+
 RAW_METHODS = [
     "/convergedcomputing.org.grpc.v1.RainbowScheduler/Register",
     "/convergedcomputing.org.grpc.v1.RainbowScheduler/SubmitJob",
