@@ -78,6 +78,12 @@ def test_sigkill_under_load_loses_and_duplicates_nothing(tmp_path, figures):
             downtime.append(restarted_at - killed_at)
         done = _wait_for_progress(ledger, restarted_at, PROGRESS, RECOVERY_WAIT)
         assert done >= PROGRESS, f"after the last restart the server confirmed only {done} submits"
+        # One graceful restart under the same load: SIGTERM finishes what is in flight and exits 0.
+        assert server.stop() == 0, server.log_tail()
+        server.start(server.port)
+        restarted_at = time.monotonic()
+        done = _wait_for_progress(ledger, restarted_at, PROGRESS, RECOVERY_WAIT)
+        assert done >= PROGRESS, f"after the graceful restart the server confirmed only {done} submits"
         stop.set()
         join_all(submitters)
 
@@ -205,5 +211,37 @@ def test_sigkill_during_accepts_and_registrations(tmp_path, figures):
         stop.set()
         for thread in threads:
             thread.join(5)
+        if server.running:
+            server.stop()
+
+
+def test_clients_that_give_up_early_leave_no_duplicates(tmp_path, figures):
+    """Submits with deadlines of a few milliseconds: many time out while the server works on them. A job whose
+    client gave up may or may not be queued, but never twice, and every answered one is there."""
+    server = start_server(tmp_path / "server")
+    try:
+        with RainbowClient(server.address) as client:
+            token, secret = register(client, "hasty", server.secret, cluster_graph("hasty", nodes=2, cores=4))
+        ledger = Ledger()
+        stop = threading.Event()
+        jobspec = render(nextgen_jobspec(nodes=1, cores=1), "yaml")
+        per = pick(150, 1500)
+        subs = [Submitter(lambda: server.address, [("hasty", token)], jobspec, f"hasty{i}", ledger, stop,
+                          limit=per, timeout=0.002 * (i + 1)) for i in range(4)]
+        for sub in subs:
+            sub.start()
+        join_all(subs, timeout=300)
+        assert not ledger.refused, list(ledger.refused.items())[:5]
+        with RainbowClient(server.address) as client:
+            jobs = client.receive("hasty", secret)
+        names = collections.Counter(job.name for job in jobs)
+        assert all(n == 1 for n in names.values()), "a job queued twice"
+        assert set(ledger.confirmed) <= set(names), "answered jobs missing"
+        assert set(names) <= set(ledger.confirmed) | ledger.unanswered, "jobs nobody submitted"
+        assert {job.id for job in jobs} >= set(ledger.confirmed.values())
+        assert server.running
+        figures.add(attempts=per * 4, answered=len(ledger.confirmed), gave_up=len(ledger.unanswered),
+                    gave_up_but_queued=len(set(names) & ledger.unanswered))
+    finally:
         if server.running:
             server.stop()
