@@ -181,6 +181,8 @@ class _Explainer:
 
     def explain(self, index: ClusterIndex, failed: int = -1) -> str:
         ev = self.ev
+        if failed < 0 and len(ev.groups) == 1:
+            failed = 0  # a cluster that does not fit fails the only group there is
         for position, group in enumerate(ev.groups):
             if position < failed or (failed < 0 and ev.top_ok(index, group)):
                 continue
