@@ -71,7 +71,6 @@ class Evaluation:
         self._qualifies: dict[tuple[int, int], bool] = {}
         self._supply: dict[tuple[int, int], int] = {}
         self._vector: dict[tuple[int, int], Vector] = {}
-        self._top: dict[tuple, bool] = {}
         self._units: dict[int, ClassTable] = {}
         self._vector_tables: dict[int, tuple[set[int], dict[int, dict[int, int]]]] = {}
         self._narrowed: dict[tuple, Group] = {}
