@@ -22,13 +22,14 @@ from .rel_env import pick
 from .rel_graphs import cluster_graph, io_subsystem, nextgen_jobspec
 from .rel_load import died, register
 from .rel_store import dump_diff, store_dump
-from .rel_strategies import (DEEP_DOCUMENTS, NOT_DOCUMENTS, broken_graph_texts, is_json_object, broken_jobspec_texts, broken_state_texts, broken_subsystem_texts,
-                             credentials, names, valid_graphs, valid_jobspec_texts, valid_states,
-                             valid_subsystems)
+from .rel_strategies import (DEEP_DOCUMENTS, NOT_DOCUMENTS, broken_graph_texts, broken_jobspec_texts,
+                             broken_state_texts, broken_subsystem_texts, credentials, is_json_object, names,
+                             valid_graphs, valid_jobspec_texts, valid_states, valid_subsystems)
 
 from serverutil import start_server  # noqa: E402
 
-# Inputs per operation; the short run sends 1,100 in all, the long one five times as many.
+# Generated inputs per operation: 1,220 in the short run, five times as many in the long one; the fixed lists of
+# non-documents, deep documents and hostile priorities come on top.
 SCALE = pick(1, 5)
 EXAMPLES = {"register": 180, "subsystem": 120, "state": 120, "submit": 280, "queue": 180, "delete": 80,
             "satisfy": 120, "memory-register": 20, "raw": 120}
