@@ -16,10 +16,12 @@ from rainbow.client import RainbowClient
 from .rel_env import pick
 from .rel_graphs import cluster_graph, io_subsystem, nextgen_jobspec, render
 from .rel_load import Ledger, Submitter, join_all, register
+from .rel_store import table_rows
 
 from serverutil import start_server  # noqa: E402
 
 CLUSTERS = pick(50, 200)
+DOOMED = pick(12, 60)
 RACERS = 8  # threads registering the very same name at once
 WORKERS = 12
 
@@ -84,6 +86,56 @@ def test_parallel_registration_while_submitting(tmp_path, figures):
         server.restart()
         with RainbowClient(server.address) as client:
             assert client.satisfy(nextgen_jobspec(nodes=1, cores=1)).total_clusters == CLUSTERS + 2
+    finally:
+        stop.set()
+        for sub in subs:
+            sub.join(5)
+        if server.running:
+            server.stop()
+
+
+def test_delete_while_submitting_leaves_no_orphans(tmp_path, figures):
+    """Clusters deleted while jobs stream in: each submit is queued or refused (the token died with the cluster),
+    and nothing of a deleted cluster stays behind for whoever registers its name next."""
+    server = start_server(tmp_path / "server")
+    stop = threading.Event()
+    subs: list[Submitter] = []
+    try:
+        creds = {}
+        with RainbowClient(server.address) as client:
+            for i in range(DOOMED):
+                name = f"doomed-{i:02d}"
+                graph = cluster_graph(name, nodes=2, cores=2)
+                creds[name] = register(client, name, server.secret, graph)
+                client.register_subsystem(name, creds[name][1], "io", io_subsystem(graph))
+                client.update_state(name, creds[name][1], {"nodes_free": 1})
+        ledger = Ledger()
+        jobspec = render(nextgen_jobspec(nodes=1, cores=1), "json")
+        subs = [Submitter(lambda: server.address, [(name, creds[name][0])], jobspec, f"to-{name}", ledger, stop)
+                for name in creds]
+        for sub in subs:
+            sub.start()
+        with RainbowClient(server.address) as client, ThreadPoolExecutor(4) as pool:
+            deleted = list(pool.map(lambda name: client.delete(name, creds[name][1]), creds))
+        assert deleted == ["DELETE_SUCCESS"] * DOOMED
+        stop.set()
+        join_all(subs)
+        assert not ledger.unanswered
+        reasons = collections.Counter(why.split(":")[0] for why in ledger.refused.values())
+        assert set(reasons) <= {"PERMISSION_DENIED", "FAILED_PRECONDITION", "NOT_FOUND"}, reasons
+
+        leftovers = {
+            table: table_rows(server.db_path, f"SELECT COUNT(*) FROM {table} WHERE {column} LIKE 'doomed-%'")[0][0]
+            for table, column in (("clusters", "name"), ("graphs", "cluster"), ("states", "cluster"))}
+        leftovers["pending jobs"] = table_rows(
+            server.db_path, "SELECT COUNT(*) FROM jobs WHERE state = 'pending' AND cluster LIKE 'doomed-%'")[0][0]
+        assert not any(leftovers.values()), f"a deleted cluster left rows behind: {leftovers}"
+        with RainbowClient(server.address) as client:
+            for name in list(creds)[:3]:
+                _, secret = register(client, name, server.secret, cluster_graph(name, nodes=2, cores=2))
+                assert client.receive(name, secret) == [], f"{name} registered again inherits pending jobs"
+        figures.add(clusters_deleted=DOOMED, queued_before_delete=len(ledger.confirmed),
+                    refused_after=len(ledger.refused), **{k.replace(" ", "_"): v for k, v in reasons.items()})
     finally:
         stop.set()
         for sub in subs:
