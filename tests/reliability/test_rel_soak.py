@@ -101,7 +101,7 @@ def test_mixed_load_memory_levels_off(tmp_path, figures):
 
         start = time.monotonic()
         samples: list[tuple[float, float, int, int]] = []  # (elapsed, rss, confirmed, accepted)
-        figures.line(f"{'t_s':>6} {'submit/s':>9} {'accept/s':>9} {'rss_mib':>8} {'pending':>8}")
+        figures.line(f"{'t_s':>6} {'submit/s':>9} {'accept/s':>9} {'rss_mib':>8} {'pending':>8} {'db_mib':>7}")
         last_confirmed = last_accepted = 0
         last_t = 0.0
         while (elapsed := time.monotonic() - start) < DURATION:
@@ -116,8 +116,9 @@ def test_mixed_load_memory_levels_off(tmp_path, figures):
             rss = rss_mib(server.pid)
             samples.append((elapsed, rss, confirmed, accepted))
             span = elapsed - last_t
+            db = sum(p.stat().st_size for p in server.db_path.parent.glob(server.db_path.name + "*")) / 2 ** 20
             figures.line(f"{elapsed:6.0f} {(confirmed - last_confirmed) / span:9.1f} "
-                         f"{(accepted - last_accepted) / span:9.1f} {rss:8.1f} {confirmed - accepted:8d}")
+                         f"{(accepted - last_accepted) / span:9.1f} {rss:8.1f} {confirmed - accepted:8d} {db:7.1f}")
             last_confirmed, last_accepted, last_t = confirmed, accepted, elapsed
         stop.set()
         join_all(threads, timeout=60)
