@@ -6,10 +6,10 @@ import json
 import math
 from typing import Any, Mapping, Sequence
 
-import yaml
 
 from compspec.compat import Mappings, requirements_from_artifact, validate_requires
 from compspec.schemas import FormatError
+from compspec.yamltext import load_yaml
 
 from rainbow.graph.fastcheck import check as check_schema
 from rainbow.graph.settings import device_properties, identity_fields
@@ -23,8 +23,6 @@ from .semver import parse as parse_version
 IDENTITY_FIELDS = identity_fields()
 DEVICE_PROPERTIES = device_properties()
 _NO_VALUES = {"Exists", "DoesNotExist", "IsTrue", "IsFalse"}
-# libyaml's safe loader when PyYAML was built with it: the same documents, several times faster
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def load_document(data: str | bytes | Mapping, what: str = "jobspec") -> dict[str, Any]:
@@ -38,11 +36,18 @@ def load_document(data: str | bytes | Mapping, what: str = "jobspec") -> dict[st
             raise JobspecError(f"{what}: not UTF-8 text") from None
     if not isinstance(data, str):
         raise JobspecError(f"{what}: expected YAML or JSON text, got {type(data).__name__}")
-    try:
-        doc = json.loads(data) if data.lstrip().startswith("{") else yaml.load(data, Loader=_LOADER)
-    except (ValueError, yaml.YAMLError) as exc:
-        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise JobspecError(f"{what}: not valid YAML or JSON ({first})") from None
+    if data.lstrip().startswith("{"):
+        try:
+            doc = json.loads(data)
+        except ValueError as exc:
+            raise JobspecError(f"{what}: not valid YAML or JSON ({str(exc).splitlines()[0]})") from None
+        except RecursionError:
+            raise JobspecError(f"{what}: nested too deeply") from None
+    else:
+        try:
+            doc = load_yaml(data, what)
+        except FormatError as exc:
+            raise JobspecError(str(exc)) from None
     if not isinstance(doc, dict):
         raise JobspecError(f"{what}: the document must be a mapping")
     return doc

@@ -7,9 +7,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
 
-import yaml
 
 from compspec.schemas import FormatError, validate
+from compspec.yamltext import load_yaml
 
 from .errors import SelectionError
 from .expr import Invalid, Missing, compile_tree, parse, value_of
@@ -91,9 +91,9 @@ def parse_priorities(text: str) -> list[Priority]:
 @functools.lru_cache(maxsize=64)
 def _parse_priorities(text: str) -> tuple[Priority, ...]:
     try:
-        doc = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise SelectionError(f"priorities: not valid YAML ({str(exc).splitlines()[0]})") from None
+        doc = load_yaml(text, "priorities")
+    except FormatError as exc:
+        raise SelectionError(str(exc)) from None
     try:
         validate("selection-priorities", doc, "priorities")
     except FormatError as exc:
