@@ -7,6 +7,7 @@ refusal, and after any read-only call, the store must be byte-for-byte what it w
 from __future__ import annotations
 
 import collections
+import copy
 import json
 from typing import Any, Callable
 
@@ -19,7 +20,7 @@ from rainbow.client import RainbowClient, RainbowError
 from rainbow.protos import memory_pb2, memory_pb2_grpc
 
 from .rel_env import pick
-from .rel_graphs import cluster_graph, io_subsystem, nextgen_jobspec
+from .rel_graphs import cluster_graph, io_subsystem, nextgen_jobspec, render
 from .rel_load import died, register
 from .rel_store import dump_diff, store_dump
 from .rel_strategies import (DEEP_DOCUMENTS, NOT_DOCUMENTS, broken_graph_texts, broken_jobspec_texts,
@@ -368,6 +369,54 @@ def test_fuzz_hostile_selection_priorities(target, figures, case):
         nextgen_jobspec(), [("fz-a", t.a_token), ("fz-b", t.b_token)], select_algorithm="constraint",
         select_options=options, satisfy_only=only), read_only=only) for only in (True, False)]
     figures.add(answers=" ".join(outcomes))
+
+
+def _with_number(doc: dict, marker: str, digits: int, form: str = "json") -> str:
+    """The document as text with the number `marker` replaced by a `digits`-digit integer literal."""
+    return render(doc, form).replace(marker, "9" * digits)
+
+
+def _hostile_number_cases(t: "Target", digits: int) -> dict[str, Callable[[], Any]]:
+    c = t.client
+    marker = "12345"
+    job = nextgen_jobspec(nodes=1, cores=1)
+    counts = copy.deepcopy(job)
+    counts["resources"]["work"]["with"][0]["count"] = int(marker)
+    memory = copy.deepcopy(job)
+    memory["resources"]["work"]["with"].append({"type": "memory", "count": int(marker), "unit": "GB"})
+    version = nextgen_jobspec(nodes=1, cores=1, requires=[{"name": "io", "field": "type", "min": marker,
+                                                            "max": "1"}])
+    parameter = nextgen_jobspec(nodes=1, cores=1, parameters={"weight": int(marker)})
+    priorities = {"priorities": "- priority: 1\n  steps:\n  - calc: \"w=weight*2\"\n  - sort_ascending: w\n"
+                                "  - select: first\n"}
+    tokens = [("fz-a", t.a_token), ("fz-b", t.b_token)]
+    state = '{"nodes_free": 12345}'
+    return {
+        "core count (json)": lambda: c.submit(_with_number(counts, marker, digits), tokens, satisfy_only=True),
+        "core count (yaml)": lambda: c.submit(_with_number(counts, marker, digits, "yaml"), tokens,
+                                              satisfy_only=True),
+        "memory count in GB": lambda: c.submit(_with_number(memory, marker, digits), tokens, satisfy_only=True),
+        "version bound": lambda: c.submit(_with_number(version, marker, digits), tokens, satisfy_only=True),
+        "selection parameter": lambda: c.submit(_with_number(parameter, marker, digits), tokens,
+                                                select_algorithm="constraint", select_options=priorities,
+                                                satisfy_only=True),
+        "state value": lambda: c.update_state("fz-b", t.b_secret, state.replace(marker, "9" * digits)),
+        "satisfy count": lambda: c.satisfy(_with_number(counts, marker, digits)),
+    }
+
+
+HOSTILE_NUMBER_CASES = ["core count (json)", "core count (yaml)", "memory count in GB", "version bound",
+                        "selection parameter", "state value", "satisfy count"]
+
+
+@pytest.mark.parametrize("digits", [400, 5000])
+@pytest.mark.parametrize("case", HOSTILE_NUMBER_CASES)
+def test_fuzz_hostile_numbers(target, figures, case, digits):
+    """Integers too large for a float (400 digits) or for Python's int parsing limit (5,000 digits) in every
+    place a number is read: an answer or a clean refusal, never an internal error."""
+    t = target
+    call = _hostile_number_cases(t, digits)[case]
+    figures.add(answer=t.probe(f"number {case}", call, read_only=case != "state value"))
 
 
 RAW_METHODS = [
