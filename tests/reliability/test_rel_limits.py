@@ -5,6 +5,7 @@ limit is accepted.
 from __future__ import annotations
 
 import json
+import sqlite3
 
 import pytest
 
@@ -213,3 +214,34 @@ def test_ten_thousand_node_graphs_register_and_their_memory_is_given_back(roomy,
     # settling adds far less, and less and less.
     later = samples[-1] - samples[len(samples) // 2]
     assert later < first_jump, f"memory grows with every big registration: {base:.0f} then {samples}"
+
+
+def test_job_ids_at_the_end_of_the_wire_range(tmp_path, figures):
+    """Job ids travel as int32. When the store's next id would not fit, SubmitJob must refuse and store nothing,
+    and the cluster's queue must stay receivable."""
+    server = start_server(tmp_path / "server")
+    try:
+        with RainbowClient(server.address) as client:
+            token, secret = register(client, "old", server.secret, cluster_graph("old", nodes=1, cores=2))
+            first = client.submit(nextgen_jobspec(), [("old", token)], name="first").jobid
+        server.stop()
+        # Years of jobs later: move the id counter to just below the int32 limit (server stopped, own connection).
+        conn = sqlite3.connect(server.db_path)
+        with conn:
+            conn.execute("UPDATE sqlite_sequence SET seq = ? WHERE name = 'jobs'", (2 ** 31 - 2,))
+        conn.close()
+        server.start(server.port)
+        with RainbowClient(server.address) as client:
+            last = client.submit(nextgen_jobspec(), [("old", token)], name="last")
+            assert last.jobid == 2 ** 31 - 1
+            before = store_dump(server.db_path)
+            with pytest.raises(RainbowError) as info:
+                client.submit(nextgen_jobspec(), [("old", token)], name="beyond")
+            after = store_dump(server.db_path)
+            assert info.value.code in {"FAILED_PRECONDITION", "RESOURCE_EXHAUSTED"}, str(info.value)
+            assert after == before, f"a refused submit left a job behind:\n{dump_diff(before, after)}"
+            assert [job.id for job in client.receive("old", secret)] == [first, 2 ** 31 - 1]
+        figures.add(last_id=last.jobid, beyond=info.value.code)
+    finally:
+        if server.running:
+            server.stop()
