@@ -45,3 +45,5 @@ def load_yaml(text: str, what: str, max_depth: int = MAX_DEPTH) -> Any:
         raise FormatError(f"{what}: not valid YAML or JSON ({first})") from None
     except RecursionError:
         raise FormatError(f"{what}: nested deeper than {max_depth} levels") from None
+    except ValueError as exc:  # an integer with more digits than Python converts
+        raise FormatError(f"{what}: {str(exc).splitlines()[0]}") from None

@@ -16,11 +16,14 @@ def parse(text: str) -> tuple | None:
     found = _VERSION.match(text.strip())
     if not found:
         return None
-    core = (int(found["major"]), int(found["minor"] or 0), int(found["patch"] or 0))
-    pre = found["pre"]
-    if pre is None:
-        return core + (1, ())
-    ids = tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in pre.split("."))
+    try:
+        core = (int(found["major"]), int(found["minor"] or 0), int(found["patch"] or 0))
+        pre = found["pre"]
+        if pre is None:
+            return core + (1, ())
+        ids = tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in pre.split("."))
+    except ValueError:  # more digits than Python converts to an int: not a version anyone means
+        return None
     return core + (0, ids)
 
 

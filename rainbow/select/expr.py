@@ -181,12 +181,13 @@ def _number(value: Any) -> float:
     kind = type(value)
     if kind is float:
         return value
-    if kind is int:
-        return float(value)
     if isinstance(value, bool):
         return 1.0 if value else 0.0
-    if isinstance(value, (int, float)):
-        return float(value)
+    if kind is int or isinstance(value, (int, float)):
+        try:
+            return float(value)
+        except OverflowError:
+            raise Invalid("a number too large for arithmetic") from None
     raise Invalid(f"{value!r} is not a number")
 
 

@@ -29,7 +29,7 @@ from rainbow.server.auth import credential_matches, hash_credential, new_credent
 from rainbow.server.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
 from rainbow.server.limits import (Limits, check_job_name, check_name, check_nesting, check_size, default_limits,
                                    input_errors, parse_state, require)
-from rainbow.store import JOB_STATES, ClusterRecord, JobRecord, Store
+from rainbow.store import JOB_STATES, ClusterRecord, JobIdsExhausted, JobRecord, Store
 
 log = logging.getLogger("rainbow.server")
 
@@ -312,12 +312,15 @@ class Scheduler:
                 raise FailedPrecondition(f"selection {algorithm} left no cluster among {', '.join(matched)}")
             details = "; ".join(f"{c}: {reasons.get(c, 'does not fit')}" for c in candidates)
             raise FailedPrecondition(f"no cluster can run the job: {details}")
-        job_name = check_job_name(self.limits, name or request.name or "")
-        jobid = self.store.add_job(choice.chosen, job_name, jobspec)
+        # A job without a name (upstream jobspecs have none) is named after its command, as Flux does.
+        default_name = request.command[0].rsplit("/", 1)[-1] if request.command else ""
+        job_name = check_job_name(self.limits, name or request.name or default_name)
+        try:
+            jobid = self.store.add_job(choice.chosen, job_name, jobspec)
+        except JobIdsExhausted as exc:
+            raise FailedPrecondition(str(exc)) from None
         if jobid is None:
             raise FailedPrecondition(f"cluster {choice.chosen} was deleted while the job was being submitted")
-        if jobid > 2**31 - 1:
-            raise FailedPrecondition(f"job id {jobid} does not fit the wire format (int32)")
         log.info("job %d queued for cluster %s", jobid, choice.chosen)
         return SubmitOutcome(jobid, choice.chosen, list(matched), dict(reasons))
 

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from rainbow.store.base import (ACCEPTED, JOB_STATES, PENDING, ClusterGraphs, ClusterRecord, JobRecord, Store,
-                                StoreError)
+from rainbow.store.base import (ACCEPTED, JOB_STATES, MAX_JOB_ID, PENDING, ClusterGraphs, ClusterRecord,
+                                JobIdsExhausted, JobRecord, Store, StoreError)
 
-__all__ = ["ACCEPTED", "JOB_STATES", "PENDING", "ClusterGraphs", "ClusterRecord", "JobRecord", "Store",
-           "StoreError", "open_store"]
+__all__ = ["ACCEPTED", "JOB_STATES", "MAX_JOB_ID", "PENDING", "ClusterGraphs", "ClusterRecord", "JobIdsExhausted",
+           "JobRecord", "Store", "StoreError", "open_store"]
 
 
 def open_store(location: str | Path) -> Store:

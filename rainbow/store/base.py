@@ -12,10 +12,16 @@ from typing import Iterable, Mapping, Sequence
 PENDING = "pending"
 ACCEPTED = "accepted"
 JOB_STATES = (PENDING, ACCEPTED)
+# Job ids travel as int32 on the wire (SubmitJobResponse.jobid, the ReceiveJobs map keys).
+MAX_JOB_ID = 2**31 - 1
 
 
 class StoreError(RuntimeError):
     """The store could not do what was asked (a broken or locked database file, a full disk)."""
+
+
+class JobIdsExhausted(StoreError):
+    """The next job id would not fit the wire format; nothing was written."""
 
 
 @dataclass(frozen=True)
@@ -92,7 +98,10 @@ class Store(abc.ABC):
     # -- jobs -----------------------------------------------------------------------------------------------------
     @abc.abstractmethod
     def add_job(self, cluster: str, name: str, jobspec: str) -> int | None:
-        """Queue a job for a cluster and return its id; None (nothing written) when the cluster is gone."""
+        """Queue a job for a cluster and return its id; None (nothing written) when the cluster is gone.
+
+        Raises JobIdsExhausted, with nothing written, when the id would exceed MAX_JOB_ID.
+        """
 
     @abc.abstractmethod
     def pending_jobs(self, cluster: str, limit: int = 0) -> list[JobRecord]:

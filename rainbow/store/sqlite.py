@@ -19,7 +19,7 @@ from typing import Iterable, Iterator, Sequence
 
 import yaml
 
-from rainbow.store.base import (ACCEPTED, PENDING, ClusterGraphs, ClusterRecord, JobRecord, Store, StoreError)
+from rainbow.store.base import (ACCEPTED, MAX_JOB_ID, PENDING, JobIdsExhausted, ClusterGraphs, ClusterRecord, JobRecord, Store, StoreError)
 
 BUSY_TIMEOUT_MS = 10_000
 
@@ -186,11 +186,15 @@ class SQLiteStore(Store):
 
     # -- jobs -------------------------------------------------------------------------------------------------
     def add_job(self, cluster: str, name: str, jobspec: str) -> int | None:
-        with self._single() as db:
+        with self._write() as db:
             cursor = db.execute("INSERT INTO jobs (cluster, name, jobspec, state, submitted) "
                                 "SELECT ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM clusters WHERE name = ?)",
                                 (cluster, name, jobspec, PENDING, time.time(), cluster))
-            return cursor.lastrowid if cursor.rowcount == 1 else None
+            if cursor.rowcount != 1:
+                return None
+            if cursor.lastrowid > MAX_JOB_ID:  # raising rolls the insert back
+                raise JobIdsExhausted(f"job id {cursor.lastrowid} does not fit the wire format (int32)")
+            return cursor.lastrowid
 
     def pending_jobs(self, cluster: str, limit: int = 0) -> list[JobRecord]:
         with self._single() as db:
