@@ -306,7 +306,11 @@ class Scheduler:
             choice = select(algorithm, matched, options=options, states=self._states_of(matched),
                             parameters=request.parameters, rng=self._rng)
         if satisfy_only:
-            return SubmitOutcome(0, "", list(choice.eligible), dict(reasons))
+            eligible = set(choice.eligible)
+            for cluster in matched:  # fits, yet the selection's filters left it out: say so, not "does not fit"
+                if cluster not in eligible:
+                    reasons[cluster] = f"fits, but selection {algorithm or 'random'} left it out"
+            return SubmitOutcome(0, "", list(choice.eligible), reasons)
         if choice.chosen is None:
             if matched:
                 raise FailedPrecondition(f"selection {algorithm} left no cluster among {', '.join(matched)}")

@@ -71,6 +71,9 @@ def test_state_cache_and_constraint_selection(scheduler):
     scheduler.update_state("red", red.secret, '{"free": 1}')
     scheduler.update_state("blue", blue.secret, '{"free": 0}')
     assert scheduler.submit(SMALL, tokens, algorithm="constraint", options=options).cluster == "red"
+    probe = scheduler.submit(SMALL, tokens, algorithm="constraint", options=options, satisfy_only=True)
+    assert probe.clusters == ["red"]
+    assert probe.reasons == {"blue": "fits, but selection constraint left it out"}
     scheduler.update_state("red", red.secret, '{"free": 0}')
     with pytest.raises(FailedPrecondition, match="constraint"):
         scheduler.submit(SMALL, tokens, algorithm="constraint", options=options)
