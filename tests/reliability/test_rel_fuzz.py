@@ -409,19 +409,8 @@ HOSTILE_NUMBER_CASES = ["core count (json)", "core count (yaml)", "memory count 
                         "selection parameter", "state value", "satisfy count"]
 
 
-# Known server bugs on these inputs ((case, digits) -> reason), each a strict expected failure until fixed.
-OPEN_NUMBER_BUGS: dict[tuple[str, int], str] = {}
-
-
-def _number_params():
-    for case in HOSTILE_NUMBER_CASES:
-        for digits in (400, 5000):
-            reason = OPEN_NUMBER_BUGS.get((case, digits))
-            marks = [pytest.mark.xfail(strict=True, reason=reason)] if reason else []
-            yield pytest.param(case, digits, marks=marks, id=f"{case}-{digits}")
-
-
-@pytest.mark.parametrize("case,digits", list(_number_params()))
+@pytest.mark.parametrize("digits", [400, 5000])
+@pytest.mark.parametrize("case", HOSTILE_NUMBER_CASES)
 def test_fuzz_hostile_numbers(target, figures, case, digits):
     """Integers too large for a float (400 digits) or for Python's int parsing limit (5,000 digits) in every
     place a number is read: an answer or a clean refusal, never an internal error."""
