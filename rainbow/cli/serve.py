@@ -37,10 +37,13 @@ def _selection_options(options) -> dict[str, str]:
               help="Largest gRPC message in MiB (default: 1024, enough for a 10,000-node x 64-core graph).")
 @click.option("--workers", type=click.IntRange(1, 1024), default=16, show_default=True,
               help="Threads serving requests.")
+@click.option("--compat-mappings", "mapping_files", multiple=True, type=click.Path(dir_okay=False),
+              help="YAML file of extra compatibility namespaces (the artifact request shape); repeatable.")
 def serve(host: str, port: int, db: str, secret: str | None, config_path: str | None, tls_cert: str | None,
           tls_key: str | None, tls_ca: str | None, global_token: str | None, max_message_mb: int | None,
-          workers: int) -> None:
+          workers: int, mapping_files: tuple[str, ...]) -> None:
     """Serve the rainbow scheduler (register, submit, receive, accept) with health checks and reflection."""
+    from compspec.compat import load_mappings
     from compspec.schemas import FormatError
     from rainbow.config import apply_env, get_dotted, load_config
     from rainbow.server.app import (RainbowServer, ServerOptions, ServerStartError, TLSFiles, check_port_free,
@@ -81,6 +84,10 @@ def serve(host: str, port: int, db: str, secret: str | None, config_path: str | 
         select(selection.name, ["probe"], options=selection.options, states={}, parameters={})
     except FormatError as exc:
         raise click.ClickException(f"scheduler.algorithms.selection: {exc}") from None
+    try:
+        mappings = load_mappings(mapping_files) if mapping_files else None
+    except FormatError as exc:
+        raise click.ClickException(f"--compat-mappings: {exc}") from None
     limits = default_limits()
     if max_message_mb is not None:
         limits = limits.with_overrides(max_message_mb=max_message_mb)
@@ -89,7 +96,7 @@ def serve(host: str, port: int, db: str, secret: str | None, config_path: str | 
     except StoreError as exc:
         raise click.ClickException(f"cannot open the store: {exc}") from None
     scheduler = Scheduler(store, registration_secret=secret, selection=selection, global_token=global_token,
-                          limits=limits)
+                          limits=limits, mappings=mappings)
 
     def rebuild() -> None:
         loaded = scheduler.rebuild()

@@ -19,6 +19,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
+from compspec.compat import Mappings
 from compspec.schemas import FormatError
 from rainbow.graph import build_index, parse_graph, parse_subsystem
 from rainbow.jobspec import parse_jobspec
@@ -38,9 +39,6 @@ log = logging.getLogger("rainbow.server")
 _CACHED_JOBSPEC_BYTES = 64 * 1024
 
 
-@functools.lru_cache(maxsize=512)
-def _parse_cached(text: str):
-    return parse_jobspec(text)
 
 SUCCESS = "success"
 EXISTS = "exists"
@@ -90,13 +88,16 @@ class SelectionConfig:
 class Scheduler:
     def __init__(self, store: Store, *, registration_secret: str, selection: SelectionConfig | None = None,
                  global_token: str | None = None, limits: Limits | None = None,
-                 rng: random.Random | None = None) -> None:
+                 rng: random.Random | None = None, mappings: Mappings | None = None) -> None:
         if not registration_secret:
             raise ValueError("the scheduler needs a registration secret")
         self.store = store
         self.limits = limits or default_limits()
         self.selection = selection or SelectionConfig()
-        self.matcher = Matcher()
+        # Site compatibility namespaces (compspec.compat.load_mappings) apply to parsing and matching alike.
+        self.mappings = mappings
+        self.matcher = Matcher(mappings)
+        self._parse_cached = functools.lru_cache(maxsize=512)(lambda text: parse_jobspec(text, mappings))
         self._registration_hash = hash_credential(registration_secret)
         self._global_token = global_token or None
         self._rng = rng or random.Random()
@@ -248,7 +249,9 @@ class Scheduler:
         check_size(field_name, require(field_name, text), self.limits.max_jobspec_bytes)
         check_nesting(field_name, text, self.limits.max_nesting_depth)
         with input_errors(field_name):
-            return _parse_cached(text) if len(text) <= _CACHED_JOBSPEC_BYTES else parse_jobspec(text)
+            if len(text) <= _CACHED_JOBSPEC_BYTES:
+                return self._parse_cached(text)
+            return parse_jobspec(text, self.mappings)
 
     def _check_tokens(self, clusters: Sequence[tuple[str, str]]) -> list[str]:
         """The candidate names, once each, after checking every token; any bad one denies the whole request."""

@@ -110,3 +110,57 @@ def test_generation_cache():
     assert digest(["ab"]) != digest(["a", "b"]) and digest(["a", "b"]) == digest(["a", "b"])
     cache.put(None, cache.generation, 5)
     assert cache.get(None, cache.generation) is None
+
+
+def _graph_with_os(vendor: str) -> str:
+    graph = json.loads(GRAPH)
+    for vertex in graph["graph"]["nodes"].values():
+        if vertex["metadata"]["type"] == "node":
+            vertex["metadata"]["properties"] = {"system.os.vendor": vendor}
+    return json.dumps(graph)
+
+
+SITE_MAPPINGS = """\
+version: "1"
+kind: CompatibilityMappings
+compatibilities:
+  - name: org.example.site
+    attributes:
+      distro: system.os.vendor
+    comparisons:
+      distro: casefold
+"""
+SITE_JOB = json.dumps({**simple_jobspec(1, 1, ["x"]), "requires": {"org.example.site": {"distro": "Rocky"}}})
+
+
+def test_site_compatibility_mappings_reach_parsing_and_matching(tmp_path):
+    from compspec.compat import load_mappings
+
+    (tmp_path / "site.yaml").write_text(SITE_MAPPINGS)
+    s = Scheduler(open_store(tmp_path / "m.db"), registration_secret="reg",
+                  mappings=load_mappings([tmp_path / "site.yaml"]))
+    try:
+        rocky, ubuntu = s.register("rocky", "reg", _graph_with_os("rocky")), s.register("ubuntu", "reg",
+                                                                                        _graph_with_os("ubuntu"))
+        probe = s.submit(SITE_JOB, [("rocky", rocky.token), ("ubuntu", ubuntu.token)], satisfy_only=True)
+        assert probe.clusters == ["rocky"]
+        assert "distro" in probe.reasons["ubuntu"]
+    finally:
+        s.store.close()
+
+
+def test_without_site_mappings_the_namespace_is_unknown(scheduler):
+    red = scheduler.register("red", "reg", _graph_with_os("rocky"))
+    with pytest.raises(InvalidArgument, match="org.example.site"):
+        scheduler.submit(SITE_JOB, [("red", red.token)], satisfy_only=True)
+
+
+def test_serve_refuses_an_unreadable_mappings_file(tmp_path):
+    from click.testing import CliRunner
+
+    from rainbow.cli import main
+
+    result = CliRunner().invoke(main, ["serve", "--port", "0", "--db", str(tmp_path / "x.db"), "--secret", "s",
+                                       "--compat-mappings", str(tmp_path / "missing.yaml")])
+    assert result.exit_code == 1
+    assert "--compat-mappings" in result.output and "missing.yaml" in result.output
