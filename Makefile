@@ -25,7 +25,7 @@ bench: $(STAMP)
 	@for b in bench/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
 
 soak: $(STAMP)
-	RAINBOW_SOAK=1 $(PY) -m pytest -q -m soak tests/reliability
+	RAINBOW_SOAK=1 $(PY) -m pytest -q -s -m soak tests/reliability
 
 # Regenerate the committed gRPC code from protos/ (needs the dev extra: grpcio-tools).
 protos: $(PY)
