@@ -96,6 +96,11 @@ class Settings:
             raise click.UsageError(f"no {dotted.replace('.', ' ')} given: use {where}")
         return value
 
+    def cluster_credentials(self) -> tuple[str, str]:
+        """This cluster's name and secret, which every cluster-side command needs."""
+        return (self.require("cluster.name", "--cluster-name"),
+                self.require("cluster.secret", "--cluster-secret"))
+
     def client(self):
         """A RainbowClient for the resolved address and TLS settings (close it, or use it in a with block)."""
         from rainbow.client import RainbowClient

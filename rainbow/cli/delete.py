@@ -15,8 +15,7 @@ from rainbow.cli.common import client_command, cluster_options, connection_optio
 def delete(subsystem: str, as_json: bool, **params) -> None:
     """Delete this cluster from the server, or only one subsystem of it (needs the cluster's secret)."""
     settings = resolve(params)
-    name = settings.require("cluster.name", "--cluster-name")
-    secret = settings.require("cluster.secret", "--cluster-secret")
+    name, secret = settings.cluster_credentials()
     with settings.client() as client:
         if subsystem:
             status = client.delete_subsystem(name, secret, subsystem)

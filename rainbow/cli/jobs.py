@@ -20,8 +20,7 @@ _ACCEPTED = "RESULT_TYPE_SUCCESS"
 def receive(max_jobs: int, accept_count: int, as_json: bool, **params) -> None:
     """List the jobs queued for this cluster, oldest first (and accept some with --accept N)."""
     settings = resolve(params)
-    name = settings.require("cluster.name", "--cluster-name")
-    secret = settings.require("cluster.secret", "--cluster-secret")
+    name, secret = settings.cluster_credentials()
     with settings.client() as client:
         jobs = client.receive(name, secret, max_jobs=max_jobs)
         taken = [job.id for job in jobs[:accept_count]]
@@ -46,8 +45,7 @@ def receive(max_jobs: int, accept_count: int, as_json: bool, **params) -> None:
 def accept(ids: tuple[int, ...], as_json: bool, **params) -> None:
     """Accept jobs by id: each job is accepted once, and no longer offered."""
     settings = resolve(params)
-    name = settings.require("cluster.name", "--cluster-name")
-    secret = settings.require("cluster.secret", "--cluster-secret")
+    name, secret = settings.cluster_credentials()
     with settings.client() as client:
         status = client.accept(name, secret, list(ids))
     emit(as_json, {"cluster": name, "ids": list(ids), "status": status},
@@ -68,8 +66,7 @@ def accept(ids: tuple[int, ...], as_json: bool, **params) -> None:
 def jobs(state: str, page_size: int, as_json: bool, **params) -> None:
     """List this cluster's jobs, pending and accepted, with their times."""
     settings = resolve(params)
-    name = settings.require("cluster.name", "--cluster-name")
-    secret = settings.require("cluster.secret", "--cluster-secret")
+    name, secret = settings.cluster_credentials()
     with settings.client() as client:
         records = [job.to_dict() for job in client.iter_jobs(name, secret, state=state, limit=page_size)]
     if as_json:

@@ -63,8 +63,7 @@ def register(ctx: click.Context, nodes_json: str | None, save: bool, as_json: bo
 def subsystem(subsystem: str, nodes_json: str, as_json: bool, **params) -> None:
     """Attach a subsystem graph to this cluster (needs the cluster's secret)."""
     settings = resolve(params)
-    name = settings.require("cluster.name", "--cluster-name")
-    secret = settings.require("cluster.secret", "--cluster-secret")
+    name, secret = settings.cluster_credentials()
     graph = read_text(nodes_json, "subsystem file")
     with settings.client() as client:
         status = client.register_subsystem(name, secret, subsystem, graph)

@@ -38,8 +38,7 @@ def update_state(state_file: str | None, pairs: tuple[str, ...], as_json: bool, 
             raise click.UsageError(f"--set {pair!r}: expected KEY=VALUE")
         state[key] = _value(text)
     settings = resolve(params)
-    name = settings.require("cluster.name", "--cluster-name")
-    secret = settings.require("cluster.secret", "--cluster-secret")
+    name, secret = settings.cluster_credentials()
     with settings.client() as client:
         status = client.update_state(name, secret, state)
     if status != "UPDATE_STATE_SUCCESS":
