@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import copy
 import functools
-import json
 import os
 import tempfile
 from collections.abc import Mapping
@@ -20,7 +19,7 @@ from typing import Any
 
 import yaml
 
-from compspec.schemas import FormatError, field_path
+from compspec.schemas import FormatError, validate
 
 DEFAULT_PATH = "rainbow-config.yaml"
 """Where the CLI looks when neither --config-path nor RAINBOW_CONFIG names a file (upstream's default)."""
@@ -36,24 +35,9 @@ def _data(name: str) -> Any:
     return yaml.safe_load(text)
 
 
-@functools.lru_cache(maxsize=None)
-def _validator():
-    import jsonschema  # slow to import; only commands that read a config pay for it
-
-    text = resources.files("rainbow").joinpath("schemas", "config.json").read_text(encoding="utf-8")
-    schema = json.loads(text)
-    cls = jsonschema.validators.validator_for(schema)
-    return cls(schema, format_checker=cls.FORMAT_CHECKER)
-
-
 def validate_config(cfg: Any, what: str = "config") -> None:
     """Raise FormatError naming the first bad field of a config document."""
-    errors = list(_validator().iter_errors(cfg))
-    if errors:
-        import jsonschema
-
-        best = jsonschema.exceptions.best_match(errors)
-        raise FormatError(f"{what}: {field_path(best.absolute_path)}: {best.message}")
+    validate("config", cfg, what, package="rainbow")
 
 
 def default_config() -> dict[str, Any]:

@@ -23,7 +23,7 @@ from typing import Any, Sequence
 
 import yaml
 
-from compspec.schemas import FormatError, field_path
+from compspec.schemas import FormatError, validate
 from rainbow.client import FailedPrecondition, RainbowClient, RainbowError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -51,13 +51,8 @@ def check(condition: bool, message: str) -> None:
 
 def load_scenario(path: Path = SCENARIO) -> dict[str, Any]:
     """Read and validate the scenario, so that a broken file fails with its field named, before anything starts."""
-    import jsonschema
-
     doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-    schema = json.loads((Path(__file__).parent / "schemas" / "demo-scenario.json").read_text(encoding="utf-8"))
-    error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(schema).iter_errors(doc))
-    if error is not None:
-        raise FormatError(f"{path.name}: {field_path(error.absolute_path)}: {error.message}")
+    validate("demo-scenario", doc, path.name, package="rainbow")
     return doc
 
 

@@ -1,6 +1,7 @@
 """The JSON Schemas of every format we read or write, and one way to check a document against them.
 
-Schemas live as JSON files beside this module (`<name>.json`). `validate` raises `FormatError` whose message is
+Schemas live as JSON files in a package's `schemas` folder: compspec's beside this module, rainbow's in
+`rainbow/schemas` (pass `package="rainbow"`). `validate` raises `FormatError` whose message is
 one line naming the offending field, which the CLIs print as-is and the server returns as INVALID_ARGUMENT.
 """
 from __future__ import annotations
@@ -16,16 +17,16 @@ class FormatError(ValueError):
 
 
 @functools.lru_cache(maxsize=None)
-def load_schema(name: str) -> dict[str, Any]:
-    text = resources.files(__name__).joinpath(f"{name}.json").read_text(encoding="utf-8")
+def load_schema(name: str, package: str = "compspec") -> dict[str, Any]:
+    text = resources.files(package).joinpath("schemas", f"{name}.json").read_text(encoding="utf-8")
     return json.loads(text)
 
 
 @functools.lru_cache(maxsize=None)
-def _validator(name: str):
+def _validator(name: str, package: str):
     import jsonschema  # imported here: it is slow to import and most commands never validate
 
-    schema = load_schema(name)
+    schema = load_schema(name, package)
     cls = jsonschema.validators.validator_for(schema)
     return cls(schema, format_checker=cls.FORMAT_CHECKER)
 
@@ -38,9 +39,9 @@ def field_path(path) -> str:
     return out or "<document>"
 
 
-def validate(name: str, document: Any, what: str | None = None) -> None:
-    """Check `document` against schema `name`; raise FormatError naming the first (deepest) bad field."""
-    errors = list(_validator(name).iter_errors(document))
+def validate(name: str, document: Any, what: str | None = None, package: str = "compspec") -> None:
+    """Check `document` against schema `name` of `package`; raise FormatError naming the first (deepest) bad field."""
+    errors = list(_validator(name, package).iter_errors(document))
     if not errors:
         return
     import jsonschema

@@ -11,7 +11,7 @@ from typing import Any, Iterator
 
 import yaml
 
-from compspec.schemas import FormatError, field_path
+from compspec.schemas import FormatError, validate
 from rainbow.server.errors import InvalidArgument
 
 
@@ -110,15 +110,6 @@ def require(field: str, value: str) -> str:
     return value
 
 
-@functools.lru_cache(maxsize=1)
-def _state_validator():
-    import jsonschema
-
-    schema = json.loads(resources.files("rainbow").joinpath("schemas", "state.json").read_text(encoding="utf-8"))
-    cls = jsonschema.validators.validator_for(schema)
-    return cls(schema)
-
-
 def parse_state(limits: Limits, payload: str) -> dict[str, Any]:
     """An UpdateState payload as a dict; anything but a flat JSON object is InvalidArgument."""
     check_size("payload", require("payload", payload), limits.max_state_bytes)
@@ -135,13 +126,10 @@ def parse_state(limits: Limits, payload: str) -> dict[str, Any]:
             state = json.loads(state)
         except (ValueError, RecursionError):
             raise InvalidArgument("payload: a JSON string that does not hold a JSON object") from None
-    errors = list(_state_validator().iter_errors(state))
-    if errors:
-        import jsonschema
-
-        best = jsonschema.exceptions.best_match(errors)
-        message = best.message if len(best.message) <= 200 else best.message[:197] + "..."
-        raise InvalidArgument(f"payload: {field_path(best.absolute_path)}: {message}")
+    try:
+        validate("state", state, "payload", package="rainbow")
+    except FormatError as exc:
+        raise InvalidArgument(str(exc)) from None
     return state
 
 
