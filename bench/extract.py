@@ -42,8 +42,8 @@ def main() -> None:
           f"ratio {rec / base:.2f}")
 
     sys.path.insert(0, ROOT)
-    from extractors.host import Host
-    from extractors.registry import Unavailable, load_builtin
+    from compspec.extractors.host import Host
+    from compspec.extractors.registry import Unavailable, load_builtin
     from compspec.extract import parse_selection
 
     registry = load_builtin()

@@ -40,7 +40,7 @@ def parse_selection(selection: Sequence[str] | None) -> list[tuple[str, list[str
     their default sections). Order follows first mention; sections keep the extractor's own order so the output
     does not depend on how the user spelled the request.
     """
-    from extractors.registry import load_builtin
+    from compspec.extractors.registry import load_builtin
 
     registry = load_builtin()
     if selection is None:
@@ -84,9 +84,9 @@ def run_extractors(
     Raises SelectionError for unknown names and ValueError when `host_root` is not a folder.
     """
     from compspec import __version__
-    from extractors.host import Host
-    from extractors.registry import REGISTRY, Unavailable
-    from extractors.system import hostname
+    from compspec.extractors.host import Host
+    from compspec.extractors.registry import REGISTRY, Unavailable
+    from compspec.extractors.system import hostname
 
     plan = parse_selection(selection)
     host = Host(host_root, run_commands=run_commands)

@@ -7,8 +7,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from extractors.data import table
-from extractors.host import Host
+from compspec.extractors.data import table
+from compspec.extractors.host import Host
 
 #: uname machine → the architecture name (Go/OCI style, i386 for 32-bit x86) reported in system.arch.name.
 ARCH_NAMES = {

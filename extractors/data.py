@@ -6,7 +6,10 @@ import json
 import os
 from typing import Any
 
-_DATA = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "compspec", "data")
+import compspec
+
+# Located through the package rather than importlib.resources, which pulls tempfile and shutil into every extraction.
+_DATA = os.path.join(os.path.dirname(os.path.abspath(compspec.__file__)), "data")
 
 
 @functools.lru_cache(maxsize=None)

@@ -13,10 +13,10 @@ from __future__ import annotations
 import json
 import re
 
-from extractors import pci
-from extractors.data import table
-from extractors.host import Host
-from extractors.registry import Unavailable, extractor
+from compspec.extractors import pci
+from compspec.extractors.data import table
+from compspec.extractors.host import Host
+from compspec.extractors.registry import Unavailable, extractor
 
 GPU = extractor("gpu", "GPUs: NVIDIA (NVML or nvidia-smi), AMD (rocm-smi or sysfs), any GPU on the PCI bus")
 

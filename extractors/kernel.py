@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import shlex
 
-from extractors.host import Host
-from extractors.registry import Unavailable, extractor
+from compspec.extractors.host import Host
+from compspec.extractors.registry import Unavailable, extractor
 
 KERNEL = extractor("kernel", "kernel boot parameters, build configuration and modules")
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 import os
 import re
 
-from extractors.host import Host
-from extractors.registry import Unavailable, extractor
+from compspec.extractors.host import Host
+from compspec.extractors.registry import Unavailable, extractor
 
 LIBRARY = extractor("library", "MPI implementation and version, C library name and version")
 

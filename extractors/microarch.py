@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from extractors.cpuinfo import Identity
+from compspec.extractors.cpuinfo import Identity
 
 #: archspec families, keyed by uname machine names.
 FAMILIES = {"x86_64": "x86_64", "amd64": "x86_64", "aarch64": "aarch64", "arm64": "aarch64",

@@ -6,12 +6,12 @@ Upstream compspec-go links NFD's Go sources; we read the same files NFD reads (t
 """
 from __future__ import annotations
 
-from extractors import cpuinfo, pci
-from extractors.data import table
-from extractors.host import Host
-from extractors.kernel import config_text, parse_config, release
-from extractors.osrelease import os_release
-from extractors.registry import Unavailable, extractor
+from compspec.extractors import cpuinfo, pci
+from compspec.extractors.data import table
+from compspec.extractors.host import Host
+from compspec.extractors.kernel import config_text, parse_config, release
+from compspec.extractors.osrelease import os_release
+from compspec.extractors.registry import Unavailable, extractor
 
 NFD = extractor(
     "nfd",
@@ -178,7 +178,7 @@ def storage(host: Host) -> dict[str, str]:
 
 @NFD.section("system", "host name, os-release fields, DMI vendor and product")
 def system(host: Host) -> dict[str, str]:
-    from extractors.system import hostname
+    from compspec.extractors.system import hostname
 
     out: dict[str, str] = {}
     name = hostname(host)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from extractors.host import Host
+from compspec.extractors.host import Host
 
 _NUMBER = re.compile(r"(?<![\w.])(\d+(?:\.\d+)*)")
 _RELEASE_FILES = ("/etc/debian_version", "/etc/system-release", "/etc/redhat-release", "/etc/alpine-release",

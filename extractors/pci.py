@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from extractors.host import Host
+from compspec.extractors.host import Host
 
 PCI_DEVICES = "/sys/bus/pci/devices"
 PCI_IDS = ("/usr/share/hwdata/pci.ids", "/usr/share/misc/pci.ids", "/usr/share/pci.ids")
@@ -99,7 +99,7 @@ def placement(host: Host, address: str) -> dict[str, str]:
     if node is None or not node.isdigit():
         return {}
     out = {"numa_node": node}
-    from extractors.cpuinfo import parse_cpu_list
+    from compspec.extractors.cpuinfo import parse_cpu_list
 
     cpus = parse_cpu_list(host.value(f"/sys/devices/system/node/node{node}/cpulist"))
     if cpus:

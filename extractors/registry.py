@@ -18,7 +18,7 @@ import importlib
 from dataclasses import dataclass, field
 from typing import Callable
 
-from extractors.host import Host
+from compspec.extractors.host import Host
 
 SectionFunc = Callable[[Host], "dict[str, str]"]
 
@@ -74,5 +74,5 @@ def extractor(name: str, description: str, default_sections: tuple[str, ...] | N
 def load_builtin() -> dict[str, Extractor]:
     """Import every shipped extractor module (cheap: heavy libraries are imported inside sections)."""
     for module in BUILTIN_MODULES:
-        importlib.import_module(f"extractors.{module}")
+        importlib.import_module(f"compspec.extractors.{module}")
     return REGISTRY

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import os
 
-from extractors import cpuinfo
-from extractors.host import Host
-from extractors.osrelease import full_release, os_release
-from extractors.registry import Unavailable, extractor
+from compspec.extractors import cpuinfo
+from compspec.extractors.host import Host
+from compspec.extractors.osrelease import full_release, os_release
+from compspec.extractors.registry import Unavailable, extractor
 
 SYSTEM = extractor("system", "generic system facts: CPU, processors, architecture, memory and operating system")
 
@@ -26,7 +26,7 @@ def hostname(host: Host) -> str:
 def cpu(host: Host) -> dict[str, str]:
     if not cpuinfo.processors(host):
         raise Unavailable("no processors in /proc/cpuinfo")
-    from extractors.microarch import detect
+    from compspec.extractors.microarch import detect
 
     topo = cpuinfo.topology(host)
     ident = cpuinfo.identity(host)

@@ -19,7 +19,7 @@ def version() -> None:
 def list_extractors(as_json: bool) -> None:
     """List every extractor, its sections and what each one reports."""
     from compspec.extract import parse_selection
-    from extractors.registry import load_builtin
+    from compspec.extractors.registry import load_builtin
 
     registry = load_builtin()
     defaults = dict(parse_selection(None))

@@ -11,8 +11,8 @@ from click.testing import CliRunner
 
 from compspec.cli import main
 from compspec.extract import run_extractors
-from extractors import gpu
-from extractors.host import Host
+from compspec.extractors import gpu
+from compspec.extractors.host import Host
 
 HOSTS = Path(__file__).resolve().parents[1] / "data" / "hosts"
 INTEL = str(HOSTS / "x86-intel-2s-rocky9-impi")

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from compspec.extract import load_extraction, run_extractors
-from extractors import cpuinfo, gpu, kernel, library, osrelease
+from compspec.extractors import cpuinfo, gpu, kernel, library, osrelease
 
 TEXT = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=400)
 LINES = st.lists(st.sampled_from([

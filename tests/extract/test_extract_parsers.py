@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from compspec.extract import SelectionError, parse_selection, run_extractors
-from extractors import cpuinfo, gpu, kernel, library, osrelease
-from extractors.host import Host
+from compspec.extractors import cpuinfo, gpu, kernel, library, osrelease
+from compspec.extractors.host import Host
 
 HOSTS = Path(__file__).resolve().parents[1] / "data" / "hosts"
 
@@ -118,7 +118,7 @@ def test_os_section_on_any_distribution(tmp_path, case):
         target = tmp_path / path.lstrip("/")
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(text)
-    from extractors.system import os_section
+    from compspec.extractors.system import os_section
 
     assert os_section(Host(str(tmp_path))) == expected
 
@@ -147,7 +147,7 @@ def test_targets_of_other_architectures(tmp_path, text, arch, expected):
     (tmp_path / "proc" / "cpuinfo").write_text(text)
     if arch:
         (tmp_path / "proc" / "sys" / "kernel" / "arch").write_text(arch + "\n")
-    from extractors.system import cpu
+    from compspec.extractors.system import cpu
 
     found = cpu(Host(str(tmp_path)))
     assert {key: found.get(key) for key in expected} == expected
@@ -187,7 +187,7 @@ def test_nvidia_from_driver_files_when_nvidia_smi_is_not_recorded(tmp_path):
     ("00000001:c1:00.1", "0001:c1:00.1"),
 ])
 def test_pci_addresses_are_normalised_to_sysfs_names(address, expected):
-    from extractors.pci import normalise_address
+    from compspec.extractors.pci import normalise_address
 
     assert normalise_address(address) == expected
 
@@ -264,7 +264,7 @@ def test_selection_errors_list_valid_names(item, words):
 
 
 def test_a_crashing_section_becomes_a_warning(tmp_path, monkeypatch):
-    from extractors.registry import REGISTRY
+    from compspec.extractors.registry import REGISTRY
 
     def broken(host):
         raise RuntimeError("disk\non   fire")
