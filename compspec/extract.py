@@ -17,8 +17,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
-#: Extractors `compspec extract` runs without --name, each with its default sections (nfd: five of nine).
-DEFAULT_EXTRACTORS = ("system", "library", "nfd", "gpu")
+#: Extractors `compspec extract` runs without --name, each with its default sections (nfd: five of nine, kernel:
+#: release and version only).
+DEFAULT_EXTRACTORS = ("system", "kernel", "library", "nfd", "gpu")
 
 _ITEM = re.compile(r"^\s*([A-Za-z0-9_.-]+)\s*(?:\[([^\[\]]*)\])?\s*$")
 

@@ -134,6 +134,8 @@ def network(host: Host) -> dict[str, str]:
         out[f"{kind}.{index}.name"] = name
         for attr in ("operstate", "speed"):
             value = host.value(f"{base}/{attr}")  # speed refuses a read on links that are down
+            if attr == "speed" and value is not None and value.startswith("-"):
+                value = None  # -1 is the kernel's SPEED_UNKNOWN, not a speed
             if value is not None:
                 out[f"{kind}.{index}.{attr}"] = value
         if kind == "device":
@@ -161,9 +163,13 @@ def pci_section(host: Host) -> dict[str, str]:
     return out
 
 
-@NFD.section("storage", "block devices: dax, rotational, zoned")
+#: Block devices that are memory or files, not storage: NFD's users ask about disks.
+_VIRTUAL_BLOCK_PREFIXES = ("loop", "ram", "zram")
+
+
+@NFD.section("storage", "block devices (not loop, ram or zram): dax, rotational, zoned")
 def storage(host: Host) -> dict[str, str]:
-    names = host.listdir("/sys/block")
+    names = [n for n in host.listdir("/sys/block") if not n.startswith(_VIRTUAL_BLOCK_PREFIXES)]
     if not names:
         raise Unavailable("no block devices in /sys/block")
     out: dict[str, str] = {}
