@@ -107,6 +107,8 @@ def run_extractors(
             except Exception as exc:  # one broken section must not cost the node's other facts
                 warnings.append(f"{name}.{section}: {type(exc).__name__}: {_flat(str(exc))}")
                 data = {}
+            warnings.extend(f"{name}.{section}: {_flat(note)}" for note in host.notes)
+            host.notes.clear()
             out[section] = {str(k): _one_line(v) for k, v in data.items()}
         results[name] = {"sections": out}
     document = {

@@ -36,7 +36,8 @@ def cpu(host: Host) -> dict[str, str]:
         out["model.id"] = ident.model_id
     topo = cpuinfo.topology(host)
     out["topology.hardware_multithreading"] = "true" if topo.threads_per_core > 1 else "false"
-    out["topology.socket_count"] = str(topo.sockets)
+    if topo.sockets is not None:
+        out["topology.socket_count"] = str(topo.sockets)
     max_cstate = host.value("/sys/module/intel_idle/parameters/max_cstate")
     if max_cstate is not None:
         out["cstate.enabled"] = "true" if max_cstate.isdigit() and int(max_cstate) > 0 else "false"
