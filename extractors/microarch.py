@@ -32,8 +32,9 @@ class Target:
 
 
 @contextlib.contextmanager
-def _node_view(machine: str, cpuinfo_text: str = "", info: Any = None) -> Iterator[Any]:
-    """archspec's detect module, seeing the node: its uname machine, its cpuinfo, Linux as the system."""
+def _node_view(machine: str, cpuinfo_text: str = "", info: Any = None, system: str = "Linux") -> Iterator[Any]:
+    """archspec's detect module, seeing the node: its uname machine, its cpuinfo (or a description made from
+    py-cpuinfo), its operating system."""
     from archspec.cpu import detect
 
     def opener(path: str, *args: Any, **kwargs: Any) -> io.StringIO:
@@ -45,7 +46,7 @@ def _node_view(machine: str, cpuinfo_text: str = "", info: Any = None) -> Iterat
     replacements: dict[str, Callable[..., Any] | types.SimpleNamespace] = {
         "open": opener,
         "_machine": lambda: machine,
-        "platform": types.SimpleNamespace(system=lambda: "Linux", machine=lambda: machine),
+        "platform": types.SimpleNamespace(system=lambda: system, machine=lambda: machine),
     }
     if info is not None:
         replacements["detected_info"] = lambda: info
@@ -77,11 +78,23 @@ def from_cpuinfo(machine: str, cpuinfo_text: str) -> Target:
     return _target(chosen)
 
 
-def from_description(machine: str, vendor: str, features: set[str], name: str = "") -> Target:
-    """The target archspec picks for a CPU described by vendor and feature flags (py-cpuinfo's view)."""
-    from archspec.cpu.detect import partial_uarch
+def from_description(machine: str, system: str, vendor: str, features: set[str], brand: str = "") -> Target:
+    """The target archspec picks for a CPU that py-cpuinfo describes (vendor, flags, brand string).
 
-    info = partial_uarch(name=name, vendor=vendor or "generic", features=set(features))
-    with _node_view(machine, info=info) as detect:
-        chosen = detect.host.__wrapped__()
+    On macOS py-cpuinfo's flags are sysctl's, and archspec reads the same sysctl keys: its own macOS readers turn
+    them into a partial description (Linux flag names; the Apple M generation from the brand).
+    """
+    from archspec.cpu import detect
+
+    info = None
+    if system == "Darwin":
+        sysctl = {"machdep.cpu.brand_string": brand, "machdep.cpu.vendor": vendor,
+                  "machdep.cpu.features": " ".join(sorted(features))}
+        reader = getattr(detect, "_sysctl_info_apple" if brand.startswith("Apple") else "_sysctl_info_x86_64", None)
+        if reader is not None:
+            info = reader(sysctl)
+    if info is None:
+        info = detect.partial_uarch(vendor=vendor or "generic", features={f.lower() for f in features})
+    with _node_view(machine, system=system if system == "Darwin" else "Linux", info=info) as view:
+        chosen = view.host.__wrapped__()
     return _target(chosen)

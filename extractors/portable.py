@@ -37,18 +37,6 @@ def machine(host: Host) -> str:
     return _MACHINES.get(str(info.get("arch", "")), raw)
 
 
-def features(info: dict, system: str) -> set[str]:
-    """py-cpuinfo's flags in Linux spelling; on macOS, archspec's own table turns sysctl names into them."""
-    found = {str(flag).lower() for flag in info.get("flags", [])}
-    if system == "Darwin":
-        from archspec.cpu.schema import TARGETS_JSON
-
-        for darwin, linux in TARGETS_JSON["conversions"]["darwin_flags"].items():
-            if all(flag in found for flag in darwin.split()):
-                found.update(linux.split())
-    return found
-
-
 def cpu(host: Host) -> dict[str, str]:
     import platform
 
@@ -74,7 +62,8 @@ def cpu(host: Host) -> dict[str, str]:
         out["model"] = brand
     arch = machine(host)
     if arch:
-        target = from_description(arch, vendor, features(info, platform.system()))
+        flags = {str(flag) for flag in info.get("flags", [])}
+        target = from_description(arch, platform.system(), vendor, flags, brand)
         out["target"] = target.name
         out["target_generic"] = target.generic
     host.warn("sockets unknown: psutil does not count them")
