@@ -16,7 +16,7 @@ from certs import TestCA
 from rainbow import config as rconfig
 from rainbow.cli import main
 
-UPSTREAM = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "upstream"
+UPSTREAM = Path(__file__).resolve().parents[1] / "data" / "upstream"
 _LAUNCH = "import sys; from rainbow.cli import main; sys.exit(main())"
 
 
