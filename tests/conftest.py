@@ -3,7 +3,8 @@ subprocess (see serverutil.py).
 
 Markers are given here, by where a test lives and what it uses, so that no test file has to remember them:
 `e2e` (starts the real server or runs a command as a user does), `fuzz` (hypothesis or generated inputs), `slow`
-(the reliability and interop suites, the demo, and every soak test). `make test-fast` leaves out `e2e`, `slow` and `fuzz`.
+(the reliability and interop suites, the demo, and every soak test). `make test-fast` leaves out `e2e`, `slow`
+and `fuzz`.
 
 Property tests run seeded (derandomized: the same examples every run) unless HYPOTHESIS_PROFILE=random, which
 `make soak` sets to draw new examples each run.
