@@ -15,9 +15,8 @@ from typing import Any
 import grpc
 from google.protobuf import timestamp_pb2
 
+from rainbow.address import DEFAULT_ADDRESS, with_default_port
 from rainbow.protos import jobs_pb2, jobs_pb2_grpc, memory_pb2, memory_pb2_grpc, rainbow_pb2, rainbow_pb2_grpc
-
-DEFAULT_ADDRESS = "127.0.0.1:50051"
 
 
 # -- errors -----------------------------------------------------------------------------------------------------
@@ -201,6 +200,7 @@ class RainbowClient:
     ) -> None:
         if bool(tls_cert) != bool(tls_key):
             raise ValueError("a client certificate needs its key, and a key its certificate (--tls-cert, --tls-key)")
+        address = with_default_port(address)
         self.address = address
         self.timeout = timeout
         # The server enforces the message limit; the client must not refuse a large graph or job list first.
