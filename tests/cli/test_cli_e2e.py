@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from e2e.e2e_certs import TestCA
+from certs import TestCA
 from rainbow import config as rconfig
 from rainbow.cli import main
 
