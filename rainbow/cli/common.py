@@ -98,6 +98,7 @@ class Settings:
     def client(self):
         """A RainbowClient for the resolved address and TLS settings (close it, or use it in a with block)."""
         from rainbow.client import RainbowClient
+        from rainbow.tlsfiles import TLSFileError
 
         try:
             return RainbowClient(
@@ -108,6 +109,8 @@ class Settings:
                 server_name=self.get("tls.server_name") or None,
                 timeout=self.timeout,
             )
+        except TLSFileError as exc:
+            raise click.ClickException(str(exc)) from None
         except (OSError, ValueError) as exc:
             raise click.ClickException(f"cannot set up the connection: {exc}") from None
 
