@@ -146,3 +146,5 @@ def submit(jobspec_file: str | None, nodes: int | None, tasks: int | None, name:
     if explain:
         lines += _explain_lines(result.clusters, "" if satisfy_only else result.cluster, result.reasons, candidates)
     emit(as_json, data, lines)
+    if satisfy_only and not result.clusters:
+        raise click.exceptions.Exit(1)  # like grep: the answer is printed, and the status says "none"
