@@ -9,12 +9,10 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Callable, Mapping, Sequence
 
-import yaml
-
+from compspec import documents
 from compspec.schemas import FormatError, validate
 
 Comparison = Callable[[str | None, str], "str | None"]
@@ -71,21 +69,9 @@ class Mappings:
 
 
 @functools.lru_cache(maxsize=1)
-def _shipped_text() -> str:
-    return resources.files("compspec").joinpath("data/compat-mappings.yaml").read_text(encoding="utf-8")
-
-
-def _read_yaml(text: str, what: str) -> object:
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise FormatError(f"{what}: not valid YAML ({str(exc).splitlines()[0]})") from None
-
-
-@functools.lru_cache(maxsize=1)
 def _default_mappings() -> Mappings:
     mappings = Mappings()
-    mappings.merge(_read_yaml(_shipped_text(), "compat-mappings.yaml"), "compat-mappings.yaml")
+    mappings.merge(documents.package_data("compspec", "compat-mappings.yaml"), "compat-mappings.yaml")
     return mappings
 
 
@@ -96,12 +82,7 @@ def load_mappings(extra: Sequence[str | Path] = ()) -> Mappings:
     base = _default_mappings()
     mappings = Mappings({ns: dict(rules) for ns, rules in base.rules.items()})
     for path in extra:
-        path = Path(path)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise FormatError(f"{path}: cannot read ({exc.strerror})") from None
-        mappings.merge(_read_yaml(text, str(path)), str(path))
+        mappings.merge(documents.read(path, schema="compat-mappings"), str(path))
     return mappings
 
 

@@ -9,7 +9,6 @@ key `extractors`, and hands back the `results` shape.
 """
 from __future__ import annotations
 
-import json
 import os
 import re
 import time
@@ -135,22 +134,12 @@ def load_extraction(path_or_dict: str | Path | dict[str, Any]) -> dict[str, Any]
 
     Raises FormatError for unreadable files, bad JSON, or a document that is not a node extraction.
     """
-    from compspec.schemas import FormatError, validate
+    from compspec import documents
 
     if isinstance(path_or_dict, dict):
-        document = path_or_dict
-        what = "extraction"
+        document = documents.load(path_or_dict, "extraction", schema="node-extraction")
     else:
-        what = str(path_or_dict)
-        try:
-            text = Path(path_or_dict).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise FormatError(f"{what}: cannot read: {getattr(exc, 'strerror', None) or exc}") from None
-        try:
-            document = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise FormatError(f"{what}: not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
-    validate("node-extraction", document, what=what)
+        document = documents.read(path_or_dict, syntax="json", kind=dict, schema="node-extraction")
     raw = document.get("results")
     if raw is None:
         raw = document["extractors"]

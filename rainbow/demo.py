@@ -21,9 +21,8 @@ import time
 from pathlib import Path
 from typing import Any, Sequence
 
-import yaml
-
-from compspec.schemas import FormatError, validate
+from compspec import documents
+from compspec.schemas import FormatError
 from rainbow.client import FailedPrecondition, RainbowClient, RainbowError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -51,9 +50,7 @@ def check(condition: bool, message: str) -> None:
 
 def load_scenario(path: Path = SCENARIO) -> dict[str, Any]:
     """Read and validate the scenario, so that a broken file fails with its field named, before anything starts."""
-    doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-    validate("demo-scenario", doc, path.name, package="rainbow")
-    return doc
+    return documents.read(path, path.name, schema="demo-scenario", package="rainbow")
 
 
 def run(args: Sequence[str], workdir: Path, shown: Sequence[str] | None = None) -> None:
@@ -349,7 +346,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     say("all on this machine, in a temporary folder that is removed at the end.")
     try:
         scenario = load_scenario(path)
-    except (OSError, yaml.YAMLError, FormatError) as exc:
+    except FormatError as exc:
         say(f"FAILED: cannot read the scenario {path}: {exc}")
         return 1
     with tempfile.TemporaryDirectory(prefix="rainbow-demo-") as tmp:

@@ -8,8 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
 
 
-from compspec.schemas import FormatError, validate
-from compspec.yamltext import load_yaml
+from compspec import documents
 
 from .errors import SelectionError
 from .expr import Invalid, Missing, compile_tree, parse, value_of
@@ -90,14 +89,7 @@ def parse_priorities(text: str) -> list[Priority]:
 
 @functools.lru_cache(maxsize=64)
 def _parse_priorities(text: str) -> tuple[Priority, ...]:
-    try:
-        doc = load_yaml(text, "priorities")
-    except FormatError as exc:
-        raise SelectionError(str(exc)) from None
-    try:
-        validate("selection-priorities", doc, "priorities")
-    except FormatError as exc:
-        raise SelectionError(str(exc)) from None
+    doc = documents.load(text, "priorities", schema="selection-priorities", error=SelectionError)
     out = []
     for i, entry in enumerate(doc):
         steps = []
