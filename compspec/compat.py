@@ -13,20 +13,16 @@ from pathlib import Path
 from typing import Callable, Mapping, Sequence
 
 from compspec import documents
+from compspec.extractors.plugins import Registry
 from compspec.schemas import FormatError, validate
 
 Comparison = Callable[[str | None, str], "str | None"]
-_COMPARISONS: dict[str, Comparison] = {}
+_COMPARISONS: Registry[Comparison] = Registry("comparison")
 
 
 def comparison(name: str) -> Callable[[Comparison], Comparison]:
     """Register a comparison under the name the mapping files use; it returns None when met, else what the node has."""
-
-    def register(fn: Comparison) -> Comparison:
-        _COMPARISONS[name] = fn
-        return fn
-
-    return register
+    return _COMPARISONS.register(name)
 
 
 @dataclass(frozen=True)

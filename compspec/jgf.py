@@ -12,6 +12,7 @@ from array import array
 from dataclasses import dataclass
 from typing import Callable, Iterator, Sequence, TextIO
 
+from compspec.extractors.plugins import Registry
 from compspec.nodes import NodeInfo
 
 # A vertex as the walk yields it: uniq id, parent uniq id (-1 for the root), type, basename and name as JSON
@@ -19,7 +20,7 @@ from compspec.nodes import NodeInfo
 # nodes), properties as a JSON object literal ("" for none).
 Vertex = tuple[int, int, str, str, str, int, str, int, str, int, str]
 
-WRITERS: dict[str, Callable[[Sequence[NodeInfo], str, TextIO], "GraphStats"]] = {}
+WRITERS: Registry[Callable[[Sequence[NodeInfo], str, TextIO], "GraphStats"]] = Registry("graph dialect")
 
 _FLUSH_EVERY = 4096
 
@@ -33,10 +34,7 @@ class GraphStats:
 
 def dialect(name: str):
     """Register a graph writer under the name `--format` selects."""
-    def register(fn):
-        WRITERS[name] = fn
-        return fn
-    return register
+    return WRITERS.register(name)
 
 
 def dialects() -> list[str]:

@@ -9,6 +9,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 
 from compspec import documents
+from compspec.extractors.plugins import Registry
 
 from .errors import SelectionError
 from .expr import Invalid, Missing, compile_tree, parse, value_of
@@ -29,17 +30,12 @@ class Selection:
 
 
 Algorithm = Callable[..., Selection]
-ALGORITHMS: dict[str, Algorithm] = {}
+ALGORITHMS: Registry[Algorithm] = Registry("selection algorithm")
 
 
 def algorithm(name: str) -> Callable[[Algorithm], Algorithm]:
     """Register a selection algorithm under the name clients send in select_algorithm."""
-
-    def register(fn: Algorithm) -> Algorithm:
-        ALGORITHMS[name] = fn
-        return fn
-
-    return register
+    return ALGORITHMS.register(name)
 
 
 def select(algorithm: str, matched: Sequence[str], *, options: Mapping[str, str] | None = None,
