@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Mapping
 
 import click
-import yaml
 
 from rainbow.client import Job, RainbowClient, RainbowError
 from rainbow.config import DEFAULT_PATH, apply_env, get_dotted, load_config, server_address
+from rainbow.jobspec import JobspecError, load_document
 from rainbow.shutdown import Stop, StopSignals, supervise
 
 STOP_GRACE = 10.0
@@ -89,11 +89,9 @@ def _task_count(task: Mapping[str, Any], nodes: int) -> int:
 def job_shape(job: Job) -> Shape:
     """Nodes, tasks, cores per task and command of a received job (nextgen or Flux v1 jobspec, YAML or JSON)."""
     try:
-        spec = yaml.safe_load(job.jobspec) or {}
-    except yaml.YAMLError as exc:
-        raise ValueError(f"job {job.id}: jobspec is not YAML or JSON: {exc}") from None
-    if not isinstance(spec, Mapping):
-        raise ValueError(f"job {job.id}: jobspec is not a mapping")
+        spec = load_document(job.jobspec, f"job {job.id}: jobspec")
+    except JobspecError as exc:
+        raise ValueError(str(exc)) from None
     tasks = spec.get("tasks") or spec.get("task") or [{}]
     task = tasks[0] if isinstance(tasks, list) and tasks else (tasks if isinstance(tasks, Mapping) else {})
     resources = spec.get("resources") or {}
