@@ -9,26 +9,20 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Callable, Mapping, Sequence
 
-import yaml
-
+from compspec import documents
+from compspec.extractors.plugins import Registry
 from compspec.schemas import FormatError, validate
 
 Comparison = Callable[[str | None, str], "str | None"]
-_COMPARISONS: dict[str, Comparison] = {}
+_COMPARISONS: Registry[Comparison] = Registry("comparison")
 
 
 def comparison(name: str) -> Callable[[Comparison], Comparison]:
     """Register a comparison under the name the mapping files use; it returns None when met, else what the node has."""
-
-    def register(fn: Comparison) -> Comparison:
-        _COMPARISONS[name] = fn
-        return fn
-
-    return register
+    return _COMPARISONS.register(name)
 
 
 @dataclass(frozen=True)
@@ -71,21 +65,9 @@ class Mappings:
 
 
 @functools.lru_cache(maxsize=1)
-def _shipped_text() -> str:
-    return resources.files("compspec").joinpath("data/compat-mappings.yaml").read_text(encoding="utf-8")
-
-
-def _read_yaml(text: str, what: str) -> object:
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise FormatError(f"{what}: not valid YAML ({str(exc).splitlines()[0]})") from None
-
-
-@functools.lru_cache(maxsize=1)
 def _default_mappings() -> Mappings:
     mappings = Mappings()
-    mappings.merge(_read_yaml(_shipped_text(), "compat-mappings.yaml"), "compat-mappings.yaml")
+    mappings.merge(documents.package_data("compspec", "compat-mappings.yaml"), "compat-mappings.yaml")
     return mappings
 
 
@@ -96,12 +78,7 @@ def load_mappings(extra: Sequence[str | Path] = ()) -> Mappings:
     base = _default_mappings()
     mappings = Mappings({ns: dict(rules) for ns, rules in base.rules.items()})
     for path in extra:
-        path = Path(path)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise FormatError(f"{path}: cannot read ({exc.strerror})") from None
-        mappings.merge(_read_yaml(text, str(path)), str(path))
+        mappings.merge(documents.read(path, schema="compat-mappings"), str(path))
     return mappings
 
 

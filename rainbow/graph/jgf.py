@@ -6,14 +6,13 @@ vertices are listed and how an edge says it is a containment edge; everything af
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-from compspec.schemas import FormatError
+from compspec import documents
+from compspec.schemas import FormatError, validate
 
 from .errors import GraphError
-from .fastcheck import check
 
 
 @dataclass(frozen=True)
@@ -36,36 +35,10 @@ class RawGraph:
     edges: list[tuple[int, str, str, str | None]] = field(default_factory=list)
 
 
-def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out = dict(pairs)
-    if len(out) != len(pairs):
-        seen: set[str] = set()
-        for key, _ in pairs:
-            if key in seen:
-                raise GraphError(f"duplicate key {key!r} (a vertex label must be unique)")
-            seen.add(key)
-    return out
-
-
 def load_json(data: str | bytes | Mapping, what: str) -> dict[str, Any]:
-    if isinstance(data, Mapping):
-        return dict(data)
-    if isinstance(data, bytes):
-        try:
-            data = data.decode("utf-8")
-        except UnicodeDecodeError:
-            raise GraphError(f"{what}: not UTF-8 text") from None
-    if not isinstance(data, str):
-        raise GraphError(f"{what}: expected JSON text, got {type(data).__name__}")
-    try:
-        doc = json.loads(data, object_pairs_hook=_no_duplicates)
-    except GraphError as exc:
-        raise GraphError(f"{what}: {exc}") from None
-    except ValueError as exc:
-        raise GraphError(f"{what}: not valid JSON ({exc})") from None
-    if not isinstance(doc, dict):
-        raise GraphError(f"{what}: the document must be a JSON object")
-    return doc
+    """A graph document's text (or an already parsed mapping) as a dict; a repeated key (a vertex label given
+    twice) is refused rather than silently kept once."""
+    return documents.load(data, what, syntax="json", kind=dict, unique_keys=True, error=GraphError)
 
 
 def _edge_relation(edge: Mapping[str, Any]) -> str | None:
@@ -125,9 +98,9 @@ def read_graph(doc: Mapping[str, Any], what: str) -> RawGraph:
     try:
         if isinstance(nodes, list):
             dialect = "fluxion"
-            check("jgf-fluxion", doc, what)
+            validate("jgf-fluxion", doc, what, fast=True)
         else:
-            check("jgf-rainbow", doc, what)
+            validate("jgf-rainbow", doc, what, fast=True)
             edges = graph.get("edges") or []
             dialect = "compspec" if edges and all("relation" not in e for e in edges) else "rainbow"
     except GraphError:

@@ -71,11 +71,12 @@ def _tree(raw: RawGraph, what: str) -> tuple[str, dict[str, list[str]], dict[str
                      f"found {len(roots)}: {shown}")
 
 
-def parse_graph(data: str | bytes | dict) -> "ClusterGraph":
-    """Load and validate a cluster graph in any of the three JGF dialects."""
-    raw = read_graph(load_json(data, "graph"), "graph")
-    _check_endpoints(raw, raw.vertices, "graph")
-    root, children, parent = _tree(raw, "graph")
+def parse_graph(data: str | bytes | dict, what: str = "graph") -> "ClusterGraph":
+    """Load and validate a cluster graph in any of the three JGF dialects; messages start with `what` (the file or
+    the request field the graph came in)."""
+    raw = read_graph(load_json(data, what), what)
+    _check_endpoints(raw, raw.vertices, what)
+    root, children, parent = _tree(raw, what)
     top = raw.vertices[root]
     name = raw.name or str(top.metadata.get("basename") or top.metadata.get("name") or root)
     nodes = sum(1 for v in raw.vertices.values() if v.type == "node")

@@ -2,16 +2,14 @@
 from __future__ import annotations
 
 import copy
-import json
 import math
 from typing import Any, Mapping, Sequence
 
 
 from compspec.compat import Mappings, requirements_from_artifact, validate_requires
-from compspec.schemas import FormatError
-from compspec.yamltext import load_yaml
+from compspec import documents
+from compspec.schemas import FormatError, validate
 
-from rainbow.graph.fastcheck import check as check_schema
 from rainbow.graph.settings import device_properties, identity_fields
 
 from .errors import JobspecError
@@ -27,35 +25,12 @@ _NO_VALUES = {"Exists", "DoesNotExist", "IsTrue", "IsFalse"}
 
 def load_document(data: str | bytes | Mapping, what: str = "jobspec") -> dict[str, Any]:
     """YAML or JSON text (or an already parsed mapping) as a dict."""
-    if isinstance(data, Mapping):
-        return dict(data)
-    if isinstance(data, bytes):
-        try:
-            data = data.decode("utf-8")
-        except UnicodeDecodeError:
-            raise JobspecError(f"{what}: not UTF-8 text") from None
-    if not isinstance(data, str):
-        raise JobspecError(f"{what}: expected YAML or JSON text, got {type(data).__name__}")
-    if data.lstrip().startswith("{"):
-        try:
-            doc = json.loads(data)
-        except ValueError as exc:
-            raise JobspecError(f"{what}: not valid YAML or JSON ({str(exc).splitlines()[0]})") from None
-        except RecursionError:
-            raise JobspecError(f"{what}: nested too deeply") from None
-    else:
-        try:
-            doc = load_yaml(data, what)
-        except FormatError as exc:
-            raise JobspecError(str(exc)) from None
-    if not isinstance(doc, dict):
-        raise JobspecError(f"{what}: the document must be a mapping")
-    return doc
+    return documents.load(data, what, kind=dict, error=JobspecError)
 
 
 def _validate(schema: str, doc: dict) -> None:
     try:
-        check_schema(schema, doc, "jobspec")
+        validate(schema, doc, "jobspec", fast=True)
     except FormatError as exc:
         raise JobspecError(str(exc)) from None
 
