@@ -71,16 +71,67 @@ def _tree(raw: RawGraph, what: str) -> tuple[str, dict[str, list[str]], dict[str
                      f"found {len(roots)}: {shown}")
 
 
+def _outside_containment(raw: RawGraph) -> dict[str, tuple[str, ...]]:
+    """Vertices that only other subsystems hold (their `paths` name subsystems, none of them containment)."""
+    out: dict[str, tuple[str, ...]] = {}
+    for label, vertex in raw.vertices.items():
+        paths = vertex.metadata.get("paths")
+        if paths and isinstance(paths, Mapping) and "containment" not in paths:
+            out[label] = tuple(paths)
+    return out
+
+
+def _embedded_subsystems(raw: RawGraph, others: dict[str, tuple[str, ...]], what: str) -> dict[str, Subsystem]:
+    """Each non-containment subsystem of one file, registered as the cluster's subsystem of that name.
+
+    A subsystem vertex is attached to every containment vertex one of that subsystem's edges joins it to (either
+    direction: Fluxion's power edges run from the supply to the node); one pass over the edges.
+    """
+    vertices: dict[str, dict] = {}
+    attachments: dict[str, dict[str, dict[str, None]]] = {}
+    for label, names in others.items():
+        for name in names:
+            vertices.setdefault(name, {})[label] = raw.vertices[label]
+    for i, source, target, subsystem in raw.links:
+        source_out, target_out = source in others, target in others
+        if source_out == target_out:
+            continue  # inside the subsystem, or between two containment vertices: nothing to attach
+        dominant, member = (target, source) if source_out else (source, target)
+        vertices.setdefault(subsystem, {})[member] = raw.vertices[member]
+        attachments.setdefault(subsystem, {}).setdefault(dominant, {})[member] = None
+    for i, source, target, _ in raw.edges:
+        if (source in others) != (target in others):
+            raise GraphError(f"{what}: edge {i} ({source} -> {target}): a containment edge joins a vertex outside "
+                             f"containment (its paths name only {', '.join(others.get(source) or others[target])})")
+    return {name: Subsystem(name=name, vertices=members,
+                            attachments={label: list(kids) for label, kids in attachments.get(name, {}).items()})
+            for name, members in sorted(vertices.items()) if attachments.get(name)}
+
+
 def parse_graph(data: str | bytes | dict) -> "ClusterGraph":
-    """Load and validate a cluster graph in any of the three JGF dialects."""
+    """Load and validate a cluster graph in any of the three JGF dialects.
+
+    A file holding several subsystems (Fluxion writes containment with power, network, io...) gives the
+    containment tree as the cluster graph and every other subsystem as one of the cluster's subsystems.
+    """
     raw = read_graph(load_json(data, "graph"), "graph")
     _check_endpoints(raw, raw.vertices, "graph")
+    for i, source, target, _ in raw.links:
+        for end, label in (("source", source), ("target", target)):
+            if label not in raw.vertices:
+                raise GraphError(f"graph: edge {i} ({source} -> {target}): {end} {label} is not a vertex")
+    others = _outside_containment(raw)
+    subsystems = _embedded_subsystems(raw, others, "graph") if others else {}
+    if others:
+        raw = RawGraph(dialect=raw.dialect, name=raw.name,
+                       vertices={k: v for k, v in raw.vertices.items() if k not in others},
+                       edges=[e for e in raw.edges if e[1] not in others])
     root, children, parent = _tree(raw, "graph")
     top = raw.vertices[root]
     name = raw.name or str(top.metadata.get("basename") or top.metadata.get("name") or root)
     nodes = sum(1 for v in raw.vertices.values() if v.type == "node")
     return ClusterGraph(name=name, dialect=raw.dialect, vertices=raw.vertices, children=children, parent=parent,
-                        root=root, node_count=nodes)
+                        root=root, node_count=nodes, subsystems=subsystems)
 
 
 def parse_subsystem(data: str | bytes | dict, name: str, graph: ClusterGraph) -> Subsystem:
@@ -96,7 +147,7 @@ def parse_subsystem(data: str | bytes | dict, name: str, graph: ClusterGraph) ->
     _check_endpoints(raw, known, what)
     internal = nx.DiGraph()
     internal.add_nodes_from(raw.vertices)
-    attachments: dict[str, list[str]] = {}
+    attachments: dict[str, dict[str, None]] = {}
     for i, source, target, relation in raw.edges:
         if relation != "contains":
             continue
@@ -105,12 +156,11 @@ def parse_subsystem(data: str | bytes | dict, name: str, graph: ClusterGraph) ->
         if source in raw.vertices:
             internal.add_edge(source, target)
         else:
-            attachments.setdefault(source, [])
-            if target not in attachments[source]:
-                attachments[source].append(target)
+            attachments.setdefault(source, {})[target] = None
     if not nx.is_directed_acyclic_graph(internal):
         raise GraphError(f"{what}: containment cycle {_cycle_text(internal)}")
-    return Subsystem(name=name, vertices=raw.vertices, attachments=attachments)
+    return Subsystem(name=name, vertices=raw.vertices,
+                     attachments={label: list(kids) for label, kids in attachments.items()})
 
 
 def parse_subsystems(items: Mapping[str, str | bytes | dict], graph: ClusterGraph) -> dict[str, Subsystem]:

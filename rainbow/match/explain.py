@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections import Counter
 
 from rainbow.graph.index import ClusterIndex
+from rainbow.graph.settings import default_unit
 from rainbow.graph.shape import Shape
 from rainbow.jobspec.model import Requirement
 from rainbow.jobspec.needs import Group, Need
@@ -21,7 +22,9 @@ def _noun(vtype: str, n: int, mode: str) -> str:
 
 
 def _amount(need: Need, value: int) -> str:
-    """A supply value in the need's own terms (bytes back to its unit)."""
+    """A supply value in the need's own terms (bytes back to its unit; a unitless size in the graph's unit)."""
+    if need.mode == "size" and not need.unit and default_unit(need.type):
+        return f"{value} {default_unit(need.type)} {need.type}"
     if need.mode == "bytes":
         per = need.demand // need.quantity if need.quantity else 1
         shown = value / per if per else value
@@ -48,7 +51,8 @@ def describe(need: Need) -> str:
 
 def _kind(need: Need) -> str:
     """'a gpu', 'a gpu with model=H100', 'memory'."""
-    head = need.type if need.mode == "bytes" else f"a {need.type}"
+    head = need.type if need.mode == "bytes" or (need.mode == "size" and default_unit(need.type)) \
+        else f"a {need.type}"
     reqs = [_requirement(req) for req in need.requires + need.identity]
     return f"{head} with {' and '.join(reqs)}" if reqs else head
 
