@@ -191,7 +191,7 @@ class _Explainer:
                 return f"the largest {where} has {_amount(child, best)}"
         if available == 0:
             return "no single vertex holds all of one slot"
-        return f"only {available} fit, each under one vertex"
+        return f"only {available} fit"
 
     def host_shapes(self, index: ClusterIndex, need: Need) -> list[Shape]:
         """Distinct usable shapes a slot of `need` may sit at (topmost ones)."""
@@ -214,7 +214,8 @@ class _Explainer:
     def why_need(self, index: ClusterIndex, need: Need, reserve: int = 0) -> str:
         """Reasons depend on the cluster's node classes and a few totals; clusters alike in those share one."""
         ev = self.ev
-        available = ev.top_supply(index, ev.narrow(need))
+        whole = need.groups if need.mode == "slots" else ()  # a slot without its parts is nothing
+        available = ev.top_supply(index, ev.narrow(need, groups=whole))
         nodes = index.summary.nodes
         usable = self.usable_nodes(index)
         flat = not need.identity and need.type not in index.outer_types
