@@ -1,18 +1,20 @@
 """Turn JGF documents into validated ClusterGraph and Subsystem objects.
 
 Schemas catch wrong JSON types; the checks here catch what a schema cannot: edges to missing vertices, a
-containment hierarchy that is not a single tree. networkx does the graph questions (roots, cycles) once, at load.
+containment hierarchy that is not a single tree. networkx does the graph questions (roots, cycles) once, at load;
+it is imported where it is used, so reading a jobspec (which shares the graph settings) never loads it.
 """
 from __future__ import annotations
 
-from typing import Mapping
-
-import networkx as nx
+from typing import TYPE_CHECKING, Mapping
 
 from .errors import GraphError
 from .jgf import RawGraph, load_json, read_graph
 from .model import ClusterGraph, Subsystem
 from .settings import max_depth
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 
 def _check_endpoints(raw: RawGraph, known, what: str) -> None:
@@ -24,6 +26,8 @@ def _check_endpoints(raw: RawGraph, known, what: str) -> None:
 
 def _cycle_text(graph: nx.DiGraph, reverse: bool = False) -> str:
     """One cycle as 'a -> b -> c -> a', starting at its smallest label (`reverse`: edges point child to parent)."""
+    import networkx as nx
+
     labels = [edge[0] for edge in nx.find_cycle(graph)]
     if reverse:
         labels.reverse()
@@ -63,6 +67,8 @@ def _tree(raw: RawGraph, what: str) -> tuple[str, dict[str, list[str]], dict[str
         if seen == len(raw.vertices):
             return roots[0], children, parent
     # not one tree: say why, with networkx finding the cycle if there is one
+    import networkx as nx
+
     tree = nx.DiGraph(list(parent.items()))
     if not nx.is_directed_acyclic_graph(tree):
         raise GraphError(f"{what}: containment cycle {_cycle_text(tree, reverse=True)}")
@@ -145,6 +151,8 @@ def parse_subsystem(data: str | bytes | dict, name: str, graph: ClusterGraph) ->
         raise GraphError(f"{what}: vertex label {clashes[0]} is also a cluster graph label")
     known = raw.vertices.keys() | graph.vertices.keys()
     _check_endpoints(raw, known, what)
+    import networkx as nx
+
     internal = nx.DiGraph()
     internal.add_nodes_from(raw.vertices)
     attachments: dict[str, dict[str, None]] = {}

@@ -215,3 +215,12 @@ def test_bad_jobspecs_name_the_field(case, data, message):
     assert message in str(caught.value)
     assert "\n" not in str(caught.value)
     assert isinstance(caught.value, FormatError)
+
+
+def test_reading_a_jobspec_does_not_load_the_graph_library():
+    import subprocess
+    import sys
+
+    probe = "import sys, rainbow.jobspec, rainbow.match; print('networkx' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
