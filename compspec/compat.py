@@ -17,12 +17,37 @@ import yaml
 
 from compspec.schemas import FormatError, validate
 
-Comparison = Callable[[str | None, str], "str | None"]
+@dataclass(frozen=True)
+class Shortfall:
+    """What a node has instead of what is asked: `node {verb} {value}`, or `node has {missing}` without a value."""
+
+    verb: str = "has"
+    value: str | None = None
+    missing: str = "none"
+
+    def __str__(self) -> str:
+        return f"node {self.verb} {self.value}" if self.value is not None else f"node has {self.missing}"
+
+
+@dataclass(frozen=True)
+class Unmet:
+    """One requirement a node does not meet, kept structured so each caller words it once, where it is shown."""
+
+    namespace: str
+    attribute: str
+    required: str
+    shortfall: Shortfall
+
+    def __str__(self) -> str:
+        return f"{self.attribute} {self.required}: {self.shortfall}"
+
+
+Comparison = Callable[[str | None, str], "Shortfall | None"]
 _COMPARISONS: dict[str, Comparison] = {}
 
 
 def comparison(name: str) -> Callable[[Comparison], Comparison]:
-    """Register a comparison under the name the mapping files use; it returns None when met, else what the node has."""
+    """Register a comparison under the name the mapping files use; it returns None when met, else the shortfall."""
 
     def register(fn: Comparison) -> Comparison:
         _COMPARISONS[name] = fn
@@ -124,8 +149,14 @@ def requirements_from_artifact(spec: dict, strict: bool = False) -> dict[str, di
 def check(requires: Mapping[str, Mapping[str, str]], properties: Mapping[str, str],
           mappings: Mappings | None = None) -> list[str]:
     """Every unmet requirement as a short reason; an empty list means the node is compatible."""
+    return [str(item) for item in unmet(requires, properties, mappings)]
+
+
+def unmet(requires: Mapping[str, Mapping[str, str]], properties: Mapping[str, str],
+          mappings: Mappings | None = None) -> list[Unmet]:
+    """Every unmet requirement, structured; an empty list means the node is compatible."""
     mappings = mappings or _default_mappings()
-    reasons: list[str] = []
+    reasons: list[Unmet] = []
     for namespace in sorted(requires):
         attributes = requires[namespace]
         if not isinstance(attributes, Mapping):
@@ -138,7 +169,7 @@ def check(requires: Mapping[str, Mapping[str, str]], properties: Mapping[str, st
             compare = _COMPARISONS[rule.compare]
             found = compare(properties.get(rule.prop), required)
             if found is not None:
-                reasons.append(f"{attribute} {required}: {found}")
+                reasons.append(Unmet(namespace, attribute, required, found))
     return reasons
 
 
@@ -151,32 +182,32 @@ def validate_requires(requires: Mapping[str, Mapping[str, str]], mappings: Mappi
 
 
 @comparison("equal")
-def _equal(node: str | None, required: str) -> str | None:
+def _equal(node: str | None, required: str) -> Shortfall | None:
     if node is None:
-        return "node has none"
-    return None if node == required else f"node has {node}"
+        return Shortfall()
+    return None if node == required else Shortfall("has", node)
 
 
 @comparison("casefold")
-def _casefold(node: str | None, required: str) -> str | None:
+def _casefold(node: str | None, required: str) -> Shortfall | None:
     if node is None:
-        return "node has none"
-    return None if node.casefold() == required.casefold() else f"node has {node}"
+        return Shortfall()
+    return None if node.casefold() == required.casefold() else Shortfall("has", node)
 
 
 @comparison("version")
-def _version(node: str | None, required: str) -> str | None:
+def _version(node: str | None, required: str) -> Shortfall | None:
     if node is None:
-        return "node has none"
-    return None if version_satisfies(node, required) else f"node has {node}"
+        return Shortfall()
+    return None if version_satisfies(node, required) else Shortfall("has", node)
 
 
 @comparison("archspec")
-def _archspec(node: str | None, required: str) -> str | None:
+def _archspec(node: str | None, required: str) -> Shortfall | None:
     _check_target_name(required)
     if node is None:
-        return "node has no cpu target"
-    return None if target_satisfies(node, required) else f"node is {node}"
+        return Shortfall(missing="no cpu target")
+    return None if target_satisfies(node, required) else Shortfall("is", node)
 
 
 _YES = {"yes", "true", "1"}
@@ -184,7 +215,7 @@ _NO = {"no", "false", "0", ""}
 
 
 @comparison("available")
-def _available(node: str | None, required: str) -> str | None:
+def _available(node: str | None, required: str) -> Shortfall | None:
     wanted = required.strip().lower()
     if wanted in _NO:
         return None
@@ -194,7 +225,7 @@ def _available(node: str | None, required: str) -> str | None:
         count = int(node) if node is not None else 0
     except ValueError:
         count = 0
-    return None if count >= 1 else "node has none"
+    return None if count >= 1 else Shortfall()
 
 
 # ---------------------------------------------------------------------------------------------- targets

@@ -10,7 +10,7 @@ from itertools import compress, repeat
 from operator import mul, not_
 from typing import Callable
 
-from compspec.compat import Mappings, check
+from compspec.compat import Mappings, Unmet, unmet
 from rainbow.graph.index import ClusterIndex
 from rainbow.graph.settings import default_unit
 from rainbow.graph.shape import Entry, Shape, shape_by_uid
@@ -74,7 +74,7 @@ class Evaluation:
         self.groups: tuple[Group, ...] = request.groups
         self.requires = request.requires
         self.mappings = mappings
-        self._compat: dict[int, list[str]] = {}
+        self._compat: dict[int, list[Unmet]] = {}
         self._qualifies: dict[tuple[int, int], bool] = {}
         self._supply: dict[tuple[int, int], int] = {}
         self._vector: dict[tuple[int, int], Vector] = {}
@@ -102,10 +102,10 @@ class Evaluation:
 
     # -- compatibility: a node failing the job's top-level requires is not used at all
 
-    def compat_reasons(self, shape: Shape) -> list[str]:
+    def compat_reasons(self, shape: Shape) -> list[Unmet]:
         found = self._compat.get(shape.uid)
         if found is None:
-            found = check(self.requires, shape.propmap, self.mappings) if self.requires else []
+            found = unmet(self.requires, shape.propmap, self.mappings) if self.requires else []
             self._compat[shape.uid] = found
         return found
 

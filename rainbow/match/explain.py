@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 
+from compspec.compat import Shortfall
 from rainbow.graph.index import ClusterIndex
 from rainbow.graph.settings import default_unit
 from rainbow.graph.shape import Shape
@@ -118,24 +119,25 @@ class _Explainer:
         return found
 
     def _compat_text(self, index: ClusterIndex) -> str:
-        by_prefix: dict[str, list[str]] = {}
-        weight: Counter[str] = Counter()
+        """'cpu.target x86_64_v4: nodes are haswell, zen3': the requirement most node classes miss."""
+        by_requirement: dict[tuple[str, str], list[Shortfall]] = {}
+        weight: Counter[tuple[str, str]] = Counter()
         for shape in index.class_shapes:
-            for reason in self.ev.compat_reasons(shape):
-                prefix, _, rest = reason.partition(": ")
-                weight[prefix] += 1
-                values = by_prefix.setdefault(prefix, [])
-                if rest not in values:
-                    values.append(rest)
-        prefix = sorted(weight, key=lambda p: (-weight[p], p))[0]
+            for item in self.ev.compat_reasons(shape):
+                key = (item.attribute, item.required)
+                weight[key] += 1
+                shortfalls = by_requirement.setdefault(key, [])
+                if item.shortfall not in shortfalls:
+                    shortfalls.append(item.shortfall)
+        key = sorted(weight, key=lambda k: (-weight[k], k))[0]
         verbs: dict[str, list[str]] = {}
-        for rest in by_prefix[prefix]:
-            verb, _, value = rest.partition(" ")[2].partition(" ")
-            verbs.setdefault(verb, []).append(value)
+        for shortfall in by_requirement[key]:
+            verb = shortfall.verb if shortfall.value is not None else "has"
+            verbs.setdefault(verb, []).append(shortfall.value if shortfall.value is not None else shortfall.missing)
         plural = {"is": "are", "has": "have"}
         said = "; ".join(f"nodes {plural.get(verb, verb)} {', '.join(sorted(values))}"
                          for verb, values in verbs.items())
-        return f"{prefix}: {said}"
+        return f"{key[0]} {key[1]}: {said}"
 
     def best_child(self, index: ClusterIndex, need: Need, group: Group) -> int:
         """The most of `group` any one vertex of the need's type (meeting its requirements) holds."""
