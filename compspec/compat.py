@@ -7,7 +7,6 @@ artifact request instead of changing code. Comparisons are small functions regis
 from __future__ import annotations
 
 import functools
-import re
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -16,6 +15,7 @@ from typing import Callable, Mapping, Sequence
 import yaml
 
 from compspec.schemas import FormatError, validate
+from compspec.versions import in_series
 
 @dataclass(frozen=True)
 class Shortfall:
@@ -267,33 +267,7 @@ def target_satisfies(node_target: str, required: str) -> bool:
 
 # ---------------------------------------------------------------------------------------------- versions
 
-_PART = re.compile(r"^\d+$")
-
-
-def _parts(version: str) -> list[str]:
-    text = version.strip()
-    if text[:1] in ("v", "V"):
-        text = text[1:]
-    return re.split(r"[.\-+_]", text) if text else []
-
-
-def _part_cmp(a: str, b: str) -> int:
-    if _PART.match(a) and _PART.match(b):
-        return (int(a) > int(b)) - (int(a) < int(b))
-    return 0 if a == b else (1 if a > b else -1)
-
 
 def version_satisfies(node_version: str, required: str) -> bool:
-    """Same series: the first k-1 parts equal and the k-th at least the required one (k = parts required)."""
-    want = _parts(required)
-    have = _parts(node_version)
-    if not want:
-        return True
-    have = have + ["0"] * (len(want) - len(have))
-    for a, b in zip(have[: len(want) - 1], want[:-1]):
-        if _part_cmp(a, b) != 0:
-            return False
-    last_have, last_want = have[len(want) - 1], want[-1]
-    if _PART.match(last_have) and _PART.match(last_want):
-        return int(last_have) >= int(last_want)
-    return last_have == last_want
+    """The node's version is in the required series and not older (the rule is in compspec.versions)."""
+    return in_series(node_version, required)

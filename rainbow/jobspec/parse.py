@@ -9,6 +9,7 @@ from typing import Any, Mapping, Sequence
 
 from compspec.compat import Mappings, requirements_from_artifact, validate_requires
 from compspec.schemas import FormatError
+from compspec.versions import parse as parse_version
 from compspec.yamltext import load_yaml
 
 from rainbow.graph.fastcheck import check as check_schema
@@ -18,7 +19,6 @@ from .constraints import parse_constraint
 from .errors import JobspecError
 from .needs import compile_groups
 from .model import Request, Requirement, ResourceRequest, Task
-from .semver import parse as parse_version
 
 # Metadata fields that identify one vertex; requirements cannot name them (node classes do not keep them).
 IDENTITY_FIELDS = identity_fields()

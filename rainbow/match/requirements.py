@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Callable, Mapping, Sequence
 
 from rainbow.jobspec.model import Requirement
-from rainbow.jobspec.semver import in_range
+from compspec.versions import in_range
 
 Operator = Callable[[str | None, Sequence[str]], bool]
 OPERATORS: dict[str, Operator] = {}
