@@ -141,7 +141,8 @@ def parse_graph(data: str | bytes | dict) -> "ClusterGraph":
 
 
 def parse_subsystem(data: str | bytes | dict, name: str, graph: ClusterGraph) -> Subsystem:
-    """Load a subsystem graph whose containment edges hang its vertices off labels of `graph`."""
+    """Load a subsystem graph whose edges hang its vertices off labels of `graph`: its containment edges from a
+    cluster vertex, or its own subsystem's edges in either direction (a PDU's edge to the node it feeds)."""
     what = f"subsystem {name}"
     if not name:
         raise GraphError("subsystem: a name is required")
@@ -151,6 +152,10 @@ def parse_subsystem(data: str | bytes | dict, name: str, graph: ClusterGraph) ->
         raise GraphError(f"{what}: vertex label {clashes[0]} is also a cluster graph label")
     known = raw.vertices.keys() | graph.vertices.keys()
     _check_endpoints(raw, known, what)
+    for i, source, target, _ in raw.links:
+        for end, label in (("source", source), ("target", target)):
+            if label not in known:
+                raise GraphError(f"{what}: edge {i} ({source} -> {target}): {end} {label} is not a vertex")
     import networkx as nx
 
     internal = nx.DiGraph()
@@ -165,6 +170,13 @@ def parse_subsystem(data: str | bytes | dict, name: str, graph: ClusterGraph) ->
             internal.add_edge(source, target)
         else:
             attachments.setdefault(source, {})[target] = None
+    for i, source, target, _ in raw.links:  # edges in the subsystem's own name (Fluxion's power edges)
+        if source in raw.vertices and target in raw.vertices:
+            continue
+        if source not in raw.vertices and target not in raw.vertices:
+            raise GraphError(f"{what}: edge {i} ({source} -> {target}): joins two cluster vertices")
+        dominant, member = (source, target) if target in raw.vertices else (target, source)
+        attachments.setdefault(dominant, {})[member] = None
     if not nx.is_directed_acyclic_graph(internal):
         raise GraphError(f"{what}: containment cycle {_cycle_text(internal)}")
     return Subsystem(name=name, vertices=raw.vertices,

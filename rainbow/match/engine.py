@@ -343,7 +343,13 @@ class Evaluation:
         for position, (group, demand, table) in enumerate(self._plan):
             if not alive:
                 break
-            if table is None or any(self.outer(indexes[i], group) for i in alive):
+            if group.mode == "slots":
+                hosts = group.needs[0].hosts
+                outer = any(not hosts.isdisjoint(indexes[i].outer_child_types) for i in alive)
+            else:
+                vtype = group.type
+                outer = any(vtype in indexes[i].outer_types for i in alive)
+            if table is None or outer:
                 good = [self.top_ok(indexes[i], group) for i in alive]
             else:
                 get = table.__getitem__

@@ -204,3 +204,15 @@ def test_registered_subsystem_adds_to_the_one_in_the_file():
     request = parse_jobspec({"version": 1, "resources": {"n": {"type": "node", "count": 1, "requires": [
         {"name": "power", "field": "type", "match": "pdu"}, {"name": "io", "field": "type", "match": "shm"}]}}})
     assert matcher.match(request)[0] == ["tiny"]
+
+
+def test_a_separate_fluxion_subsystem_file_attaches_by_its_own_edges():
+    from rainbow.graph import parse_subsystem
+
+    graph = parse_graph(tiny())
+    nodes = sorted(label for label, v in graph.vertices.items() if v.type == "node")
+    doc = {"graph": {"nodes": [{"id": "pdu0", "metadata": {"type": "pdu", "paths": {"power": "/pdu0"}}}],
+                     "edges": [{"source": "pdu0", "target": label, "metadata": {"name": {"power": "supplies-to"}}}
+                               for label in nodes]}}
+    power = parse_subsystem(doc, "power", graph)
+    assert {label: list(kids) for label, kids in power.attachments.items()} == {label: ["pdu0"] for label in nodes}
