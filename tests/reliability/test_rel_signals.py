@@ -100,7 +100,8 @@ def test_signal_bursts_never_hang_the_server(tmp_path, figures):
     statuses = collections.Counter(stats["status"] for _, stats in results)
     slowest = max((stats for _, stats in results), key=lambda stats: stats["took"])
     figures.add(runs=len(runs), statuses=dict(statuses), slowest_exit_s=slowest["took"],
-                slowest=f"{slowest['name']}:{slowest['status']}", jobs_confirmed=sum(s["confirmed"] for _, s in results))
+                slowest=f"{slowest['name']}:{slowest['status']}",
+                jobs_confirmed=sum(stats["confirmed"] for _, stats in results))
 
 
 # -- the other long-running commands -----------------------------------------------------------------------------
@@ -139,7 +140,7 @@ def test_signal_bursts_never_hang_the_pollers(tmp_path, figures):
             index, (name, script) = item
             pattern = PATTERNS[name]
             with open(tmp_path / f"poller{index}.err", "w+") as err:
-                proc = subprocess.Popen([sys.executable, str(REPO / "examples" / script), "--config", str(config),
+                proc = subprocess.Popen([sys.executable, str(REPO / "examples" / script), "--config-path", str(config),
                                          "--interval", "0.1", "--dry-run"], cwd=REPO / "examples",
                                         stdout=subprocess.DEVNULL, stderr=err, stdin=subprocess.DEVNULL,
                                         env=_clean_env())
