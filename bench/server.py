@@ -69,10 +69,10 @@ def serve_baseline() -> None:
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=WORKERS))
     server.add_generic_rpc_handlers((handler,))
     port = server.add_insecure_port("127.0.0.1:0")
-    with StopSignals() as signals:
+    with StopSignals(grace=5.0, say=lambda line: print(f"baseline: {line}", file=sys.stderr)) as signals:
         server.start()
         print(f"baseline: serving on 127.0.0.1:{port}", flush=True)
-        signals.wait()
+        signals.stop.wait()
         server.stop(1).wait()
 
 

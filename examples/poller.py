@@ -21,7 +21,7 @@ from rainbow.client import Job, RainbowClient, RainbowError
 from rainbow.cli.settings import config_path_option, setting
 from rainbow.config import ADDRESS_KEYS, DEFAULT_ADDRESS
 from rainbow.jobspec import JobspecError, load_document
-from rainbow.shutdown import Stop, StopSignals, supervise
+from rainbow.shutdown import StopSignals
 
 STOP_GRACE = 10.0
 
@@ -178,30 +178,26 @@ def poller_command(scheduler: str, to_command: Callable[[Shape], list[str]]) -> 
     @click.option("--dry-run", is_flag=True, help="print what would run; accept nothing, submit nothing")
     def main(config_path, address, cluster, secret, tls_ca, tls_cert, tls_key, interval, max_jobs, once,
              dry_run) -> None:
-        with StopSignals() as signals:  # first, so that a signal while connecting is kept, not lost
+        # First, so that a signal while connecting is kept; a round in progress gets STOP_GRACE seconds to finish.
+        with StopSignals(grace=STOP_GRACE, say=lambda line: print(line, file=sys.stderr),
+                         stopping="stopping after this round") as signals:
             if not cluster or not secret:
                 raise click.UsageError("need the cluster's name and secret (--cluster/--secret, RAINBOW_CLUSTER_NAME/"
                                        "RAINBOW_CLUSTER_SECRET, or cluster.name and cluster.secret in the config "
                                        "file)")
             settings = Settings(address=address, cluster=cluster, secret=secret, tls_ca=tls_ca or None,
                                 tls_cert=tls_cert or None, tls_key=tls_key or None)
-
-            def loop(stop: Stop) -> None:
-                seen: set[int] = set()
-                with RainbowClient(settings.address, tls_ca=settings.tls_ca, tls_cert=settings.tls_cert,
-                                   tls_key=settings.tls_key) as client:
-                    while not stop.is_set():
-                        try:
-                            poll_once(client, settings, to_command, dry_run=dry_run, max_jobs=max_jobs, seen=seen)
-                        except RainbowError as exc:
-                            if once:
-                                raise click.ClickException(str(exc)) from None
-                            print(f"poll failed: {exc}", file=sys.stderr)
-                        if once or stop.wait(interval):
-                            return
-
-            # A round in progress (receive, accept, local submissions) gets STOP_GRACE seconds to finish.
-            supervise(loop, signals=signals, grace=STOP_GRACE, say=lambda line: print(line, file=sys.stderr),
-                      stopping="stopping after this round")
+            seen: set[int] = set()
+            with RainbowClient(settings.address, tls_ca=settings.tls_ca, tls_cert=settings.tls_cert,
+                               tls_key=settings.tls_key) as client:
+                while not signals.stop.is_set():
+                    try:
+                        poll_once(client, settings, to_command, dry_run=dry_run, max_jobs=max_jobs, seen=seen)
+                    except RainbowError as exc:
+                        if once:
+                            raise click.ClickException(str(exc)) from None
+                        print(f"poll failed: {exc}", file=sys.stderr)
+                    if once or signals.stop.wait(interval):
+                        return
 
     return main

@@ -26,7 +26,7 @@ from compspec import documents
 from compspec.schemas import FormatError
 from rainbow.client import FailedPrecondition, RainbowClient, RainbowError
 from rainbow.server.launch import LaunchError, ServedProcess, serve_command
-from rainbow.shutdown import Stop, StopSignals, signal_name, supervise
+from rainbow.shutdown import Stop, StopSignals, signal_name
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "examples" / "data"
@@ -363,7 +363,9 @@ class Demo:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """`python -m rainbow.demo [SCENARIO]`: play examples/data/demo.yaml, or another scenario of the same form."""
-    with StopSignals() as signals:  # first: a signal from here on ends the demo cleanly
+    # First: a signal from here on ends the demo cleanly, and a second one at once.
+    with StopSignals(grace=STOP_TIMEOUT + 5.0, say=lambda line: say(f"demo: {line}"), before_exit=_kill_running,
+                     stopping="stopping the server and removing the folder", stop=STOP):
         args = list(sys.argv[1:] if argv is None else argv)
         path = Path(args[0]) if args else SCENARIO
         started = time.monotonic()
@@ -374,9 +376,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         except FormatError as exc:
             say(f"FAILED: cannot read the scenario {path}: {exc}")
             return 1
-        status = supervise(lambda stop: _play(scenario, stop), signals=signals, grace=STOP_TIMEOUT + 5.0,
-                           say=lambda line: say(f"demo: {line}"), before_exit=_kill_running,
-                           stopping="stopping the server and removing the folder", stop=STOP)
+        status = _play(scenario, STOP)
     if status == 0:
         say()
         say(f"Done in {time.monotonic() - started:.1f} s: every step did what it said; nothing is left running.")

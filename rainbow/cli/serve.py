@@ -46,7 +46,8 @@ def serve(host: str, port: int, db: str, secret: str | None, config_path: str | 
     from rainbow.shutdown import StopSignals, end_process
 
     # First of all, so that a SIGINT/SIGTERM during start-up is kept and ends the start cleanly.
-    signals = click.get_current_context().with_resource(StopSignals())
+    signals = click.get_current_context().with_resource(StopSignals(
+        grace=10.0, say=logging.getLogger("rainbow.server").info, stopping="stopping, finishing requests in flight"))
     from compspec.compat import load_mappings
     from compspec.schemas import FormatError
     from rainbow.config import apply_env, get_dotted

@@ -15,7 +15,7 @@ from grpc_reflection.v1alpha import reflection
 from rainbow.protos import jobs_pb2, jobs_pb2_grpc, memory_pb2, memory_pb2_grpc, rainbow_pb2, rainbow_pb2_grpc
 from rainbow.server.scheduler import Scheduler
 from rainbow.server.servicers import MemoryGraphServicer, RainbowJobsServicer, RainbowSchedulerServicer
-from rainbow.shutdown import Stop, StopSignals, supervise
+from rainbow.shutdown import StopSignals
 from rainbow.tlsfiles import TLSFileError, load_tls
 
 log = logging.getLogger("rainbow.server")
@@ -25,6 +25,10 @@ SERVICE_NAMES = (
     memory_pb2.DESCRIPTOR.services_by_name["MemoryGraph"].full_name,
     jobs_pb2.DESCRIPTOR.services_by_name["RainbowJobs"].full_name,
 )
+
+
+# What the log line of the first SIGINT/SIGTERM says the server does.
+STOPPING = "stopping, finishing requests in flight"
 
 
 class ServerStartError(RuntimeError):
@@ -139,26 +143,23 @@ def run_until_signalled(server: RainbowServer, announce: Callable[[str], None],
     gracefully; returns the exit status 0. A signal during `prepare` ends the run cleanly once it is done; a second
     signal, or a stop that outlasts the grace period, ends the process at once (see rainbow.shutdown).
 
-    `signals` is the StopSignals the caller installed early, so that a signal during its own start-up is kept."""
-
-    def work(stop: Stop) -> int:
-        if prepare is not None:
-            prepare()
-        if stop.is_set():
-            log.info("not serving: stopped while starting")
-            server.scheduler.store.close()
-            return 0
-        port = server.start()
-        announce(f"rainbow: serving on {server.options.host}:{port}")
-        log.info("serving on %s:%d (%s)", server.options.host, port, "TLS" if server.options.tls else "plaintext")
-        stop.wait()
-        server.stop()
-        log.info("stopped")
-        return 0
-
+    `signals` is the StopSignals the caller entered first thing, so that a signal during its own start-up counts."""
     if signals is None:
-        with StopSignals() as own:
+        with StopSignals(grace=0, say=log.info, stopping=STOPPING) as own:
             return run_until_signalled(server, announce, prepare, own)
     # The store is closed within the grace period too: half a second on top of gRPC's own.
-    return supervise(work, signals=signals, grace=server.options.grace_seconds + 0.5, say=log.info,
-                     stopping="stopping, finishing requests in flight")
+    signals.grace = server.options.grace_seconds + 0.5
+    stop = signals.stop
+    if prepare is not None and not stop.is_set():
+        prepare()
+    if stop.is_set():
+        log.info("not serving: stopped while starting")
+        server.scheduler.store.close()
+        return 0
+    port = server.start()
+    announce(f"rainbow: serving on {server.options.host}:{port}")
+    log.info("serving on %s:%d (%s)", server.options.host, port, "TLS" if server.options.tls else "plaintext")
+    stop.wait()
+    server.stop()
+    log.info("stopped")
+    return 0
