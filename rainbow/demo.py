@@ -1,7 +1,7 @@
 """`make demo`: the whole flow on one machine, narrated, in a temporary folder, with checks at every step.
 
-It plays examples/data/demo.yaml: start a server on a free loopback port, extract this node, build two clusters from
-recorded machines (tests/data/hosts/) plus this node, register them, attach an io subsystem, report state, submit a
+It plays rainbow/data/demo/demo.yaml: start a server on a free loopback port, extract this node, build two clusters
+from recorded machines (rainbow/data/demo/hosts/) plus this node, register them, attach an io subsystem, report state, submit a
 job that only one cluster can run and one that no cluster can run, then receive and accept as the chosen cluster.
 Every step checks that it did what it says; the first step that did not ends the demo with exit status 1. The
 server is stopped and the folder removed whatever happens.
@@ -28,9 +28,9 @@ from compspec.schemas import FormatError, validate
 from rainbow.client import FailedPrecondition, RainbowClient, RainbowError
 from rainbow.shutdown import Stop, StopSignals, signal_name, supervise
 
-ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT / "examples" / "data"
-HOSTS = ROOT / "tests" / "data" / "hosts"
+# The demo's data is package data (rainbow/data/demo), so an installed package plays it without a source tree.
+DATA = Path(__file__).resolve().parent / "data" / "demo"
+HOSTS = DATA / "hosts"
 SCENARIO = DATA / "demo.yaml"
 START_TIMEOUT = 20.0
 STOP_TIMEOUT = 10.0
@@ -255,7 +255,7 @@ class Demo:
             recorded = self.work / f"{machine['host']}.json"
             if not recorded.exists():
                 args = ["compspec", "extract", "--quiet", "--host-root", str(host_root), "--out", recorded.name]
-                shown = [*args[:4], str(host_root.relative_to(ROOT)), *args[5:]]
+                shown = [*args[:4], str(host_root.relative_to(DATA)), *args[5:]]
                 run(args, self.work, shown)
             node = json.loads(recorded.read_text())
             say(f"   {machine['nodes']} x {node['metadata']['hostname']}: {describe(node)}")
@@ -381,7 +381,7 @@ class Demo:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """`python -m rainbow.demo [SCENARIO]`: play examples/data/demo.yaml, or another scenario of the same form."""
+    """`rainbow demo [SCENARIO]` (or `python -m rainbow.demo`): play the packaged scenario, or another of its form."""
     with StopSignals() as signals:  # first: a signal from here on ends the demo cleanly
         args = list(sys.argv[1:] if argv is None else argv)
         path = Path(args[0]) if args else SCENARIO
