@@ -16,11 +16,11 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Mapping
 
 import click
-import yaml
 
 from rainbow.client import Job, RainbowClient, RainbowError
 from rainbow.cli.settings import config_path_option, setting
 from rainbow.config import ADDRESS_KEYS, DEFAULT_ADDRESS
+from rainbow.jobspec import JobspecError, load_document
 from rainbow.shutdown import Stop, StopSignals, supervise
 
 STOP_GRACE = 10.0
@@ -90,11 +90,9 @@ def _task_count(task: Mapping[str, Any], nodes: int) -> int:
 def job_shape(job: Job) -> Shape:
     """Nodes, tasks, cores per task and command of a received job (nextgen or Flux v1 jobspec, YAML or JSON)."""
     try:
-        spec = yaml.safe_load(job.jobspec) or {}
-    except yaml.YAMLError as exc:
-        raise ValueError(f"job {job.id}: jobspec is not YAML or JSON: {exc}") from None
-    if not isinstance(spec, Mapping):
-        raise ValueError(f"job {job.id}: jobspec is not a mapping")
+        spec = load_document(job.jobspec, f"job {job.id}: jobspec")
+    except JobspecError as exc:
+        raise ValueError(str(exc)) from None
     tasks = spec.get("tasks") or spec.get("task") or [{}]
     task = tasks[0] if isinstance(tasks, list) and tasks else (tasks if isinstance(tasks, Mapping) else {})
     resources = spec.get("resources") or {}

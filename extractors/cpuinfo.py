@@ -33,8 +33,13 @@ _SHARED_FIELDS = (
     "cpu_revision", "cpu", "fpu", "type", "cpucaps",
 )
 
-_S390_CPU_LINE = re.compile(r"^processor_(\d+)$")
-_SPARC_CPU_STATE = re.compile(r"^cpu(\d+)$")
+_S390_CPU_LINE = re.compile(r"^processor_([0-9]+)$")
+_SPARC_CPU_STATE = re.compile(r"^cpu([0-9]+)$")
+
+
+def _number(value: str) -> bool:
+    """A CPU number: ASCII digits only (str.isdigit also takes "²", which int() refuses)."""
+    return value.isascii() and value.isdigit()
 
 
 def normalise_key(key: str) -> str:
@@ -54,9 +59,9 @@ def parse_cpuinfo(text: str) -> tuple[list[dict[str, str]], dict[str, str]]:
     def flush() -> None:
         if not current:
             return
-        if current.get("processor", "").isdigit():
+        if _number(current.get("processor", "")):
             processors.append(dict(current))
-        elif current.get("cpu_number", "").isdigit():  # s390x per-CPU block
+        elif _number(current.get("cpu_number", "")):  # s390x per-CPU block
             processors.append({"processor": current["cpu_number"], **current})
         else:
             common.update(current)
@@ -70,7 +75,7 @@ def parse_cpuinfo(text: str) -> tuple[list[dict[str, str]], dict[str, str]]:
         if not sep:
             continue
         key, value = normalise_key(key), value.strip()
-        if key == "processor" and not value.isdigit():
+        if key == "processor" and not _number(value):
             # 32-bit Arm before 3.8: "Processor : ARMv7 Processor rev 10 (v7l)" names the model of every CPU.
             common.setdefault("model_name", value)
             continue
@@ -103,7 +108,7 @@ def _machine_wide_processors(common: dict[str, str]) -> list[dict[str, str]]:
         match = _SPARC_CPU_STATE.match(key)
         if match and value == "online":
             found.append({"processor": match.group(1)})
-    if not found and common.get("ncpus_active", "").isdigit():
+    if not found and _number(common.get("ncpus_active", "")):
         found = [{"processor": str(i)} for i in range(int(common["ncpus_active"]))]
     return found
 
@@ -377,7 +382,7 @@ def arm_names(implementer: str, part: str = "") -> tuple[str, str]:
 
 
 @dataclass(frozen=True)
-class Identity:
+class CpuIdentity:
     vendor: str
     model: str
     family: str
@@ -386,19 +391,19 @@ class Identity:
     cpu_part: str
 
 
-def identity(host: Host) -> Identity:
+def identity(host: Host) -> CpuIdentity:
     """Vendor, model name and feature flags of the first processor (nodes are assumed homogeneous)."""
     return host.cached("identity", lambda: _identity(*parsed(host)))
 
 
-def _identity(procs: list[dict[str, str]], common: dict[str, str]) -> Identity:
+def _identity(procs: list[dict[str, str]], common: dict[str, str]) -> CpuIdentity:
     if not procs:
-        return Identity("", "", "", "", frozenset(), "")
+        return CpuIdentity("", "", "", "", frozenset(), "")
     first = procs[0]
     if "cpu_implementer" in first:
         part = first.get("cpu_part", "")
         vendor, model = arm_names(first["cpu_implementer"], part)
-        return Identity(
+        return CpuIdentity(
             vendor=vendor,
             model=model or first.get("model_name", ""),  # the part's name, as lscpu shows it
             family=first.get("cpu_architecture", ""),
@@ -409,22 +414,22 @@ def _identity(procs: list[dict[str, str]], common: dict[str, str]) -> Identity:
     vendor_id = first.get("vendor_id", "")
     if vendor_id.startswith("IBM/S390"):
         machine_type = first.get("machine", "")
-        return Identity(vendor_id, machine_type, "", machine_type, frozenset(first.get("features", "").split()), "")
+        return CpuIdentity(vendor_id, machine_type, "", machine_type, frozenset(first.get("features", "").split()), "")
     cpu = first.get("cpu", "")
     if re.match(r"POWER\d", cpu.upper()):
-        return Identity("IBM", cpu, "", "", frozenset(), "")
+        return CpuIdentity("IBM", cpu, "", "", frozenset(), "")
     if first.get("isa", "").startswith("rv"):
-        return Identity(
+        return CpuIdentity(
             vendor=first.get("mvendorid", ""), model=first.get("model_name") or first.get("uarch", ""),
             family="", model_id="", features=frozenset(), cpu_part="",
         )
     loongson = first.get("model_name") or first.get("cpu_model", "")
     if "loongarch64" in first.get("isa", "").split() or loongson.startswith("Loongson"):
-        return Identity("Loongson", loongson, first.get("cpu_family", ""), "",
+        return CpuIdentity("Loongson", loongson, first.get("cpu_family", ""), "",
                         frozenset(first.get("features", "").split()), "")
     if "ncpus_probed" in common:
-        return Identity("", cpu, "", "", frozenset(first.get("cpucaps", "").split(",")) - {""}, "")
-    return Identity(
+        return CpuIdentity("", cpu, "", "", frozenset(first.get("cpucaps", "").split(",")) - {""}, "")
+    return CpuIdentity(
         vendor=vendor_id,
         model=first.get("model_name", "") or cpu,
         family=first.get("cpu_family", ""),

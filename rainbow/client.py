@@ -113,7 +113,7 @@ class Job:
 
 
 @dataclass(frozen=True)
-class JobRecord:
+class ListedJob:
     """A job as ListJobs shows it: pending or accepted, with its times (UTC; accepted is None while pending)."""
 
     id: int
@@ -131,7 +131,7 @@ class JobRecord:
 
 @dataclass(frozen=True)
 class JobPage:
-    jobs: list[JobRecord] = field(default_factory=list)
+    jobs: list[ListedJob] = field(default_factory=list)
     next_after_id: int = 0
 
 
@@ -321,7 +321,7 @@ class RainbowClient:
                                            limit=limit)
         response = self._call(self._jobs.ListJobs, request)
         jobs = [
-            JobRecord(
+            ListedJob(
                 id=job.id,
                 cluster=job.cluster,
                 name=job.name,
@@ -334,7 +334,7 @@ class RainbowClient:
         ]
         return JobPage(jobs=jobs, next_after_id=response.next_after_id)
 
-    def iter_jobs(self, cluster: str, secret: str, state: str = "", limit: int = 0) -> Iterator[JobRecord]:
+    def iter_jobs(self, cluster: str, secret: str, state: str = "", limit: int = 0) -> Iterator[ListedJob]:
         """Every job of the cluster, following the pages (limit is the page size)."""
         after_id = 0
         while True:

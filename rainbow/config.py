@@ -9,15 +9,14 @@ lays its flags on top of that. The file holds secrets, so `save_config` writes i
 from __future__ import annotations
 
 import copy
-import functools
 import os
 from collections.abc import Mapping
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from compspec import documents
 from compspec.outfile import write_output
 from compspec.schemas import FormatError, validate
 from rainbow.address import DEFAULT_ADDRESS, DEFAULT_PORT, with_default_port  # noqa: F401  (re-exported)
@@ -31,12 +30,6 @@ ADDRESS_KEYS = ("host", "graphdatabase.options.host", "graphdatabase.host")
 """Where a client finds the server's address, first found wins: ours, upstream Python's, upstream Go's."""
 
 
-@functools.lru_cache(maxsize=None)
-def _data(name: str) -> Any:
-    text = resources.files("rainbow").joinpath("data", name).read_text(encoding="utf-8")
-    return yaml.safe_load(text)
-
-
 def validate_config(cfg: Any, what: str = "config") -> None:
     """Raise FormatError naming the first bad field of a config document."""
     validate("config", cfg, what, package="rainbow")
@@ -44,12 +37,12 @@ def validate_config(cfg: Any, what: str = "config") -> None:
 
 def default_config() -> dict[str, Any]:
     """A fresh copy of the defaults (the caller may change it freely)."""
-    return copy.deepcopy(_data("default-config.yaml"))
+    return copy.deepcopy(documents.package_data("rainbow", "default-config.yaml", schema="config"))
 
 
 def env_keys() -> dict[str, str]:
     """The RAINBOW_* variables `apply_env` reads, each with the dotted config key it overrides."""
-    return dict(_data("config-env.yaml"))
+    return dict(documents.package_data("rainbow", "config-env.yaml"))
 
 
 def _merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
@@ -70,18 +63,9 @@ def read_config_file(path: str | Path | None) -> dict[str, Any]:
     if path is None:
         return {}
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
+    if not path.exists() and not path.is_symlink():
         return {}
-    except OSError as exc:
-        raise FormatError(f"config {path}: cannot read: {exc.strerror or exc}") from None
-    try:
-        doc = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark is not None else ""
-        raise FormatError(f"config {path}: not valid YAML{where}") from None
+    doc = documents.read(path, f"config {path}")
     if doc is None:
         return {}
     validate_config(doc, f"config {path}")

@@ -17,6 +17,7 @@ from typing import Any
 
 import click
 
+from compspec import documents
 from compspec.schemas import FormatError
 from rainbow import config as rconfig
 from rainbow.cli.settings import config_path_option, loaded_config, setting
@@ -167,22 +168,21 @@ def one_line(text: str, width: int = 0) -> str:
     return flat if not width or len(flat) <= width else flat[: width - 3] + "..."
 
 
-def read_text(path: str, what: str) -> str:
-    """A file the user named, as text; errors name the file and what it was for."""
+def read_text(path: str, what: str, *, empty: bool = True) -> str:
+    """A file the user named, as text; errors name the file and what it was for (`empty=False`: an empty file is
+    refused here, by name, rather than sent on)."""
     try:
-        return Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise click.ClickException(f"{what} {path}: cannot read: {exc.strerror or exc}") from None
-    except UnicodeDecodeError:
-        raise click.ClickException(f"{what} {path}: not UTF-8 text") from None
+        return documents.read_text(path, f"{what} {path}", empty=empty)
+    except FormatError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 def read_json_object(path: str, what: str) -> dict[str, Any]:
     """A JSON object file (graph, state, artifact); errors name the file."""
     try:
-        data = json.loads(read_text(path, what))
-    except ValueError as exc:
-        raise click.ClickException(f"{what} {path}: not valid JSON: {exc}") from None
+        data = documents.read(path, f"{what} {path}", syntax="json")
+    except FormatError as exc:
+        raise click.ClickException(str(exc)) from None
     if not isinstance(data, dict):
         raise click.ClickException(f"{what} {path}: must hold a JSON object, not {type(data).__name__}")
     return data

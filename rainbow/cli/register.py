@@ -37,7 +37,7 @@ def register(ctx: click.Context, nodes_json: str | None, save: bool, as_json: bo
         conflict = rconfig.credentials_conflict(on_file, name)
         if conflict:
             raise click.ClickException(f"{settings.config_path}: {conflict}; use another --config-path to --save")
-    graph = read_text(nodes_json, "nodes file")
+    graph = read_text(nodes_json, "nodes file", empty=False)
     with settings.client() as client:
         result = client.register(name, secret, graph)
     if result.status == "REGISTER_EXISTS":
@@ -74,7 +74,7 @@ def subsystem(subsystem: str, nodes_json: str, as_json: bool, **params) -> None:
     """Attach a subsystem graph to this cluster (needs the cluster's secret)."""
     settings = resolve(params)
     name, secret = settings.cluster_credentials()
-    graph = read_text(nodes_json, "subsystem file")
+    graph = read_text(nodes_json, "subsystem file", empty=False)
     with settings.client() as client:
         status = client.register_subsystem(name, secret, subsystem, graph)
     if status != "REGISTER_SUCCESS":

@@ -43,7 +43,7 @@ def serve(host: str, port: int, db: str, secret: str | None, config_path: str | 
           tls_key: str | None, tls_ca: str | None, global_token: str | None, max_message_mb: int | None,
           workers: int, mapping_files: tuple[str, ...]) -> None:
     """Serve the rainbow scheduler (register, submit, receive, accept) with health checks and reflection."""
-    from rainbow.shutdown import StopSignals
+    from rainbow.shutdown import StopSignals, end_process
 
     # First of all, so that a SIGINT/SIGTERM during start-up is kept and ends the start cleanly.
     signals = click.get_current_context().with_resource(StopSignals())
@@ -115,3 +115,4 @@ def serve(host: str, port: int, db: str, secret: str | None, config_path: str | 
     except ServerStartError as exc:
         store.close()
         raise click.ClickException(str(exc)) from None
+    end_process(0)  # stopped, store closed, output flushed: no need to wait for gRPC's teardown

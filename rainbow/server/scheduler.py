@@ -171,7 +171,7 @@ class Scheduler:
         if self.store.get_cluster(name) is not None:
             return RegisterOutcome(EXISTS)
         with input_errors("nodes"):
-            graph = parse_graph(nodes)
+            graph = parse_graph(nodes, "nodes")
             index = build_index(graph)
         token = self._global_token or new_credential()
         cluster_secret = new_credential()
