@@ -178,6 +178,24 @@ def parse_job(jobid: int, text: str, cluster: str) -> Job:
     )
 
 
+# -- retries ----------------------------------------------------------------------------------------------------
+# The calls that may be sent twice without changing the outcome: they read, or (UpdateState) set the same value
+# again. gRPC retries them itself when the server is UNAVAILABLE (restarting, or not yet listening), with backoff;
+# registering, submitting, accepting and deleting are never retried, since a first attempt may have taken effect.
+IDEMPOTENT_METHODS = {
+    "convergedcomputing.org.grpc.v1.RainbowScheduler": ("ReceiveJobs", "UpdateState"),
+    "rainbow.jobs.v1.RainbowJobs": ("ListJobs",),
+    "service.MemoryGraph": ("Satisfy",),
+}
+RETRY_POLICY = {"maxAttempts": 5, "initialBackoff": "0.1s", "maxBackoff": "2s", "backoffMultiplier": 2,
+                "retryableStatusCodes": ["UNAVAILABLE"]}
+RETRY_SERVICE_CONFIG = json.dumps({"methodConfig": [{
+    "name": [{"service": service, "method": method}
+             for service, methods in IDEMPOTENT_METHODS.items() for method in methods],
+    "retryPolicy": RETRY_POLICY,
+}]})
+
+
 # -- the client -------------------------------------------------------------------------------------------------
 class RainbowClient:
     """A connection to one rainbow server. Use as a context manager, or call close()."""
@@ -199,7 +217,9 @@ class RainbowClient:
         self.timeout = timeout
         # The server enforces the message limit; the client must not refuse a large graph or job list first.
         options: list[tuple[str, Any]] = [("grpc.max_send_message_length", -1),
-                                          ("grpc.max_receive_message_length", -1)]
+                                          ("grpc.max_receive_message_length", -1),
+                                          ("grpc.enable_retries", 1),
+                                          ("grpc.service_config", RETRY_SERVICE_CONFIG)]
         if server_name:
             options.append(("grpc.ssl_target_name_override", server_name))
         self.tls = bool(tls_ca or tls_cert)

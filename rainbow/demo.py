@@ -1,7 +1,7 @@
 """`make demo`: the whole flow on one machine, narrated, in a temporary folder, with checks at every step.
 
-It plays examples/data/demo.yaml: start a server on a free loopback port, extract this node, build two clusters from
-recorded machines (tests/data/hosts/) plus this node, register them, attach an io subsystem, report state, submit a
+It plays rainbow/data/demo/demo.yaml: start a server on a free loopback port, extract this node, build two clusters
+from recorded machines (rainbow/data/demo/hosts/) plus this node, register them, attach an io subsystem, report state, submit a
 job that only one cluster can run and one that no cluster can run, then receive and accept as the chosen cluster.
 Every step checks that it did what it says; the first step that did not ends the demo with exit status 1. The
 server is stopped and the folder removed whatever happens.
@@ -28,9 +28,9 @@ from rainbow.client import FailedPrecondition, RainbowClient, RainbowError
 from rainbow.server.launch import LaunchError, ServedProcess, serve_command
 from rainbow.shutdown import Stop, StopSignals, signal_name
 
-ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT / "examples" / "data"
-HOSTS = ROOT / "tests" / "data" / "hosts"
+# The demo's data is package data (rainbow/data/demo), so an installed package plays it without a source tree.
+DATA = Path(__file__).resolve().parent / "data" / "demo"
+HOSTS = DATA / "hosts"
 SCENARIO = DATA / "demo.yaml"
 START_TIMEOUT = 20.0
 STOP_TIMEOUT = 10.0
@@ -236,7 +236,7 @@ class Demo:
             recorded = self.work / f"{machine['host']}.json"
             if not recorded.exists():
                 args = ["compspec", "extract", "--quiet", "--host-root", str(host_root), "--out", recorded.name]
-                shown = [*args[:4], str(host_root.relative_to(ROOT)), *args[5:]]
+                shown = [*args[:4], str(host_root.relative_to(DATA)), *args[5:]]
                 run(args, self.work, shown)
             node = json.loads(recorded.read_text())
             say(f"   {machine['nodes']} x {node['metadata']['hostname']}: {describe(node)}")
@@ -362,7 +362,7 @@ class Demo:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """`python -m rainbow.demo [SCENARIO]`: play examples/data/demo.yaml, or another scenario of the same form."""
+    """`rainbow demo [SCENARIO]` (or `python -m rainbow.demo`): play the packaged scenario, or another of its form."""
     # First: a signal from here on ends the demo cleanly, and a second one at once.
     with StopSignals(grace=STOP_TIMEOUT + 5.0, say=lambda line: say(f"demo: {line}"), before_exit=_kill_running,
                      stopping="stopping the server and removing the folder", stop=STOP):

@@ -74,7 +74,7 @@ def test_a_scenario_that_does_not_fit_its_schema_is_refused_before_anything_star
 
 def test_io_vertices_are_hung_off_the_given_labels_as_upstream_does():
     template = json.loads((DATA / "cluster-io-subsystem.json").read_text())
-    graph = json.loads((DATA / "cluster-nodes.json").read_text())
+    graph = json.loads((REPO / "examples" / "data" / "cluster-nodes.json").read_text())
     assert node_labels(graph) == ["2", "16", "30"]
     rebuilt = attach_subsystem(template, node_labels(graph))
     key = lambda e: (e["source"], e["target"], e["relation"])  # noqa: E731
