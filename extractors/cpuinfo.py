@@ -33,8 +33,13 @@ _SHARED_FIELDS = (
     "cpu_revision", "cpu", "fpu", "type", "cpucaps",
 )
 
-_S390_CPU_LINE = re.compile(r"^processor_(\d+)$")
-_SPARC_CPU_STATE = re.compile(r"^cpu(\d+)$")
+_S390_CPU_LINE = re.compile(r"^processor_([0-9]+)$")
+_SPARC_CPU_STATE = re.compile(r"^cpu([0-9]+)$")
+
+
+def _number(value: str) -> bool:
+    """A CPU number: ASCII digits only (str.isdigit also takes "²", which int() refuses)."""
+    return value.isascii() and value.isdigit()
 
 
 def normalise_key(key: str) -> str:
@@ -54,9 +59,9 @@ def parse_cpuinfo(text: str) -> tuple[list[dict[str, str]], dict[str, str]]:
     def flush() -> None:
         if not current:
             return
-        if current.get("processor", "").isdigit():
+        if _number(current.get("processor", "")):
             processors.append(dict(current))
-        elif current.get("cpu_number", "").isdigit():  # s390x per-CPU block
+        elif _number(current.get("cpu_number", "")):  # s390x per-CPU block
             processors.append({"processor": current["cpu_number"], **current})
         else:
             common.update(current)
@@ -70,7 +75,7 @@ def parse_cpuinfo(text: str) -> tuple[list[dict[str, str]], dict[str, str]]:
         if not sep:
             continue
         key, value = normalise_key(key), value.strip()
-        if key == "processor" and not value.isdigit():
+        if key == "processor" and not _number(value):
             # 32-bit Arm before 3.8: "Processor : ARMv7 Processor rev 10 (v7l)" names the model of every CPU.
             common.setdefault("model_name", value)
             continue
@@ -103,7 +108,7 @@ def _machine_wide_processors(common: dict[str, str]) -> list[dict[str, str]]:
         match = _SPARC_CPU_STATE.match(key)
         if match and value == "online":
             found.append({"processor": match.group(1)})
-    if not found and common.get("ncpus_active", "").isdigit():
+    if not found and _number(common.get("ncpus_active", "")):
         found = [{"processor": str(i)} for i in range(int(common["ncpus_active"]))]
     return found
 

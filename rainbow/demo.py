@@ -25,6 +25,7 @@ from typing import Any, Sequence
 from compspec import documents
 from compspec.schemas import FormatError
 from rainbow.client import FailedPrecondition, RainbowClient, RainbowError
+from rainbow.server.launch import LaunchError, ServedProcess, serve_command
 from rainbow.shutdown import Stop, StopSignals, signal_name, supervise
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -100,57 +101,40 @@ def run(args: Sequence[str], workdir: Path, shown: Sequence[str] | None = None) 
 
 
 class Server:
-    """`rainbow serve` on a free loopback port with a throw-away database; its output goes to a file."""
+    """`rainbow serve` on a free loopback port with a throw-away database; its output goes to files."""
 
     def __init__(self, workdir: Path) -> None:
         self.workdir = workdir
-        self.log = workdir / "server.log"
-        self.proc: subprocess.Popen | None = None
+        self.process = ServedProcess(serve_command("--host", "127.0.0.1", "--port", "0", "--db", "rainbow.db"),
+                                     workdir)
         self.address = ""
         self.secret = ""
 
     def start(self) -> None:
-        args = ["rainbow", "serve", "--host", "127.0.0.1", "--port", "0", "--db", "rainbow.db"]
-        say(f"   $ {shlex.join(args)}")
-        with open(self.log, "wb") as out:
-            self.proc = subprocess.Popen([sys.executable, "-u", "-c", COMMANDS["rainbow"], *args[1:]],
-                                         cwd=self.workdir, stdout=out, stderr=subprocess.STDOUT,
-                                         stdin=subprocess.DEVNULL)
-        RUNNING.add(self.proc)
-        deadline = time.monotonic() + START_TIMEOUT
-        while time.monotonic() < deadline:
-            for line in self.log.read_text(errors="replace").splitlines():
-                if line.startswith("rainbow: serving on "):
-                    self.address = line.split()[-1]
-                elif line.startswith("rainbow: registration secret: "):
-                    self.secret = line.split()[-1]
-            if self.address and self.secret:
-                return
-            if self.proc.poll() is not None:
-                raise DemoFailed(f"rainbow serve exited with {self.proc.returncode}: {self.tail()}")
-            if STOP.wait(0.05):
-                check_stop()
-        raise DemoFailed(f"rainbow serve did not report its address within {START_TIMEOUT:.0f} s: {self.tail()}")
+        say("   $ rainbow serve --host 127.0.0.1 --port 0 --db rainbow.db")
+        self.process.launch()
+        RUNNING.add(self.process.proc)
+        try:
+            self.process.wait_serving(START_TIMEOUT, stop=STOP)
+        except LaunchError as exc:
+            check_stop()
+            raise DemoFailed(str(exc)) from None
+        self.address, self.secret = self.process.address, self.process.secret or ""
+        expect(bool(self.secret), f"rainbow serve did not print its registration secret: {self.tail()}")
 
     def tail(self) -> str:
-        lines = self.log.read_text(errors="replace").strip().splitlines() if self.log.exists() else []
-        return " | ".join(lines[-5:]) or "(no output)"
+        return self.process.log_tail(5) if self.process.proc is not None else "(no output)"
 
     def stop(self) -> int | None:
         """SIGTERM and wait; killed if it does not stop. Returns the exit status (None if it never started)."""
-        if self.proc is None:
+        if self.process.proc is None:
             return None
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(STOP_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-                return -signal.SIGKILL
-            finally:
-                RUNNING.discard(self.proc)
-        return self.proc.returncode
+        try:
+            return self.process.stop(STOP_TIMEOUT)
+        except LaunchError:
+            return -signal.SIGKILL
+        finally:
+            RUNNING.discard(self.process.proc)
 
 
 def describe(node: dict[str, Any]) -> str:

@@ -33,6 +33,8 @@ class RawGraph:
     name: str
     vertices: dict[str, Vertex]
     edges: list[tuple[int, str, str, str | None]] = field(default_factory=list)
+    # edges of the other subsystems (power, network, io...): (index, source, target, subsystem)
+    links: list[tuple[int, str, str, str]] = field(default_factory=list)
 
 
 def load_json(data: str | bytes | Mapping, what: str) -> dict[str, Any]:
@@ -41,23 +43,37 @@ def load_json(data: str | bytes | Mapping, what: str) -> dict[str, Any]:
     return documents.load(data, what, syntax="json", kind=dict, unique_keys=True, error=GraphError)
 
 
-def _edge_relation(edge: Mapping[str, Any]) -> str | None:
-    """'contains', 'in', or None for an edge that is not part of the containment hierarchy."""
+def _edge_subsystem(metadata: Mapping[str, Any]) -> str:
+    """The subsystem an edge belongs to: `metadata.subsystem` (Fluxion's current JGF) or the one key of
+    `metadata.name` (its older `{"name": {"power": "supplies-to"}}`); containment when neither says."""
+    subsystem = metadata.get("subsystem")
+    if isinstance(subsystem, str) and subsystem:
+        return subsystem
+    named = metadata.get("name")
+    if isinstance(named, Mapping) and len(named) == 1:
+        return next(iter(named))
+    return "containment"
+
+
+def _edge_relation(edge: Mapping[str, Any]) -> tuple[str, str | None]:
+    """The edge's subsystem, and for containment edges 'contains', 'in' or None (not part of the hierarchy)."""
     metadata = edge.get("metadata")
     relation = edge.get("relation")
     if not metadata:
-        return relation if relation in ("contains", "in") else ("contains" if relation is None else None)
-    if metadata.get("subsystem", "containment") != "containment":
-        return None
+        return "containment", (relation if relation in ("contains", "in") else
+                               ("contains" if relation is None else None))
+    subsystem = _edge_subsystem(metadata)
+    if subsystem != "containment":
+        return subsystem, None
     if relation is None:
         named = metadata.get("name")
         if isinstance(named, Mapping):
             relation = named.get("containment")
     if relation is None or relation == "contains":
-        return "contains"
+        return subsystem, "contains"
     if relation == "in":
-        return "in"
-    return None
+        return subsystem, "in"
+    return subsystem, None
 
 
 def _properties(label: str, metadata: Mapping[str, Any]) -> dict[str, str]:
@@ -123,6 +139,11 @@ def read_graph(doc: Mapping[str, Any], what: str) -> RawGraph:
             vertices[key] = _vertex(key, item["metadata"])
 
     raw = RawGraph(dialect=dialect, name=doc.get("name") or "", vertices=vertices)
+    append_edge, append_link = raw.edges.append, raw.links.append
     for i, edge in enumerate(graph.get("edges") or []):
-        raw.edges.append((i, edge["source"], edge["target"], _edge_relation(edge)))
+        subsystem, relation = _edge_relation(edge)
+        if subsystem == "containment":
+            append_edge((i, edge["source"], edge["target"], relation))
+        else:
+            append_link((i, edge["source"], edge["target"], subsystem))
     return raw

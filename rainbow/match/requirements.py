@@ -5,7 +5,7 @@ from typing import Callable, Mapping, Sequence
 
 from compspec.extractors.plugins import Registry
 from rainbow.jobspec.model import Requirement
-from rainbow.jobspec.semver import in_range
+from compspec.versions import in_range
 
 Operator = Callable[[str | None, Sequence[str]], bool]
 OPERATORS: Registry[Operator] = Registry("operator")
