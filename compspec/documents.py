@@ -271,5 +271,5 @@ def package_data(package: str, name: str, schema: str | None = None) -> Any:
     stem, _, extension = name.rpartition(".")
     text = resources.files(package).joinpath("data", name).read_bytes()
     return load(text, f"{package}/data/{name}", syntax="json" if extension == "json" else "yaml",
-                schema=schema or stem, package=package)
+                schema=schema or stem, package=package, fast=True)
 

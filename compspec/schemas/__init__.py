@@ -54,9 +54,14 @@ def _compiled(name: str, package: str):
     schema = dict(load_schema(name, package))
     # the schemas use only keywords whose meaning draft 7 shares with 2020-12
     schema["$schema"] = "http://json-schema.org/draft-07/schema#"
+    schema.pop("$id", None)  # "#/..." references then resolve inside the document, never through a URL
+
+    def refuse(uri: str) -> Any:
+        raise fastjsonschema.JsonSchemaDefinitionException(f"{uri}: schemas refer only to themselves")
+
     try:
-        return fastjsonschema.compile(schema)
-    except fastjsonschema.JsonSchemaDefinitionException:
+        return fastjsonschema.compile(schema, handlers={"http": refuse, "https": refuse, "file": refuse, "": refuse})
+    except Exception:  # noqa: BLE001  (any schema it cannot compile is left to jsonschema)
         return None
 
 

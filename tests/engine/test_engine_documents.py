@@ -184,3 +184,17 @@ def test_readers_keep_their_error_types(tmp_path):
     missing = tmp_path / "missing.json"
     with pytest.raises(JobspecError, match=f"^{missing}: cannot read"):
         documents.read(missing, error=JobspecError)
+
+
+def test_the_compiled_schema_path_never_fetches_a_reference(monkeypatch):
+    from compspec import schemas
+
+    opened = []
+    monkeypatch.setattr("urllib.request.urlopen", lambda *a, **k: opened.append(a))
+    monkeypatch.setattr(schemas, "load_schema", lambda name, package="compspec": {
+        "$id": "rainbow/x.json", "properties": {"a": {"$ref": "http://example.invalid/other.json"}}})
+    schemas._compiled.cache_clear()
+    try:
+        assert schemas._compiled("x", "rainbow") is None and opened == []
+    finally:
+        schemas._compiled.cache_clear()
