@@ -199,6 +199,8 @@ class Topology:
     threads_per_core: int
     #: Present but offline CPUs: not counted in the figures above.
     offline: tuple[int, ...] = ()
+    #: Hybrid parts: physical cores of each kind, e.g. {"performance": 8, "efficiency": 8}; empty otherwise.
+    core_kinds: tuple[tuple[str, int], ...] = ()
 
 
 def topology(host: Host) -> Topology:
@@ -225,7 +227,24 @@ def _topology(host: Host) -> Topology:
     if unknown_package:
         host.warn("sockets unknown: the kernel gives physical_package_id -1")
         sockets = None
-    return Topology(logical, cores, sockets, threads, offline)
+    return Topology(logical, cores, sockets, threads, offline, _core_kinds(host, cpus))
+
+
+#: Intel hybrid parts publish one PMU per kind of core, each listing its CPUs.
+_CORE_KINDS = (("performance", "/sys/devices/cpu_core/cpus"), ("efficiency", "/sys/devices/cpu_atom/cpus"))
+
+
+def _core_kinds(host: Host, online: list[int]) -> tuple[tuple[str, int], ...]:
+    """Physical cores of each kind on a hybrid CPU (P-cores and E-cores), counted by thread-sibling sets."""
+    kinds = []
+    for kind, path in _CORE_KINDS:
+        cpus = set(parse_cpu_list(host.value(path))) & set(online)
+        if not cpus:
+            return ()
+        cores = {_sibling_set(host, f"/sys/devices/system/cpu/cpu{cpu}/topology", ("core_cpus", "thread_siblings"))
+                 or frozenset([cpu]) for cpu in cpus}
+        kinds.append((kind, len(cores)))
+    return tuple(kinds)
 
 
 def _sibling_set(host: Host, base: str, names: tuple[str, ...]) -> frozenset[int] | None:
