@@ -331,10 +331,31 @@ def _machine(host: Host) -> tuple[str, str]:
         from_elf = elf_machine(host.read_bytes(path, 64) or b"", first.get("cpu_architecture", ""))
         if from_elf:
             return from_elf, ""
-    return _machine_from_cpuinfo(first, common)
+    found, reason = _machine_from_cpuinfo(first, common)
+    if not found and re.match(r"POWER\d", first.get("cpu", "").upper()):
+        order = auxv_byte_order(host.read_bytes("/proc/self/auxv", 4096) or b"")
+        if order:
+            return ("ppc64le" if order == "little" else "ppc64"), ""
+    return found, reason
 
 
-#: ELF e_machine → uname machine, by (machine, 64-bit, little-endian); None in a key means "either".
+def auxv_byte_order(data: bytes) -> str:
+    """The byte order of a 64-bit auxiliary vector (/proc/PID/auxv), "" when it does not read as one.
+
+    Its entries are (type, value) pairs of native words ending with AT_NULL; types are small numbers (AT_PAGESZ 6,
+    AT_HWCAP 16), so only the machine's own byte order gives a vector of small types ending in a zero pair.
+    """
+    if len(data) < 32 or len(data) % 16:
+        return ""
+    for order in ("little", "big"):
+        types = [int.from_bytes(data[i:i + 8], order) for i in range(0, len(data), 16)]  # type: ignore[arg-type]
+        ends = types.index(0) if 0 in types else -1
+        if ends > 0 and all(0 < t < 64 for t in types[:ends]):
+            return order
+    return ""
+
+
+#: ELF e_machine → uname machine, by (machine, 64-bit, little-endian).
 _ELF_MACHINES = {
     (3, False, True): "i686", (62, True, True): "x86_64", (183, True, True): "aarch64",
     (20, False, False): "ppc", (21, True, False): "ppc64", (21, True, True): "ppc64le",
@@ -375,7 +396,8 @@ def _machine_from_cpuinfo(first: dict[str, str], common: dict[str, str]) -> tupl
         if int(power.group(1)) <= 7:
             return "ppc64", ""  # POWER7 and earlier run big-endian only
         return "", (f"{power.group(0)} runs big- or little-endian kernels and nothing under the host root says which "
-                    "(/proc/sys/kernel/arch, .commands/uname-m.txt or an ELF binary such as /bin/sh)")
+                    "(/proc/sys/kernel/arch, .commands/uname-m.txt, an ELF binary such as /bin/sh, "
+                    "or /proc/self/auxv)")
     if cpu.upper().startswith(("PPC970", "CELL", "POWER")):
         return "ppc64", ""
     if re.match(r"(74[0-9]{2}|7[45]0|e[356]00|8[23]xx|MPC)", cpu, re.IGNORECASE):
