@@ -33,7 +33,7 @@ def load_cluster(spec: str):
     return name, build_index(graph, attached)
 
 
-@click.command()
+@click.command(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--jobspec", type=click.Path(exists=True, dir_okay=False), help="a jobspec file")
 @click.option("--nodes", type=int, default=1, show_default=True, help="without --jobspec: a simple job's nodes")
 @click.option("--tasks", type=int, default=1, show_default=True, help="without --jobspec: its tasks")

@@ -423,7 +423,7 @@ def arm_names(implementer: str, part: str = "") -> tuple[str, str]:
 
 
 @dataclass(frozen=True)
-class Identity:
+class CpuIdentity:
     vendor: str
     model: str
     family: str
@@ -432,19 +432,19 @@ class Identity:
     cpu_part: str
 
 
-def identity(host: Host) -> Identity:
+def identity(host: Host) -> CpuIdentity:
     """Vendor, model name and feature flags of the first processor (nodes are assumed homogeneous)."""
     return host.cached("identity", lambda: _identity(*parsed(host)))
 
 
-def _identity(procs: list[dict[str, str]], common: dict[str, str]) -> Identity:
+def _identity(procs: list[dict[str, str]], common: dict[str, str]) -> CpuIdentity:
     if not procs:
-        return Identity("", "", "", "", frozenset(), "")
+        return CpuIdentity("", "", "", "", frozenset(), "")
     first = procs[0]
     if "cpu_implementer" in first:
         part = first.get("cpu_part", "")
         vendor, model = arm_names(first["cpu_implementer"], part)
-        return Identity(
+        return CpuIdentity(
             vendor=vendor,
             model=model or first.get("model_name", ""),  # the part's name, as lscpu shows it
             family=first.get("cpu_architecture", ""),
@@ -455,22 +455,22 @@ def _identity(procs: list[dict[str, str]], common: dict[str, str]) -> Identity:
     vendor_id = first.get("vendor_id", "")
     if vendor_id.startswith("IBM/S390"):
         machine_type = first.get("machine", "")
-        return Identity(vendor_id, machine_type, "", machine_type, frozenset(first.get("features", "").split()), "")
+        return CpuIdentity(vendor_id, machine_type, "", machine_type, frozenset(first.get("features", "").split()), "")
     cpu = first.get("cpu", "")
     if re.match(r"POWER\d", cpu.upper()):
-        return Identity("IBM", cpu, "", "", frozenset(), "")
+        return CpuIdentity("IBM", cpu, "", "", frozenset(), "")
     if first.get("isa", "").startswith("rv"):
-        return Identity(
+        return CpuIdentity(
             vendor=first.get("mvendorid", ""), model=first.get("model_name") or first.get("uarch", ""),
             family="", model_id="", features=frozenset(), cpu_part="",
         )
     loongson = first.get("model_name") or first.get("cpu_model", "")
     if "loongarch64" in first.get("isa", "").split() or loongson.startswith("Loongson"):
-        return Identity("Loongson", loongson, first.get("cpu_family", ""), "",
+        return CpuIdentity("Loongson", loongson, first.get("cpu_family", ""), "",
                         frozenset(first.get("features", "").split()), "")
     if "ncpus_probed" in common:
-        return Identity("", cpu, "", "", frozenset(first.get("cpucaps", "").split(",")) - {""}, "")
-    return Identity(
+        return CpuIdentity("", cpu, "", "", frozenset(first.get("cpucaps", "").split(",")) - {""}, "")
+    return CpuIdentity(
         vendor=vendor_id,
         model=first.get("model_name", "") or cpu,
         family=first.get("cpu_family", ""),

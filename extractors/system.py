@@ -6,7 +6,7 @@ import os
 from compspec.extractors import cpuinfo, portable
 from compspec.extractors.host import Host
 from compspec.extractors.osrelease import full_release, os_release
-from compspec.extractors.registry import Unavailable, extractor
+from compspec.extractors.registry import SectionUnavailable, extractor
 
 SYSTEM = extractor("system", "generic system facts: CPU, processors, architecture, memory and operating system")
 
@@ -28,7 +28,7 @@ def cpu(host: Host) -> dict[str, str]:
     if portable.applies(host):
         return portable.cpu(host)
     if not cpuinfo.processors(host):
-        raise Unavailable("no processors in /proc/cpuinfo")
+        raise SectionUnavailable("no processors in /proc/cpuinfo")
     topo = cpuinfo.topology(host)
     ident = cpuinfo.identity(host)
     out = {
@@ -61,9 +61,9 @@ def cpu(host: Host) -> dict[str, str]:
 def processor(host: Host) -> dict[str, str]:
     procs = cpuinfo.processors(host)
     if not procs and portable.applies(host):
-        raise Unavailable("no /proc/cpuinfo on this system (the cpu section has what py-cpuinfo tells)")
+        raise SectionUnavailable("no /proc/cpuinfo on this system (the cpu section has what py-cpuinfo tells)")
     if not procs:
-        raise Unavailable("no processors in /proc/cpuinfo")
+        raise SectionUnavailable("no processors in /proc/cpuinfo")
     out: dict[str, str] = {}
     for proc in procs:
         uid = proc["processor"]
@@ -91,7 +91,7 @@ def processor(host: Host) -> dict[str, str]:
 def arch(host: Host) -> dict[str, str]:
     machine = portable.machine(host) if portable.applies(host) else cpuinfo.machine(host)
     if not machine:
-        raise Unavailable(cpuinfo.machine_unknown_reason(host) or "cannot tell the machine architecture")
+        raise SectionUnavailable(cpuinfo.machine_unknown_reason(host) or "cannot tell the machine architecture")
     return {"name": cpuinfo.ARCH_NAMES.get(machine, machine), "arch": machine}
 
 
@@ -101,7 +101,7 @@ def memory(host: Host) -> dict[str, str]:
         return portable.memory(host)
     text = host.read("/proc/meminfo")
     if not text:
-        raise Unavailable("cannot read /proc/meminfo")
+        raise SectionUnavailable("cannot read /proc/meminfo")
     out: dict[str, str] = {}
     for line in text.splitlines():
         key, sep, value = line.partition(":")
@@ -118,7 +118,7 @@ def os_section(host: Host) -> dict[str, str]:
     if not fields and portable.applies(host):
         return portable.os_facts(host)
     if not fields:
-        raise Unavailable("no /etc/os-release or /usr/lib/os-release")
+        raise SectionUnavailable("no /etc/os-release or /usr/lib/os-release")
     out = {
         "name": fields.get("PRETTY_NAME") or fields.get("NAME", ""),
         "version": fields.get("VERSION_ID", ""),

@@ -15,9 +15,9 @@ from typing import Any
 import grpc
 from google.protobuf import timestamp_pb2
 
+from rainbow.address import DEFAULT_ADDRESS, with_default_port
 from rainbow.protos import jobs_pb2, jobs_pb2_grpc, memory_pb2, memory_pb2_grpc, rainbow_pb2, rainbow_pb2_grpc
-
-DEFAULT_ADDRESS = "127.0.0.1:50051"
+from rainbow.tlsfiles import load_tls
 
 
 # -- errors -----------------------------------------------------------------------------------------------------
@@ -113,7 +113,7 @@ class Job:
 
 
 @dataclass(frozen=True)
-class JobRecord:
+class ListedJob:
     """A job as ListJobs shows it: pending or accepted, with its times (UTC; accepted is None while pending)."""
 
     id: int
@@ -131,7 +131,7 @@ class JobRecord:
 
 @dataclass(frozen=True)
 class JobPage:
-    jobs: list[JobRecord] = field(default_factory=list)
+    jobs: list[ListedJob] = field(default_factory=list)
     next_after_id: int = 0
 
 
@@ -178,13 +178,6 @@ def parse_job(jobid: int, text: str, cluster: str) -> Job:
     )
 
 
-def _read(path: str | None) -> bytes | None:
-    if not path:
-        return None
-    with open(path, "rb") as handle:
-        return handle.read()
-
-
 # -- the client -------------------------------------------------------------------------------------------------
 class RainbowClient:
     """A connection to one rainbow server. Use as a context manager, or call close()."""
@@ -201,6 +194,7 @@ class RainbowClient:
     ) -> None:
         if bool(tls_cert) != bool(tls_key):
             raise ValueError("a client certificate needs its key, and a key its certificate (--tls-cert, --tls-key)")
+        address = with_default_port(address)
         self.address = address
         self.timeout = timeout
         # The server enforces the message limit; the client must not refuse a large graph or job list first.
@@ -210,8 +204,9 @@ class RainbowClient:
             options.append(("grpc.ssl_target_name_override", server_name))
         self.tls = bool(tls_ca or tls_cert)
         if self.tls:
+            material = load_tls(tls_cert, tls_key, tls_ca)  # TLSFileError (a ValueError) names a bad file
             credentials = grpc.ssl_channel_credentials(
-                root_certificates=_read(tls_ca), private_key=_read(tls_key), certificate_chain=_read(tls_cert))
+                root_certificates=material.ca, private_key=material.key, certificate_chain=material.cert)
             self._channel = grpc.secure_channel(address, credentials, options=options)
         else:
             self._channel = grpc.insecure_channel(address, options=options)
@@ -326,7 +321,7 @@ class RainbowClient:
                                            limit=limit)
         response = self._call(self._jobs.ListJobs, request)
         jobs = [
-            JobRecord(
+            ListedJob(
                 id=job.id,
                 cluster=job.cluster,
                 name=job.name,
@@ -339,7 +334,7 @@ class RainbowClient:
         ]
         return JobPage(jobs=jobs, next_after_id=response.next_after_id)
 
-    def iter_jobs(self, cluster: str, secret: str, state: str = "", limit: int = 0) -> Iterator[JobRecord]:
+    def iter_jobs(self, cluster: str, secret: str, state: str = "", limit: int = 0) -> Iterator[ListedJob]:
         """Every job of the cluster, following the pages (limit is the page size)."""
         after_id = 0
         while True:

@@ -124,23 +124,28 @@ class Stop(threading.Event):
 
 def exit_now(signum: int) -> None:
     """End the process at once with 128 + signum, flushing what was printed first; no cleanup runs."""
+    end_process(128 + signum)
+
+
+def end_process(status: int) -> None:
+    """Flush what was printed and end the process with `status` without the interpreter's teardown, which for a
+    process that loaded gRPC can take seconds of CPU: call it only when everything that matters is closed."""
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()
         except Exception:  # noqa: BLE001  (a closed or broken stream must not keep us alive)
             pass
-    os._exit(128 + signum)
+    os._exit(status)
 
 
 def supervise(work: Callable[[Stop], T], *, signals: StopSignals, grace: float, say: Callable[[str], None],
-              on_stop: Callable[[], None] | None = None, before_exit: Callable[[], None] | None = None,
-              stopping: str = "stopping", stop: Stop | None = None) -> T:
+              before_exit: Callable[[], None] | None = None, stopping: str = "stopping",
+              stop: Stop | None = None) -> T:
     """Run `work(stop)` in a worker thread; the main thread watches the signals (see the module's docstring).
 
-    `on_stop` runs on the main thread after the first signal (to cut a wait short, say); `before_exit` runs just
-    before an immediate exit (to kill the processes the command started: nothing that waits); `stopping` is what
-    the first signal's log line says the command does now; `stop` is the Stop to set (a new one by default).
-    Returns what `work` returned, or raises what it raised.
+    `before_exit` runs on the main thread just before an immediate exit (to kill the processes the command started:
+    nothing that waits); `stopping` is what the first signal's log line says the command does now; `stop` is the
+    Stop to set (a new one by default). Returns what `work` returned, or raises what it raised.
     """
 
     def now(signum: int, line: str) -> None:
@@ -154,6 +159,7 @@ def supervise(work: Callable[[Stop], T], *, signals: StopSignals, grace: float, 
 
     stop = stop if stop is not None else Stop()
     outcome: dict[str, object] = {}
+    done = threading.Event()
 
     def run() -> None:
         try:
@@ -161,12 +167,13 @@ def supervise(work: Callable[[Stop], T], *, signals: StopSignals, grace: float, 
         except BaseException as exc:  # noqa: BLE001  (handed to the main thread, which re-raises it)
             outcome["error"] = exc
         finally:
+            done.set()
             signals.wake()
 
     worker = threading.Thread(target=run, name="work", daemon=True)
     worker.start()
     deadline: float | None = None
-    while worker.is_alive():
+    while not done.is_set():
         timeout = 0.5 if deadline is None else max(0.0, min(0.5, deadline - time.monotonic()))
         got = signals.wait(timeout)
         if got:
@@ -176,9 +183,7 @@ def supervise(work: Callable[[Stop], T], *, signals: StopSignals, grace: float, 
             stop.set()
             say(f"{signal_name(got)} received: {stopping}")
             deadline = time.monotonic() + grace
-            if on_stop is not None:
-                on_stop()
-        elif deadline is not None and time.monotonic() >= deadline and worker.is_alive():
+        elif deadline is not None and time.monotonic() >= deadline and not done.is_set():
             now(stop.signum, f"not stopped within {grace:g}s of {signal_name(stop.signum)}: stopping now")
     worker.join()
     if "error" in outcome:

@@ -6,7 +6,6 @@ import logging
 import socket
 from concurrent import futures
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Callable
 
 import grpc
@@ -17,6 +16,7 @@ from rainbow.protos import jobs_pb2, jobs_pb2_grpc, memory_pb2, memory_pb2_grpc,
 from rainbow.server.scheduler import Scheduler
 from rainbow.server.servicers import MemoryGraphServicer, RainbowJobsServicer, RainbowSchedulerServicer
 from rainbow.shutdown import Stop, StopSignals, supervise
+from rainbow.tlsfiles import TLSFileError, load_tls
 
 log = logging.getLogger("rainbow.server")
 
@@ -38,16 +38,14 @@ class TLSFiles:
     ca: str | None = None
 
     def credentials(self) -> grpc.ServerCredentials:
-        def read(what: str, path: str) -> bytes:
-            try:
-                return Path(path).read_bytes()
-            except OSError as exc:
-                raise ServerStartError(f"cannot read TLS {what} {path}: {exc.strerror}") from None
-
-        cert, key = read("certificate", self.cert), read("key", self.key)
-        ca = read("CA", self.ca) if self.ca else None
+        """Checked first (rainbow.tlsfiles), so a bad file is one line naming it, not gRPC's own log lines."""
+        try:
+            material = load_tls(self.cert, self.key, self.ca)
+        except TLSFileError as exc:
+            raise ServerStartError(str(exc)) from None
         # With a CA, every client must present a certificate it signed (mutual TLS).
-        return grpc.ssl_server_credentials([(key, cert)], root_certificates=ca, require_client_auth=ca is not None)
+        return grpc.ssl_server_credentials([(material.key, material.cert)], root_certificates=material.ca,
+                                           require_client_auth=material.ca is not None)
 
 
 @dataclass

@@ -13,12 +13,10 @@ import json
 import sqlite3
 import threading
 import time
-from importlib import resources
 from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
-import yaml
-
+from compspec.documents import package_data
 from rainbow.store.base import (ACCEPTED, MAX_JOB_ID, PENDING, JobIdsExhausted, ClusterGraphs, ClusterRecord, JobRecord, Store, StoreError)
 
 BUSY_TIMEOUT_MS = 10_000
@@ -26,8 +24,7 @@ BUSY_TIMEOUT_MS = 10_000
 
 @functools.lru_cache(maxsize=1)
 def _schema_statements() -> tuple[str, ...]:
-    text = resources.files("rainbow").joinpath("data/store-schema.yaml").read_text(encoding="utf-8")
-    return tuple(yaml.safe_load(text)["statements"])
+    return tuple(package_data("rainbow", "store-schema.yaml")["statements"])
 
 
 def _job(row: sqlite3.Row | tuple) -> JobRecord:

@@ -63,6 +63,6 @@ def test_any_node_tree_gives_a_valid_document(files):
         result = run_extractors(["system", "library", "nfd", "gpu", "kernel"], host_root=root)
     for line in result.warnings:
         assert "\n" not in line
-        # Unavailable reasons only: a section that raised anything else has a bug.
+        # SectionUnavailable reasons only: a section that raised anything else has a bug.
         assert not re.match(r"^[a-z]+\.[a-z]+: [A-Za-z]+(Error|Exception)\b", line), line
     load_extraction(json.loads(json.dumps(result.document)))
