@@ -41,7 +41,7 @@ def test_serve_with_a_deep_filter_in_its_config_exits_with_one_line(tmp_path):
                       "            - filter: '" + "(" * 200 + "1" + ")" * 200 + "'\n")
     code = "import sys; from rainbow.cli import main; sys.exit(main())"
     done = subprocess.run([sys.executable, "-c", code, "serve", "--port", "0", "--secret", "s", "--db",
-                           str(tmp_path / "x.db"), "--config", str(config)],
+                           str(tmp_path / "x.db"), "--config-path", str(config)],
                           capture_output=True, text=True, timeout=60, cwd=tmp_path)
     assert done.returncode == 1 and "Traceback" not in done.stderr
     [line] = done.stderr.strip().splitlines()
