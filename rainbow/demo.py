@@ -120,7 +120,7 @@ class Server:
             check_stop()
             raise DemoFailed(str(exc)) from None
         self.address, self.secret = self.process.address, self.process.secret or ""
-        check(bool(self.secret), f"rainbow serve did not print its registration secret: {self.tail()}")
+        expect(bool(self.secret), f"rainbow serve did not print its registration secret: {self.tail()}")
 
     def tail(self) -> str:
         return self.process.log_tail(5) if self.process.proc is not None else "(no output)"
