@@ -199,6 +199,8 @@ class Topology:
     threads_per_core: int
     #: Present but offline CPUs: not counted in the figures above.
     offline: tuple[int, ...] = ()
+    #: Hybrid parts: physical cores of each kind, e.g. {"performance": 8, "efficiency": 8}; empty otherwise.
+    core_kinds: tuple[tuple[str, int], ...] = ()
 
 
 def topology(host: Host) -> Topology:
@@ -225,7 +227,24 @@ def _topology(host: Host) -> Topology:
     if unknown_package:
         host.warn("sockets unknown: the kernel gives physical_package_id -1")
         sockets = None
-    return Topology(logical, cores, sockets, threads, offline)
+    return Topology(logical, cores, sockets, threads, offline, _core_kinds(host, cpus))
+
+
+#: Intel hybrid parts publish one PMU per kind of core, each listing its CPUs.
+_CORE_KINDS = (("performance", "/sys/devices/cpu_core/cpus"), ("efficiency", "/sys/devices/cpu_atom/cpus"))
+
+
+def _core_kinds(host: Host, online: list[int]) -> tuple[tuple[str, int], ...]:
+    """Physical cores of each kind on a hybrid CPU (P-cores and E-cores), counted by thread-sibling sets."""
+    kinds = []
+    for kind, path in _CORE_KINDS:
+        cpus = set(parse_cpu_list(host.value(path))) & set(online)
+        if not cpus:
+            return ()
+        cores = {_sibling_set(host, f"/sys/devices/system/cpu/cpu{cpu}/topology", ("core_cpus", "thread_siblings"))
+                 or frozenset([cpu]) for cpu in cpus}
+        kinds.append((kind, len(cores)))
+    return tuple(kinds)
 
 
 def _sibling_set(host: Host, base: str, names: tuple[str, ...]) -> frozenset[int] | None:
@@ -312,10 +331,31 @@ def _machine(host: Host) -> tuple[str, str]:
         from_elf = elf_machine(host.read_bytes(path, 64) or b"", first.get("cpu_architecture", ""))
         if from_elf:
             return from_elf, ""
-    return _machine_from_cpuinfo(first, common)
+    found, reason = _machine_from_cpuinfo(first, common)
+    if not found and re.match(r"POWER\d", first.get("cpu", "").upper()):
+        order = auxv_byte_order(host.read_bytes("/proc/self/auxv", 4096) or b"")
+        if order:
+            return ("ppc64le" if order == "little" else "ppc64"), ""
+    return found, reason
 
 
-#: ELF e_machine → uname machine, by (machine, 64-bit, little-endian); None in a key means "either".
+def auxv_byte_order(data: bytes) -> str:
+    """The byte order of a 64-bit auxiliary vector (/proc/PID/auxv), "" when it does not read as one.
+
+    Its entries are (type, value) pairs of native words ending with AT_NULL; types are small numbers (AT_PAGESZ 6,
+    AT_HWCAP 16), so only the machine's own byte order gives a vector of small types ending in a zero pair.
+    """
+    if len(data) < 32 or len(data) % 16:
+        return ""
+    for order in ("little", "big"):
+        types = [int.from_bytes(data[i:i + 8], order) for i in range(0, len(data), 16)]  # type: ignore[arg-type]
+        ends = types.index(0) if 0 in types else -1
+        if ends > 0 and all(0 < t < 64 for t in types[:ends]):
+            return order
+    return ""
+
+
+#: ELF e_machine → uname machine, by (machine, 64-bit, little-endian).
 _ELF_MACHINES = {
     (3, False, True): "i686", (62, True, True): "x86_64", (183, True, True): "aarch64",
     (20, False, False): "ppc", (21, True, False): "ppc64", (21, True, True): "ppc64le",
@@ -356,7 +396,8 @@ def _machine_from_cpuinfo(first: dict[str, str], common: dict[str, str]) -> tupl
         if int(power.group(1)) <= 7:
             return "ppc64", ""  # POWER7 and earlier run big-endian only
         return "", (f"{power.group(0)} runs big- or little-endian kernels and nothing under the host root says which "
-                    "(/proc/sys/kernel/arch, .commands/uname-m.txt or an ELF binary such as /bin/sh)")
+                    "(/proc/sys/kernel/arch, .commands/uname-m.txt, an ELF binary such as /bin/sh, "
+                    "or /proc/self/auxv)")
     if cpu.upper().startswith(("PPC970", "CELL", "POWER")):
         return "ppc64", ""
     if re.match(r"(74[0-9]{2}|7[45]0|e[356]00|8[23]xx|MPC)", cpu, re.IGNORECASE):

@@ -22,8 +22,8 @@ def hostname(host: Host) -> str:
     return ""
 
 
-@SYSTEM.section("cpu", "usable and physical cores, sockets, threads per core, offline CPUs, vendor, model, "
-                       "archspec target")
+@SYSTEM.section("cpu", "usable and physical cores, sockets, threads per core, offline CPUs, P- and E-cores, "
+                       "vendor, model, archspec target")
 def cpu(host: Host) -> dict[str, str]:
     if portable.applies(host):
         return portable.cpu(host)
@@ -38,6 +38,8 @@ def cpu(host: Host) -> dict[str, str]:
     }
     if topo.sockets is not None:
         out["sockets"] = str(topo.sockets)
+    for kind, count in topo.core_kinds:
+        out[f"{kind}_cores"] = str(count)
     if topo.offline:
         out["offline_cpus"] = str(len(topo.offline))
         out["offline_cpu_list"] = cpuinfo.format_cpu_list(list(topo.offline))

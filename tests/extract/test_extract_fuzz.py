@@ -20,6 +20,7 @@ LINES = st.lists(st.sampled_from([
     "cpu number\t: 0", "cpu number\t: \u00b2", "vendor_id\t: IBM/S390", "processor 0: version = FF,  machine = 3906",
     "processor 7: =,=", "ncpus active\t: 2", "ncpus probed\t: 9", "CPU0:\t\tonline", "Processor\t: ARMv7 Processor",
     "ISA\t\t: loongarch64", "CPU architecture: 7", "CPU architecture: 8", "model name\t: Spacemit(R) X60",
+    "cpu\t\t: POWER10 (raw), altivec supported",
 ]), max_size=30).map("\n".join)
 
 
@@ -29,6 +30,7 @@ def test_parsers_accept_any_text(text):
     cpuinfo.parse_cpuinfo(text)
     cpuinfo.parse_cpu_list(text)
     cpuinfo.parse_cpu_mask(text)
+    cpuinfo.auxv_byte_order(text.encode("utf-8", "replace"))
     cpuinfo.elf_machine(text.encode("utf-8", "replace"), text[:4])
     osrelease.parse_os_release(text)
     kernel.parse_cmdline(text)
@@ -47,7 +49,7 @@ FILES = ["/proc/cpuinfo", "/proc/meminfo", "/proc/cmdline", "/etc/os-release", "
          "/sys/devices/system/cpu/present", "/sys/devices/system/cpu/cpu0/topology/thread_siblings_list",
          "/sys/devices/system/cpu/cpu0/topology/core_siblings",
          "/sys/devices/system/cpu/cpu0/topology/physical_package_id",
-         "/bin/sh"]
+         "/bin/sh", "/proc/self/auxv"]
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
