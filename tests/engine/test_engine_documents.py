@@ -198,3 +198,12 @@ def test_the_compiled_schema_path_never_fetches_a_reference(monkeypatch):
         assert schemas._compiled("x", "rainbow") is None and opened == []
     finally:
         schemas._compiled.cache_clear()
+
+
+def test_the_demo_data_shipped_in_the_package_satisfies_its_schemas():
+    from rainbow.demo import DATA, load_scenario
+
+    assert load_scenario(DATA / "demo.yaml")["clusters"]
+    for path in sorted(DATA.glob("*.yaml")):
+        if path.name != "demo.yaml":
+            assert parse_jobspec(documents.read_bytes(path)).resources
