@@ -6,6 +6,7 @@ Each test gets a fresh database of its own (`new_database`), so tests never see 
 """
 from __future__ import annotations
 
+import functools
 import glob
 import itertools
 import os
@@ -30,21 +31,22 @@ def find_bindir() -> Path | None:
     return Path(initdb).parent if initdb else None
 
 
-def ensure_dev_null() -> None:
-    """initdb's shell writes to /dev/null as an unprivileged user. A root process that once wrote a file "to"
-    /dev/null by rename left a regular root-owned file there; put the character device back (root only)."""
-    import stat
+# As root, each PostgreSQL program runs in a mount namespace of its own with a private /dev (null, zero, random,
+# shm), then drops to `nobody`: a shared machine's /dev/null being clobbered by some other root process (a regular
+# file renamed over it) cannot break initdb's shell redirections.
+_PRIVATE_DEV = ("mount -t tmpfs -o mode=755 tmpfs /dev && mknod -m 666 /dev/null c 1 3 && "
+                "mknod -m 666 /dev/zero c 1 5 && mknod -m 666 /dev/random c 1 8 && "
+                "mknod -m 666 /dev/urandom c 1 9 && mkdir -m 1777 /dev/shm && "
+                f"exec setpriv --reuid={RUN_AS} --regid=nogroup --clear-groups \"$@\"")
 
-    try:
-        if stat.S_ISCHR(os.stat("/dev/null").st_mode):
-            return
-    except FileNotFoundError:
-        pass
-    if os.geteuid() == 0:
-        spare = f"/dev/.null-{os.getpid()}"
-        os.mknod(spare, 0o666 | stat.S_IFCHR, os.makedev(1, 3))
-        os.chmod(spare, 0o666)
-        os.replace(spare, "/dev/null")
+
+@functools.lru_cache(maxsize=1)
+def _namespaces_work() -> bool:
+    if not (shutil.which("unshare") and shutil.which("setpriv")):
+        return False
+    done = subprocess.run(["unshare", "--mount", "--propagation", "private", "--", "sh", "-c", _PRIVATE_DEV, "sh",
+                           "true"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return done.returncode == 0
 
 
 def free_port() -> int:
@@ -69,21 +71,25 @@ class PostgresServer:
         if os.geteuid() == 0:
             for path in (self.root, self.sockets, self.log):
                 shutil.chown(path, RUN_AS, "nogroup")
-        ensure_dev_null()
         self._run([str(self.bindir / "initdb"), "-D", str(self.data), "-A", "trust", "-U", "postgres", "--no-sync",
                    "-E", "UTF8"], check=True)
 
     @staticmethod
-    def _as_user() -> dict:
-        """Popen arguments that drop root (the child itself is postgres, so signals reach it directly)."""
+    def _command(args: list[str]) -> tuple[list[str], dict]:
+        """The command line and Popen arguments that run `args` as an unprivileged user; the last program exec'd
+        is the PostgreSQL one, so signals sent to the child reach it directly."""
         if os.geteuid() != 0:
-            return {}
-        return {"user": RUN_AS, "group": "nogroup", "extra_groups": [],
-                "env": {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8", "HOME": "/tmp"}}
+            return args, {}
+        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8", "HOME": "/tmp"}
+        if _namespaces_work():
+            return ["unshare", "--mount", "--propagation", "private", "--", "sh", "-c", _PRIVATE_DEV, "sh",
+                    *args], {"env": env}
+        return args, {"user": RUN_AS, "group": "nogroup", "extra_groups": [], "env": env}
 
     def _run(self, args: list[str], check: bool) -> None:
-        done = subprocess.run(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                              cwd=str(self.root), **self._as_user())
+        command, extra = self._command(args)
+        done = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                              cwd=str(self.root), **extra)
         if check and done.returncode:
             raise RuntimeError(f"{args[0]} failed: {done.stdout[-2000:]}")
 
@@ -99,12 +105,12 @@ class PostgresServer:
 
         self.port = self.port or free_port()
         with open(self.log, "ab") as log:
-            self.proc = subprocess.Popen(
+            command, extra = self._command(
                 [str(self.bindir / "postgres"), "-D", str(self.data), "-k", str(self.sockets),
                  "-p", str(self.port), "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off",
-                 "-c", "max_connections=300", "-c", "shared_buffers=32MB"],
-                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=str(self.root),
-                **self._as_user())
+                 "-c", "max_connections=300", "-c", "shared_buffers=32MB"])
+            self.proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                         cwd=str(self.root), **extra)
         deadline = time.monotonic() + START_TIMEOUT
         while True:
             try:

@@ -42,10 +42,11 @@ class ServerError(RuntimeError):
 class ServerProcess:
     """One running `rainbow serve`; its stdout and stderr go to files in the test's directory."""
 
-    def __init__(self, workdir: Path, db_path: Path, secret: str | None, extra_args: Sequence[str],
+    def __init__(self, workdir: Path, db_path: Path | str, secret: str | None, extra_args: Sequence[str],
                  host: str = "127.0.0.1") -> None:
         self.workdir = Path(workdir)
-        self.db_path = Path(db_path)
+        # A SQLite file, or a store URL (postgresql://...) kept as given.
+        self.db_path = db_path if "://" in str(db_path) else Path(db_path)
         self.secret = secret
         self.extra_args = tuple(extra_args)
         self.host = host
@@ -172,5 +173,5 @@ def start_server(tmp_path: str | os.PathLike, *, secret: str | None = DEFAULT_SE
     """
     workdir = Path(tmp_path)
     workdir.mkdir(parents=True, exist_ok=True)
-    db_path = Path(db) if db is not None else workdir / "rainbow.db"
+    db_path = (db if "://" in str(db) else Path(db)) if db is not None else workdir / "rainbow.db"
     return ServerProcess(workdir, db_path, secret, extra_args).start(port)

@@ -114,6 +114,10 @@ class Store(abc.ABC):
         """Store a server-wide setting (a credential hash among them); moves the clusters change counter."""
 
     @abc.abstractmethod
+    def setdefault_setting(self, key: str, value: str) -> str:
+        """Store `value` unless the setting exists; returns what is stored (servers starting together agree)."""
+
+    @abc.abstractmethod
     def changes(self) -> Changes:
         """The change counters, read in one cheap query (every request reads them)."""
 

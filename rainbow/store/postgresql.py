@@ -191,6 +191,15 @@ class PostgreSQLStore(Store):
 
         self._write(work)
 
+    def setdefault_setting(self, key: str, value: str) -> str:
+        def work(conn) -> str:
+            if conn.execute("INSERT INTO meta (key, value) VALUES (%s, %s) ON CONFLICT (key) DO NOTHING",
+                            (key, value)).rowcount:
+                _bump(conn, "clusters")
+            return conn.execute("SELECT value FROM meta WHERE key = %s", (key,)).fetchone()[0]
+
+        return self._write(work)
+
     def changes(self) -> Changes:
         row = self._read(lambda c: c.execute("SELECT clusters, states FROM changes WHERE id = 1").fetchone())
         return Changes(row[0], row[1])

@@ -147,6 +147,13 @@ class SQLiteStore(Store):
                        "ON CONFLICT (key) DO UPDATE SET value = excluded.value", (key, value))
             self._bump(db, "clusters")
 
+    def setdefault_setting(self, key: str, value: str) -> str:
+        with self._write() as db:
+            if db.execute("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING",
+                          (key, value)).rowcount:
+                self._bump(db, "clusters")
+            return db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()[0]
+
     @staticmethod
     def _bump(db: sqlite3.Connection, counter: str) -> int:
         # `counter` is one of two literal column names chosen by this module, never input.
