@@ -45,11 +45,11 @@ def _wait_for_progress(ledger: Ledger, since: float, count: int, timeout: float)
     return ledger.count_since(since)
 
 
-def test_sigkill_under_load_loses_and_duplicates_nothing(tmp_path, figures):
+def test_sigkill_under_load_loses_and_duplicates_nothing(tmp_path, figures, store_db):
     seed = int(os.environ.get("RAINBOW_SEED", time.time_ns() % 2 ** 32))
     rng = random.Random(seed)
     figures.add(seed=seed)
-    server = start_server(tmp_path / "server")
+    server = start_server(tmp_path / "server", db=store_db)
     stop = threading.Event()
     submitters: list[Submitter] = []
     try:
@@ -137,12 +137,12 @@ def test_sigkill_under_load_loses_and_duplicates_nothing(tmp_path, figures):
             server.stop()
 
 
-def test_sigkill_during_accepts_and_registrations(tmp_path, figures):
+def test_sigkill_during_accepts_and_registrations(tmp_path, figures, store_db):
     """Kill while pollers accept and a registrar registers: accepts and registrations are all-or-nothing too."""
     seed = int(os.environ.get("RAINBOW_SEED", time.time_ns() % 2 ** 32)) + 1
     rng = random.Random(seed)
     figures.add(seed=seed)
-    server = start_server(tmp_path / "server")
+    server = start_server(tmp_path / "server", db=store_db)
     stop = threading.Event()
     threads: list[threading.Thread] = []
     try:
