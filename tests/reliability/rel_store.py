@@ -20,16 +20,31 @@ def _is_url(db: str | Path) -> bool:
     return "://" in str(db)
 
 
+_PG_CONNECTIONS: dict = {}
+
+
 def _pg_dump(url: str) -> str:
+    """Every row, read in one snapshot; one connection per database is kept (the fuzz tests dump twice per input),
+    and made again after PostgreSQL or the network dropped it."""
     import psycopg
 
-    lines: list[str] = []
-    with psycopg.connect(url) as conn:
-        conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
-        for table in _PG_TABLES:
-            for row in conn.execute(f"SELECT * FROM {table} ORDER BY 1, 2").fetchall():
-                lines.append(f"{table}: {row!r}")
-    return "\n".join(lines)
+    for attempt in range(2):
+        conn = _PG_CONNECTIONS.get(url)
+        if conn is None or conn.closed:
+            conn = _PG_CONNECTIONS[url] = psycopg.connect(url, autocommit=True)
+        lines: list[str] = []
+        try:
+            with conn.transaction():
+                conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                for table in _PG_TABLES:
+                    for row in conn.execute(f"SELECT * FROM {table} ORDER BY 1, 2").fetchall():
+                        lines.append(f"{table}: {row!r}")
+            return "\n".join(lines)
+        except psycopg.OperationalError:
+            conn.close()
+            if attempt:
+                raise
+    raise AssertionError("unreachable")
 
 
 def store_dump(db_path: str | Path, retries: int = 50) -> str:
