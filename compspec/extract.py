@@ -17,8 +17,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
-#: Extractors `compspec extract` runs without --name, each with its default sections (nfd: five of nine).
-DEFAULT_EXTRACTORS = ("system", "library", "nfd", "gpu")
+#: Extractors `compspec extract` runs without --name, each with its default sections (nfd: five of nine, kernel:
+#: release and version only).
+DEFAULT_EXTRACTORS = ("system", "kernel", "library", "nfd", "gpu")
 
 _ITEM = re.compile(r"^\s*([A-Za-z0-9_.-]+)\s*(?:\[([^\[\]]*)\])?\s*$")
 
@@ -106,6 +107,8 @@ def run_extractors(
             except Exception as exc:  # one broken section must not cost the node's other facts
                 warnings.append(f"{name}.{section}: {type(exc).__name__}: {_flat(str(exc))}")
                 data = {}
+            warnings.extend(f"{name}.{section}: {_flat(note)}" for note in host.notes)
+            host.notes.clear()
             out[section] = {str(k): _one_line(v) for k, v in data.items()}
         results[name] = {"sections": out}
     document = {

@@ -12,7 +12,6 @@ from __future__ import annotations
 import shlex
 import subprocess
 import sys
-import time
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Mapping
 
@@ -21,6 +20,9 @@ import yaml
 
 from rainbow.client import Job, RainbowClient, RainbowError
 from rainbow.config import DEFAULT_PATH, apply_env, get_dotted, load_config, server_address
+from rainbow.shutdown import Stop, StopSignals, supervise
+
+STOP_GRACE = 10.0
 
 
 @dataclass(frozen=True)
@@ -186,22 +188,25 @@ def poller_command(scheduler: str, to_command: Callable[[Shape], list[str]]) -> 
     @click.option("--once", is_flag=True, help="poll once and exit")
     @click.option("--dry-run", is_flag=True, help="print what would run; accept nothing, submit nothing")
     def main(config_path, address, cluster, secret, interval, max_jobs, once, dry_run) -> None:
-        settings = settings_from(config_path, address, cluster, secret)
-        seen: set[int] = set()
-        with RainbowClient(settings.address, tls_ca=settings.tls_ca, tls_cert=settings.tls_cert,
-                           tls_key=settings.tls_key) as client:
-            while True:
-                try:
-                    poll_once(client, settings, to_command, dry_run=dry_run, max_jobs=max_jobs, seen=seen)
-                except RainbowError as exc:
-                    if once:
-                        raise click.ClickException(str(exc)) from None
-                    print(f"poll failed: {exc}", file=sys.stderr)
-                if once:
-                    return
-                try:
-                    time.sleep(interval)
-                except KeyboardInterrupt:
-                    return
+        with StopSignals() as signals:  # first, so that a signal while connecting is kept, not lost
+            settings = settings_from(config_path, address, cluster, secret)
+
+            def loop(stop: Stop) -> None:
+                seen: set[int] = set()
+                with RainbowClient(settings.address, tls_ca=settings.tls_ca, tls_cert=settings.tls_cert,
+                                   tls_key=settings.tls_key) as client:
+                    while not stop.is_set():
+                        try:
+                            poll_once(client, settings, to_command, dry_run=dry_run, max_jobs=max_jobs, seen=seen)
+                        except RainbowError as exc:
+                            if once:
+                                raise click.ClickException(str(exc)) from None
+                            print(f"poll failed: {exc}", file=sys.stderr)
+                        if once or stop.wait(interval):
+                            return
+
+            # A round in progress (receive, accept, local submissions) gets STOP_GRACE seconds to finish.
+            supervise(loop, signals=signals, grace=STOP_GRACE, say=lambda line: print(line, file=sys.stderr),
+                      stopping="stopping after this round")
 
     return main

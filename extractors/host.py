@@ -44,6 +44,12 @@ class Host:
         self.run_commands = self.live if run_commands is None else bool(run_commands)
         #: Parsed files several sections share (/proc/cpuinfo, os-release), computed once per run.
         self.cache: dict[str, Any] = {}
+        #: Warnings about facts left out of a section that still reports the rest; the runner names the section.
+        self.notes: list[str] = []
+
+    def warn(self, message: str) -> None:
+        """Say why a fact is missing while the section goes on (Unavailable is for a section with nothing)."""
+        self.notes.append(message)
 
     def cached(self, key: str, compute: Callable[[], Any]) -> Any:
         if key not in self.cache:

@@ -6,7 +6,11 @@ import shlex
 from compspec.extractors.host import Host
 from compspec.extractors.registry import Unavailable, extractor
 
-KERNEL = extractor("kernel", "kernel boot parameters, build configuration and modules")
+KERNEL = extractor(
+    "kernel",
+    "kernel release and version, boot parameters, build configuration and modules",
+    default_sections=("release",),
+)
 
 
 def release(host: Host) -> str:
@@ -16,6 +20,25 @@ def release(host: Host) -> str:
 
         return os.uname().release
     return host.value("/proc/sys/kernel/osrelease") or ""
+
+
+def version(host: Host) -> str:
+    """The running kernel's build string (uname -v: "#1 SMP PREEMPT_DYNAMIC ..."), which tells apart two builds
+    of one release."""
+    if host.live:
+        import os
+
+        return os.uname().version
+    return host.value("/proc/sys/kernel/version") or ""
+
+
+@KERNEL.section("release", "kernel release (uname -r) and version (uname -v)")
+def release_section(host: Host) -> dict[str, str]:
+    out = {"release": release(host), "version": version(host)}
+    out = {key: value for key, value in out.items() if value}
+    if not out:
+        raise Unavailable("cannot read the kernel release (/proc/sys/kernel/osrelease)")
+    return out
 
 
 def parse_cmdline(text: str) -> dict[str, str]:

@@ -36,7 +36,8 @@ def cpu(host: Host) -> dict[str, str]:
         out["model.id"] = ident.model_id
     topo = cpuinfo.topology(host)
     out["topology.hardware_multithreading"] = "true" if topo.threads_per_core > 1 else "false"
-    out["topology.socket_count"] = str(topo.sockets)
+    if topo.sockets is not None:
+        out["topology.socket_count"] = str(topo.sockets)
     max_cstate = host.value("/sys/module/intel_idle/parameters/max_cstate")
     if max_cstate is not None:
         out["cstate.enabled"] = "true" if max_cstate.isdigit() and int(max_cstate) > 0 else "false"
@@ -134,6 +135,8 @@ def network(host: Host) -> dict[str, str]:
         out[f"{kind}.{index}.name"] = name
         for attr in ("operstate", "speed"):
             value = host.value(f"{base}/{attr}")  # speed refuses a read on links that are down
+            if attr == "speed" and value is not None and value.startswith("-"):
+                value = None  # -1 is the kernel's SPEED_UNKNOWN, not a speed
             if value is not None:
                 out[f"{kind}.{index}.{attr}"] = value
         if kind == "device":
@@ -161,9 +164,13 @@ def pci_section(host: Host) -> dict[str, str]:
     return out
 
 
-@NFD.section("storage", "block devices: dax, rotational, zoned")
+#: Block devices that are memory or files, not storage: NFD's users ask about disks.
+_VIRTUAL_BLOCK_PREFIXES = ("loop", "ram", "zram")
+
+
+@NFD.section("storage", "block devices (not loop, ram or zram): dax, rotational, zoned")
 def storage(host: Host) -> dict[str, str]:
-    names = host.listdir("/sys/block")
+    names = [n for n in host.listdir("/sys/block") if not n.startswith(_VIRTUAL_BLOCK_PREFIXES)]
     if not names:
         raise Unavailable("no block devices in /sys/block")
     out: dict[str, str] = {}

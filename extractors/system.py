@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import os
 
-from compspec.extractors import cpuinfo
+from compspec.extractors import cpuinfo, portable
 from compspec.extractors.host import Host
 from compspec.extractors.osrelease import full_release, os_release
 from compspec.extractors.registry import Unavailable, extractor
@@ -22,27 +22,34 @@ def hostname(host: Host) -> str:
     return ""
 
 
-@SYSTEM.section("cpu", "usable and physical cores, sockets, threads per core, vendor, model, archspec target")
+@SYSTEM.section("cpu", "usable and physical cores, sockets, threads per core, offline CPUs, vendor, model, "
+                       "archspec target")
 def cpu(host: Host) -> dict[str, str]:
+    if portable.applies(host):
+        return portable.cpu(host)
     if not cpuinfo.processors(host):
         raise Unavailable("no processors in /proc/cpuinfo")
-    from compspec.extractors.microarch import detect
-
     topo = cpuinfo.topology(host)
     ident = cpuinfo.identity(host)
     out = {
         "cores": str(cpuinfo.usable_cpus(host)),
         "physical_cores": str(topo.physical_cores),
-        "sockets": str(topo.sockets),
         "threads_per_core": str(topo.threads_per_core),
     }
+    if topo.sockets is not None:
+        out["sockets"] = str(topo.sockets)
+    if topo.offline:
+        out["offline_cpus"] = str(len(topo.offline))
+        out["offline_cpu_list"] = cpuinfo.format_cpu_list(list(topo.offline))
     if ident.vendor:
         out["vendor"] = ident.vendor
     if ident.model:
         out["model"] = ident.model
     machine = cpuinfo.machine(host)
     if machine:
-        target = detect(machine, ident)
+        from compspec.extractors.microarch import from_cpuinfo
+
+        target = from_cpuinfo(machine, host.read("/proc/cpuinfo") or "")
         out["target"] = target.name
         out["target_generic"] = target.generic
     return out
@@ -51,6 +58,8 @@ def cpu(host: Host) -> dict[str, str]:
 @SYSTEM.section("processor", "every processor in /proc/cpuinfo: normalized vendor, features, family, model, and raw keys")
 def processor(host: Host) -> dict[str, str]:
     procs = cpuinfo.processors(host)
+    if not procs and portable.applies(host):
+        raise Unavailable("no /proc/cpuinfo on this system (the cpu section has what py-cpuinfo tells)")
     if not procs:
         raise Unavailable("no processors in /proc/cpuinfo")
     out: dict[str, str] = {}
@@ -59,12 +68,12 @@ def processor(host: Host) -> dict[str, str]:
         if "cpu_implementer" in proc:
             vendor = cpuinfo.arm_names(proc["cpu_implementer"])[0]
         else:
-            vendor = proc.get("vendor_id", "")
+            vendor = proc.get("vendor_id", "") or cpuinfo.identity(host).vendor
         normalized = {
             "vendor": vendor,
             "features": proc.get("flags", proc.get("features", "")),
             "family": proc.get("cpu_family", proc.get("cpu_architecture", "")),
-            "model": proc.get("model_name", proc.get("cpu_variant", "")),
+            "model": proc.get("model_name", proc.get("cpu", proc.get("cpu_variant", ""))),
         }
         if "bogomips" in proc:
             normalized["botomips"] = proc["bogomips"]  # upstream's spelling, kept for its readers
@@ -78,14 +87,16 @@ def processor(host: Host) -> dict[str, str]:
 
 @SYSTEM.section("arch", "architecture name (amd64, arm64, ...) and machine (x86_64, aarch64, ...)")
 def arch(host: Host) -> dict[str, str]:
-    machine = cpuinfo.machine(host)
+    machine = portable.machine(host) if portable.applies(host) else cpuinfo.machine(host)
     if not machine:
-        raise Unavailable("cannot tell the machine architecture")
+        raise Unavailable(cpuinfo.machine_unknown_reason(host) or "cannot tell the machine architecture")
     return {"name": cpuinfo.ARCH_NAMES.get(machine, machine), "arch": machine}
 
 
 @SYSTEM.section("memory", "every /proc/meminfo entry, value with its unit")
 def memory(host: Host) -> dict[str, str]:
+    if portable.applies(host):
+        return portable.memory(host)
     text = host.read("/proc/meminfo")
     if not text:
         raise Unavailable("cannot read /proc/meminfo")
@@ -102,6 +113,8 @@ def memory(host: Host) -> dict[str, str]:
 @SYSTEM.section("os", "distribution name, version, vendor (ID) and full release from os-release")
 def os_section(host: Host) -> dict[str, str]:
     fields = os_release(host)
+    if not fields and portable.applies(host):
+        return portable.os_facts(host)
     if not fields:
         raise Unavailable("no /etc/os-release or /usr/lib/os-release")
     out = {

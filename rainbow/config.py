@@ -11,7 +11,6 @@ from __future__ import annotations
 import copy
 import functools
 import os
-import tempfile
 from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
@@ -19,6 +18,7 @@ from typing import Any
 
 import yaml
 
+from compspec.outfile import write_output
 from compspec.schemas import FormatError, validate
 
 DEFAULT_PATH = "rainbow-config.yaml"
@@ -135,22 +135,8 @@ def save_config(path: str | Path, cfg: Mapping[str, Any]) -> None:
     """Validate and write `cfg` as YAML, replacing the file in one step and readable by its owner only."""
     cfg = dict(cfg)
     validate_config(cfg, f"config {path}")
-    path = Path(path)
-    directory = path.parent if str(path.parent) else Path(".")
-    directory.mkdir(parents=True, exist_ok=True)
     text = yaml.safe_dump(cfg, sort_keys=False, default_flow_style=False)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=directory)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+    write_output(path, text, mode=0o600, make_parents=True)
 
 
 def credentials_conflict(cfg: Mapping[str, Any], name: str) -> str:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import shlex
+import shutil
 import signal
 import subprocess
 import sys
@@ -25,6 +26,7 @@ import yaml
 
 from compspec.schemas import FormatError, validate
 from rainbow.client import FailedPrecondition, RainbowClient, RainbowError
+from rainbow.shutdown import Stop, StopSignals, signal_name, supervise
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "examples" / "data"
@@ -38,6 +40,22 @@ COMMANDS = {name: f"import sys; from {name}.cli import main; sys.exit(main())" f
 
 class DemoFailed(RuntimeError):
     """A step did not do what it said; the message says what happened instead."""
+
+
+class DemoStopped(RuntimeError):
+    """SIGINT or SIGTERM asked the demo to stop."""
+
+
+# Set by SIGINT/SIGTERM (see main); every step and every wait checks it.
+STOP = Stop()
+# The processes running now (the server, a command of a step), killed if a second signal ends the demo at once.
+RUNNING: set[subprocess.Popen] = set()
+FOLDERS: set[str] = set()
+
+
+def check_stop() -> None:
+    if STOP.is_set():
+        raise DemoStopped(f"{signal_name(STOP.signum)} received")
 
 
 def say(text: str = "") -> None:
@@ -61,10 +79,27 @@ def run(args: Sequence[str], workdir: Path, shown: Sequence[str] | None = None) 
     real arguments hold long absolute paths); a failure ends the demo."""
     say(f"   $ {shlex.join(shown or args)}")
     full = [sys.executable, "-c", COMMANDS[args[0]], *args[1:]]
-    done = subprocess.run(full, cwd=workdir, capture_output=True, text=True, timeout=120)
-    if done.returncode != 0:
-        last = (done.stderr.strip().splitlines() or ["(no message)"])[-1]
-        raise DemoFailed(f"`{shlex.join(shown or args)}` exited with {done.returncode}: {last}")
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        proc = subprocess.Popen(full, cwd=workdir, stdout=out, stderr=err, stdin=subprocess.DEVNULL)
+        RUNNING.add(proc)
+        try:
+            deadline = time.monotonic() + 120
+            while proc.poll() is None:
+                if STOP.wait(0.05):
+                    proc.terminate()
+                    proc.wait()
+                    check_stop()
+                if time.monotonic() > deadline:
+                    proc.kill()
+                    proc.wait()
+                    raise DemoFailed(f"`{shlex.join(shown or args)}` did not finish within 120 s")
+        finally:
+            RUNNING.discard(proc)
+        err.seek(0)
+        stderr = err.read().decode(errors="replace")
+    if proc.returncode != 0:
+        last = (stderr.strip().splitlines() or ["(no message)"])[-1]
+        raise DemoFailed(f"`{shlex.join(shown or args)}` exited with {proc.returncode}: {last}")
 
 
 class Server:
@@ -84,6 +119,7 @@ class Server:
             self.proc = subprocess.Popen([sys.executable, "-u", "-c", COMMANDS["rainbow"], *args[1:]],
                                          cwd=self.workdir, stdout=out, stderr=subprocess.STDOUT,
                                          stdin=subprocess.DEVNULL)
+        RUNNING.add(self.proc)
         deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline:
             for line in self.log.read_text(errors="replace").splitlines():
@@ -95,7 +131,8 @@ class Server:
                 return
             if self.proc.poll() is not None:
                 raise DemoFailed(f"rainbow serve exited with {self.proc.returncode}: {self.tail()}")
-            time.sleep(0.05)
+            if STOP.wait(0.05):
+                check_stop()
         raise DemoFailed(f"rainbow serve did not report its address within {START_TIMEOUT:.0f} s: {self.tail()}")
 
     def tail(self) -> str:
@@ -114,6 +151,8 @@ class Server:
                 self.proc.kill()
                 self.proc.wait()
                 return -signal.SIGKILL
+            finally:
+                RUNNING.discard(self.proc)
         return self.proc.returncode
 
 
@@ -166,6 +205,7 @@ class Demo:
         self.step_no = 0
 
     def step(self, title: str) -> None:
+        check_stop()
         self.step_no += 1
         say()
         say(f"{self.step_no}. {title}")
@@ -342,30 +382,60 @@ class Demo:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """`python -m rainbow.demo [SCENARIO]`: play examples/data/demo.yaml, or another scenario of the same form."""
-    args = list(sys.argv[1:] if argv is None else argv)
-    path = Path(args[0]) if args else SCENARIO
-    started = time.monotonic()
-    say("rainbow demo: extract nodes, build cluster graphs, serve, register, submit, receive and accept,")
-    say("all on this machine, in a temporary folder that is removed at the end.")
-    try:
-        scenario = load_scenario(path)
-    except (OSError, yaml.YAMLError, FormatError) as exc:
-        say(f"FAILED: cannot read the scenario {path}: {exc}")
-        return 1
+    with StopSignals() as signals:  # first: a signal from here on ends the demo cleanly
+        args = list(sys.argv[1:] if argv is None else argv)
+        path = Path(args[0]) if args else SCENARIO
+        started = time.monotonic()
+        say("rainbow demo: extract nodes, build cluster graphs, serve, register, submit, receive and accept,")
+        say("all on this machine, in a temporary folder that is removed at the end.")
+        try:
+            scenario = load_scenario(path)
+        except (OSError, yaml.YAMLError, FormatError) as exc:
+            say(f"FAILED: cannot read the scenario {path}: {exc}")
+            return 1
+        status = supervise(lambda stop: _play(scenario, stop), signals=signals, grace=STOP_TIMEOUT + 5.0,
+                           say=lambda line: say(f"demo: {line}"), before_exit=_kill_running,
+                           stopping="stopping the server and removing the folder", stop=STOP)
+    if status == 0:
+        say()
+        say(f"Done in {time.monotonic() - started:.1f} s: every step did what it said; nothing is left running.")
+    return status
+
+
+def _play(scenario: dict[str, Any], stop: Stop) -> int:
+    """Play in a temporary folder, stopping the server and removing the folder whatever happens; the exit status
+    is 0, 1 when a step failed, or 128 + the signal that stopped the demo."""
     with tempfile.TemporaryDirectory(prefix="rainbow-demo-") as tmp:
+        FOLDERS.add(tmp)
         demo = Demo(Path(tmp), scenario)
         try:
             demo.play()
+        except DemoStopped as exc:
+            say()
+            say(f"STOPPED at step {demo.step_no}: {exc}; the server is stopped and the folder removed")
+            return 128 + stop.signum
         except (DemoFailed, RainbowError, OSError, ValueError) as exc:
+            if stop.is_set():  # a step cut short by the stop fails for that reason, not its own
+                say()
+                say(f"STOPPED at step {demo.step_no}: {signal_name(stop.signum)} received; the server is stopped "
+                    "and the folder removed")
+                return 128 + stop.signum
             say()
             say(f"FAILED at step {demo.step_no}: {exc}")
             return 1
         finally:
             demo.close_client()
             demo.server.stop()
-    say()
-    say(f"Done in {time.monotonic() - started:.1f} s: every step did what it said; nothing is left running.")
+            FOLDERS.discard(tmp)
     return 0
+
+
+def _kill_running() -> None:
+    """Before an immediate exit: kill what the demo started and remove its folder, without waiting for anything."""
+    for proc in list(RUNNING):
+        proc.kill()
+    for folder in list(FOLDERS):
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -13,7 +13,6 @@ if str(_TESTS) not in sys.path:
 
 from serverutil import DEFAULT_SECRET, ServerProcess, start_server  # noqa: E402
 
-SHARED_DATA = _TESTS.parent / ".." / "shared" / "data"
 
 
 @pytest.fixture

@@ -58,6 +58,11 @@ class ServerProcess:
 
     # -- lifecycle ---------------------------------------------------------------------------------------------
     def start(self, port: int = 0) -> "ServerProcess":
+        """Launch and wait until the server says it serves."""
+        return self.launch(port).wait_serving()
+
+    def launch(self, port: int = 0) -> "ServerProcess":
+        """Start the process and return at once (it is not serving yet: see `wait_serving`)."""
         if self.proc is not None and self.proc.poll() is None:
             raise ServerError("server already running")
         self._starts += 1
@@ -76,7 +81,11 @@ class ServerProcess:
             self.proc = subprocess.Popen(args, stdout=out, stderr=err, stdin=subprocess.DEVNULL,
                                          cwd=str(self.workdir), env=env)
         self.returncode = None
-        deadline = time.monotonic() + START_TIMEOUT
+        return self
+
+    def wait_serving(self, timeout: float = START_TIMEOUT) -> "ServerProcess":
+        """Wait for the line 'rainbow: serving on HOST:PORT' and take the port (and a generated secret) from it."""
+        deadline = time.monotonic() + timeout
         while True:
             text = self.stdout_path.read_text(encoding="utf-8", errors="replace")
             found = _SERVING.search(text)
@@ -93,7 +102,7 @@ class ServerProcess:
                 raise ServerError(f"rainbow serve exited with {self.returncode} before serving: {self.log_tail()}")
             if time.monotonic() > deadline:
                 self.kill()
-                raise ServerError(f"rainbow serve did not start within {START_TIMEOUT:.0f}s: {self.log_tail()}")
+                raise ServerError(f"rainbow serve did not start within {timeout:.0f}s: {self.log_tail()}")
             time.sleep(0.02)
 
     def stop(self, timeout: float = STOP_TIMEOUT) -> int:

@@ -2,17 +2,15 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
-import tempfile
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Iterator, TextIO
 
 import click
 
 from compspec.jgf import dialects, write_graph
 from compspec.nodes import duplicate_hostnames, node_files, read_node_files, split_field
+from compspec.outfile import OutputError, open_output
 from compspec.schemas import FormatError
 
 PROGRESS_THRESHOLD = 500
@@ -28,23 +26,16 @@ def warn(message: str) -> None:
 
 @contextmanager
 def _output(path: str | None) -> Iterator[TextIO]:
-    """stdout, or a file that appears whole or not at all (written beside it, then renamed)."""
+    """stdout, or a file by the rule of `compspec.outfile` (a regular file appears whole or not at all)."""
     if path is None or path == "-":
         yield sys.stdout
         sys.stdout.flush()
         return
-    target = Path(path)
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent or Path("."))
-    except OSError as exc:
-        raise click.ClickException(f"cannot write {path}: {exc.strerror}") from None
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            yield fh
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        with open_output(path) as handle:
+            yield handle
+    except OutputError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

@@ -25,6 +25,7 @@ def extract(names: tuple[str, ...], out: str | None, host_root: str, run_command
     import os
 
     from compspec.extract import SelectionError, run_extractors
+    from compspec.outfile import OutputError, write_output
 
     if not os.path.isdir(host_root):
         raise click.UsageError(f"--host-root {host_root}: not a folder")
@@ -44,23 +45,7 @@ def extract(names: tuple[str, ...], out: str | None, host_root: str, run_command
     if out is None or out == "-":
         click.echo(text, nl=False)
         return
-    _write_atomically(out, text)
-
-
-def _write_atomically(path: str, text: str) -> None:
-    """Write beside the target and rename, so a reader never sees half a node file (node dirs are often shared)."""
-    import os
-
-    temporary = f"{path}.tmp.{os.getpid()}"
     try:
-        if os.path.isdir(path):
-            raise IsADirectoryError(21, "Is a directory")
-        with open(temporary, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(temporary, path)
-    except OSError as exc:
-        try:
-            os.unlink(temporary)
-        except OSError:
-            pass
-        raise click.ClickException(f"cannot write {path}: {exc.strerror or exc}") from None
+        write_output(out, text)
+    except OutputError as exc:
+        raise click.ClickException(str(exc)) from None

@@ -133,11 +133,12 @@ def resolve(params: Mapping[str, Any]) -> Settings:
 @contextlib.contextmanager
 def cli_errors() -> Iterator[None]:
     """Turn the errors a command expects (server answers, bad files) into one-line click errors."""
+    from compspec.outfile import OutputError
     from rainbow.client import RainbowError
 
     try:
         yield
-    except RainbowError as exc:
+    except (RainbowError, OutputError) as exc:
         raise click.ClickException(str(exc)) from None
     except FormatError as exc:
         raise click.ClickException(one_line(str(exc))) from None

@@ -50,6 +50,10 @@ def serve(host: str, port: int, db: str, secret: str | None, config_path: str | 
           workers: int, mapping_files: tuple[str, ...], rotate_secret: bool = False,
           receive_lease: float = 0.0) -> None:
     """Serve the rainbow scheduler (register, submit, receive, accept) with health checks and reflection."""
+    from rainbow.shutdown import StopSignals
+
+    # First of all, so that a SIGINT/SIGTERM during start-up is kept and ends the start cleanly.
+    signals = click.get_current_context().with_resource(StopSignals())
     from compspec.compat import load_mappings
     from compspec.schemas import FormatError
     from rainbow.config import apply_env, get_dotted, load_config
@@ -118,7 +122,7 @@ def serve(host: str, port: int, db: str, secret: str | None, config_path: str | 
     if generated:
         click.echo(f"rainbow: registration secret: {secret}")
     try:
-        run_until_signalled(server, lambda line: click.echo(line), prepare=rebuild)
+        run_until_signalled(server, lambda line: click.echo(line), prepare=rebuild, signals=signals)
     except ServerStartError as exc:
         store.close()
         raise click.ClickException(str(exc)) from None

@@ -3,9 +3,7 @@ health checking and reflection services, optional TLS / mutual TLS, and a gracef
 from __future__ import annotations
 
 import logging
-import signal
 import socket
-import threading
 from concurrent import futures
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +16,7 @@ from grpc_reflection.v1alpha import reflection
 from rainbow.protos import jobs_pb2, jobs_pb2_grpc, memory_pb2, memory_pb2_grpc, rainbow_pb2, rainbow_pb2_grpc
 from rainbow.server.scheduler import Scheduler
 from rainbow.server.servicers import MemoryGraphServicer, RainbowJobsServicer, RainbowSchedulerServicer
+from rainbow.shutdown import Stop, StopSignals, supervise
 
 log = logging.getLogger("rainbow.server")
 
@@ -137,33 +136,31 @@ class RainbowServer:
 
 
 def run_until_signalled(server: RainbowServer, announce: Callable[[str], None],
-                        prepare: Callable[[], None] | None = None) -> int:
+                        prepare: Callable[[], None] | None = None, signals: StopSignals | None = None) -> int:
     """Run `prepare` (the index rebuild), start `server`, announce it, serve until SIGINT or SIGTERM, stop
-    gracefully; returns the exit status 0. A signal during `prepare` ends the run cleanly once it is done."""
-    stop = threading.Event()
-    received: list[str] = []
+    gracefully; returns the exit status 0. A signal during `prepare` ends the run cleanly once it is done; a second
+    signal, or a stop that outlasts the grace period, ends the process at once (see rainbow.shutdown).
 
-    def on_signal(signum, _frame) -> None:
-        received.append(signal.Signals(signum).name)
-        stop.set()
+    `signals` is the StopSignals the caller installed early, so that a signal during its own start-up is kept."""
 
-    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
+    def work(stop: Stop) -> int:
         if prepare is not None:
             prepare()
         if stop.is_set():
-            log.info("%s received while starting: not serving", received[0])
+            log.info("not serving: stopped while starting")
             server.scheduler.store.close()
             return 0
         port = server.start()
         announce(f"rainbow: serving on {server.options.host}:{port}")
         log.info("serving on %s:%d (%s)", server.options.host, port, "TLS" if server.options.tls else "plaintext")
-        while not stop.wait(0.5):
-            pass
-        log.info("%s received: stopping, finishing requests in flight", received[0])
+        stop.wait()
         server.stop()
         log.info("stopped")
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-    return 0
+        return 0
+
+    if signals is None:
+        with StopSignals() as own:
+            return run_until_signalled(server, announce, prepare, own)
+    # The store is closed within the grace period too: half a second on top of gRPC's own.
+    return supervise(work, signals=signals, grace=server.options.grace_seconds + 0.5, say=log.info,
+                     stopping="stopping, finishing requests in flight")

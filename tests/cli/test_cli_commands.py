@@ -15,7 +15,7 @@ from rainbow.cli import main
 
 from .fake_rainbow import FakeServer
 
-UPSTREAM = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "upstream"
+UPSTREAM = Path(__file__).resolve().parents[1] / "data" / "upstream"
 DEAD = "127.0.0.1:1"
 
 

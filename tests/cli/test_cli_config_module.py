@@ -10,7 +10,7 @@ import yaml
 from compspec.schemas import FormatError
 from rainbow import config
 
-UPSTREAM = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "upstream"
+UPSTREAM = Path(__file__).resolve().parents[1] / "data" / "upstream"
 
 
 def test_upstream_config_loads_with_defaults_filled():

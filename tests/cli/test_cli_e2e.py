@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from e2e.e2e_certs import TestCA
+from certs import TestCA
 from rainbow import config as rconfig
 from rainbow.cli import main
 
-UPSTREAM = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "upstream"
+UPSTREAM = Path(__file__).resolve().parents[1] / "data" / "upstream"
 _LAUNCH = "import sys; from rainbow.cli import main; sys.exit(main())"
 
 

@@ -12,7 +12,7 @@ HERE = Path(__file__).resolve().parent
 DATA = HERE.parent / "data"
 NODES = DATA / "nodes"
 MANIFESTS = DATA / "manifests"
-UPSTREAM = HERE.parents[1] / ".." / "shared" / "data" / "upstream"
+UPSTREAM = HERE.parent / "data" / "upstream"
 
 
 def run(*args: str):

@@ -100,7 +100,7 @@ class Outcome:
         return ""
 
 
-def run_session(commands: list[Command], cwd: Path, env: Mapping[str, str], timeout: float = 60.0) -> list[Outcome]:
+def run_session(commands: list[Command], cwd: Path, env: Mapping[str, str], timeout: float = 300.0) -> list[Outcome]:
     """Run the commands in one bash process; stdout and stderr of each are taken together, as a terminal shows."""
     marker = f"__docs_{uuid.uuid4().hex}__"
     script = ["exec 2>&1"]

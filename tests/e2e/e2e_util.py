@@ -5,7 +5,7 @@ import sqlite3
 import time
 from pathlib import Path
 
-DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "upstream"
+DATA = Path(__file__).resolve().parents[1] / "data" / "upstream"
 
 
 def data_text(name: str) -> str:

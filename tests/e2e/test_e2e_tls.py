@@ -6,7 +6,7 @@ import pytest
 from rainbow.client import RainbowClient, Unavailable
 from serverutil import DEFAULT_SECRET
 
-from .e2e_certs import TestCA
+from certs import TestCA
 from .e2e_util import data_text
 
 

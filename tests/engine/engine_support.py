@@ -7,7 +7,7 @@ from typing import Any
 
 from rainbow.graph.generate import NodeKind, make_graph, make_subsystem
 
-UPSTREAM = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "upstream"
+UPSTREAM = Path(__file__).resolve().parents[1] / "data" / "upstream"
 
 
 def upstream_text(name: str) -> str:

@@ -1,4 +1,4 @@
-"""The expected outcomes listed with the upstream sample data (shared/data/upstream/SOURCES.md)."""
+"""The expected outcomes listed with the upstream sample data (tests/data/upstream/SOURCES.md)."""
 from __future__ import annotations
 
 import json

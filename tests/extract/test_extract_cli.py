@@ -37,7 +37,7 @@ def test_list_plain_and_json():
     doc = json.loads(run("list", "--json").output)
     assert sorted(doc) == ["gpu", "kernel", "library", "nfd", "system"]
     assert doc["nfd"]["default_sections"] == ["cpu", "memory", "network", "storage", "system"]
-    assert doc["kernel"]["default_sections"] == []
+    assert doc["kernel"]["default_sections"] == ["release"]
     assert all(doc[name]["sections"][sec] for name in doc for sec in doc[name]["sections"])
 
 
@@ -64,8 +64,11 @@ def test_extract_to_file_and_read_back(tmp_path):
     ]
     doc = load_extraction(out)
     assert doc["metadata"]["hostname"] == "icx-node-001"
-    assert sorted(doc["results"]) == ["gpu", "library", "nfd", "system"]
+    assert sorted(doc["results"]) == ["gpu", "kernel", "library", "nfd", "system"]
     assert sorted(doc["results"]["nfd"]["sections"]) == ["cpu", "memory", "network", "storage", "system"]
+    assert doc["results"]["kernel"]["sections"] == {"release": {
+        "release": "5.14.0-362.8.1.el9_3.x86_64",
+        "version": "#1 SMP PREEMPT_DYNAMIC Wed Nov 8 17:36:32 UTC 2023"}}
 
 
 def test_quiet_hides_warnings_and_fail_fast_fails(tmp_path):

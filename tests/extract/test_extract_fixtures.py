@@ -106,7 +106,7 @@ EXPECTED = {
         "memtotal": "32329352 kB",
         "processors": 8,
         "warnings": {"library.mpi", "gpu.nvidia", "gpu.amd", "gpu.pci", "kernel.config", "kernel.modules",
-                     "nfd.kernel", "nfd.local", "nfd.memory", "nfd.pci", "nfd.storage", "nfd.usb"},
+                     "kernel.release", "nfd.kernel", "nfd.local", "nfd.memory", "nfd.pci", "nfd.storage", "nfd.usb"},
     },
 }
 

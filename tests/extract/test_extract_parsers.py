@@ -245,7 +245,8 @@ def test_selection_merges_and_keeps_extractor_order():
 
 def test_default_selection():
     plan = dict(parse_selection(None))
-    assert list(plan) == ["system", "library", "nfd", "gpu"]
+    assert list(plan) == ["system", "kernel", "library", "nfd", "gpu"]
+    assert plan["kernel"] == ["release"]
     assert plan["nfd"] == ["cpu", "memory", "network", "storage", "system"]
     assert plan["system"] == ["cpu", "processor", "arch", "memory", "os"]
 
@@ -280,3 +281,50 @@ def test_a_crashing_section_becomes_a_warning(tmp_path, monkeypatch):
 def test_host_root_must_be_a_folder(tmp_path):
     with pytest.raises(ValueError, match="not a folder"):
         run_extractors(["system[os]"], host_root=str(tmp_path / "absent"))
+
+
+# ---- nfd network and storage ----
+
+def _write(root: Path, files: dict[str, str]) -> None:
+    for path, text in files.items():
+        target = root / path.lstrip("/")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text)
+
+
+def test_nfd_network_leaves_out_a_speed_the_kernel_does_not_know(tmp_path):
+    _write(tmp_path, {
+        "/sys/class/net/eth0/device/uevent": "DRIVER=virtio_net\n",
+        "/sys/class/net/eth0/operstate": "up\n",
+        "/sys/class/net/eth0/speed": "-1\n",  # SPEED_UNKNOWN: virtio and many virtual NICs
+        "/sys/class/net/eth1/device/uevent": "DRIVER=mlx5_core\n",
+        "/sys/class/net/eth1/operstate": "up\n",
+        "/sys/class/net/eth1/speed": "100000\n",
+    })
+    from compspec.extractors.nfd import network
+
+    found = network(Host(str(tmp_path)))
+    assert "device.0.speed" not in found and found["device.0.operstate"] == "up"
+    assert found["device.1.speed"] == "100000"
+
+
+def test_nfd_storage_leaves_out_loop_ram_and_zram_devices(tmp_path):
+    files = {}
+    for name in ("loop0", "loop7", "nvme0n1", "ram0", "sda", "zram0"):
+        files[f"/sys/block/{name}/queue/rotational"] = "1\n" if name == "sda" else "0\n"
+    _write(tmp_path, files)
+    from compspec.extractors.nfd import storage
+
+    found = storage(Host(str(tmp_path)))
+    names = [value for key, value in found.items() if key.endswith(".name")]
+    assert names == ["nvme0n1", "sda"]
+    assert found["block.1.name"] == "sda" and found["block.1.rotational"] == "1"
+
+
+def test_nfd_storage_with_only_virtual_block_devices_is_unavailable(tmp_path):
+    _write(tmp_path, {"/sys/block/loop0/queue/rotational": "0\n"})
+    from compspec.extractors.nfd import storage
+    from compspec.extractors.registry import Unavailable
+
+    with pytest.raises(Unavailable, match="no block devices"):
+        storage(Host(str(tmp_path)))

@@ -23,7 +23,7 @@ REQUIREMENT = "rainbow-scheduler==0.0.16"
 REPO = Path(__file__).resolve().parents[2]
 VENV = REPO / ".venv" / "interop-rainbow-scheduler-0.0.16"
 DRIVER = Path(__file__).resolve().parent / "upstream_driver.py"
-UPSTREAM_DATA = REPO / ".." / "shared" / "data" / "upstream"
+UPSTREAM_DATA = Path(__file__).resolve().parents[1] / "data" / "upstream"
 
 # Words pip prints when it cannot reach the index (as opposed to an install that is broken for another reason).
 _OFFLINE = ("NewConnectionError", "Failed to establish a new connection", "Temporary failure in name resolution",

@@ -15,7 +15,7 @@ T = TypeVar("T")
 SOAK = os.environ.get("RAINBOW_SOAK", "") not in ("", "0", "false", "no")
 
 TESTS = Path(__file__).resolve().parents[1]
-SHARED_DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "upstream"
+UPSTREAM_DATA = Path(__file__).resolve().parents[1] / "data" / "upstream"
 
 if str(TESTS) not in sys.path:
     sys.path.insert(0, str(TESTS))

@@ -1,4 +1,5 @@
-"""Crash safety: SIGKILL the server while four clients submit, restart it on the same database, repeat.
+"""Crash safety: SIGKILL the server while four clients submit (or send it a burst of SIGTERM/SIGINT, which stops it
+at once on the second signal), restart it on the same database, repeat.
 
 A job whose SubmitJob was answered with success must be receivable afterwards exactly once; a job whose submit got
 no answer (the server died under it) may exist or not, but never twice; and nothing else may appear.
@@ -19,6 +20,7 @@ from .rel_env import pick
 from .rel_graphs import cluster_graph, nextgen_jobspec, render
 from .rel_load import (AcceptBooks, CrashPoller, Ledger, Registrar, RegisterBooks, Submitter, join_all,
                        register)
+from .rel_signals import PATTERNS, SERVER_GRACE, allowed_statuses, send, wait_exit
 from .rel_store import table_rows
 
 from serverutil import start_server  # noqa: E402  (tests/ is on sys.path, see rel_env)
@@ -35,6 +37,25 @@ RECOVERY_WAIT = 60.0
 pytestmark = [pytest.mark.soak, pytest.mark.timeout(pick(240, 1800))]
 
 
+CRASHES = ["sigkill", "signal-storm"]
+# Each crash on SQLite; on PostgreSQL, SIGKILL (what differs there is the store, not how the process ends).
+CRASH_CASES = [(how, "sqlite") for how in CRASHES] + [("sigkill", "postgresql")]
+
+
+def _crash(server, how: str, rng: random.Random) -> None:
+    """End the server abruptly: SIGKILL, or a burst of signals (a random pattern) that must end it within the grace
+    period plus a second."""
+    if how == "sigkill":
+        server.kill()
+        return
+    name = rng.choice(sorted(PATTERNS))
+    status = wait_exit(server.proc, send(server.proc, PATTERNS[name], rng), SERVER_GRACE + 1.0)
+    server.returncode = status
+    assert status in allowed_statuses(PATTERNS[name]), \
+        f"{name}: the server ended with {status} (None: hung): {server.log_tail()}"
+    assert "Traceback" not in server.stderr(), server.log_tail()
+
+
 def _wait_for_progress(ledger: Ledger, since: float, count: int, timeout: float) -> int:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -45,7 +66,8 @@ def _wait_for_progress(ledger: Ledger, since: float, count: int, timeout: float)
     return ledger.count_since(since)
 
 
-def test_sigkill_under_load_loses_and_duplicates_nothing(tmp_path, figures, store_db):
+@pytest.mark.parametrize("how, store_db", CRASH_CASES, indirect=["store_db"])
+def test_sigkill_under_load_loses_and_duplicates_nothing(tmp_path, figures, how, store_db):
     seed = int(os.environ.get("RAINBOW_SEED", time.time_ns() % 2 ** 32))
     rng = random.Random(seed)
     figures.add(seed=seed)
@@ -71,7 +93,7 @@ def test_sigkill_under_load_loses_and_duplicates_nothing(tmp_path, figures, stor
                                      f"{RECOVERY_WAIT:.0f}s: {server.log_tail()}"
             time.sleep(rng.uniform(*LOAD_BETWEEN))
             killed_at = time.monotonic()
-            server.kill()
+            _crash(server, how, rng)
             time.sleep(rng.uniform(0.0, 0.3))
             server.restart()
             restarted_at = time.monotonic()
@@ -137,7 +159,8 @@ def test_sigkill_under_load_loses_and_duplicates_nothing(tmp_path, figures, stor
             server.stop()
 
 
-def test_sigkill_during_accepts_and_registrations(tmp_path, figures, store_db):
+@pytest.mark.parametrize("how, store_db", CRASH_CASES, indirect=["store_db"])
+def test_sigkill_during_accepts_and_registrations(tmp_path, figures, how, store_db):
     """Kill while pollers accept and a registrar registers: accepts and registrations are all-or-nothing too."""
     seed = int(os.environ.get("RAINBOW_SEED", time.time_ns() % 2 ** 32)) + 1
     rng = random.Random(seed)
@@ -162,7 +185,7 @@ def test_sigkill_during_accepts_and_registrations(tmp_path, figures, store_db):
             done = _wait_for_progress(ledger, restarted_at, PROGRESS, RECOVERY_WAIT)
             assert done >= PROGRESS, f"restart {point}: no progress: {server.log_tail()}"
             time.sleep(rng.uniform(*LOAD_BETWEEN))
-            server.kill()
+            _crash(server, how, rng)
             time.sleep(rng.uniform(0.0, 0.3))
             server.restart()
             restarted_at = time.monotonic()

@@ -14,11 +14,11 @@ import pytest
 from rainbow.client import RainbowClient, RainbowError
 from rainbow.protos import memory_pb2, memory_pb2_grpc
 
-from .rel_certs import Authority
 from .rel_graphs import cluster_graph, io_subsystem, nextgen_jobspec
 from .rel_load import register
 from .rel_store import dump_diff, store_dump
 
+from certs import TestCA  # noqa: E402  (tests/ is on sys.path, see rel_env)
 from serverutil import start_server  # noqa: E402
 
 REGISTRATION_SECRET = "reg-" + secrets.token_urlsafe(24)
@@ -227,15 +227,15 @@ def _scan(server, clusters, attempted) -> list[str]:
 
 
 def test_mutual_tls_refuses_clients_without_a_trusted_certificate(tmp_path, figures):
-    ca = Authority(tmp_path / "ca")
+    ca = TestCA(tmp_path / "ca")
     server_cert = ca.issue("server", "127.0.0.1", server=True)
     client_cert = ca.issue("client", "cluster-agent", server=False)
-    stranger_ca = Authority(tmp_path / "stranger", name="someone else")
+    stranger_ca = TestCA(tmp_path / "stranger", name="someone else")
     stranger = stranger_ca.issue("client", "cluster-agent", server=False)
     server = start_server(tmp_path / "server", extra_args=[
-        "--tls-cert", str(server_cert.cert), "--tls-key", str(server_cert.key), "--tls-ca", str(ca.cert_path)])
+        "--tls-cert", str(server_cert.cert), "--tls-key", str(server_cert.key), "--tls-ca", ca.ca_path])
     try:
-        ca_pem = str(ca.cert_path)
+        ca_pem = ca.ca_path
         with RainbowClient(server.address, tls_ca=ca_pem, tls_cert=str(client_cert.cert),
                            tls_key=str(client_cert.key)) as good:
             assert good.health() == "SERVING"

@@ -14,7 +14,7 @@ from rainbow.server.errors import FailedPrecondition, InvalidArgument, NotFound,
 from rainbow.server.scheduler import EXISTS, NO_EXISTS, SUCCESS, Scheduler, SelectionConfig
 from rainbow.store import open_store
 
-DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "upstream"
+DATA = Path(__file__).resolve().parents[1] / "data" / "upstream"
 GRAPH = (DATA / "cluster-nodes.json").read_text()
 IO = (DATA / "cluster-io-subsystem.json").read_text()
 IO_JOB = (DATA / "jobspec-io.yaml").read_text()
