@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 
@@ -238,3 +239,31 @@ def _set_version(store, version: int) -> None:
     else:
         store._write(lambda c: c.execute("UPDATE meta SET value = %s WHERE key = 'schema_version'",
                                          (str(version),)))
+
+
+def test_a_dead_holder_frees_its_lock(store, store_url, tmp_path):
+    """The process holding a lock is SIGKILLed: the lock is free at once, so another replica takes the work over."""
+    import subprocess
+    import sys
+
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time; from rainbow.store import open_store; "
+         "s = open_store(sys.argv[1]); lead = s.try_leadership('bid-windows'); "
+         "print('held' if lead else 'refused', flush=True); time.sleep(120)", store_url],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        assert store.try_leadership("bid-windows") is None
+        holder.kill()
+        holder.wait()
+        deadline = time.monotonic() + 10
+        taken = store.try_leadership("bid-windows")
+        while taken is None and time.monotonic() < deadline:  # PostgreSQL notices the closed session
+            time.sleep(0.05)
+            taken = store.try_leadership("bid-windows")
+        assert taken is not None
+        taken.release()
+    finally:
+        if holder.poll() is None:
+            holder.kill()
+            holder.wait()
