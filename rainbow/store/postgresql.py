@@ -12,7 +12,7 @@ finds it no longer pending), a submit takes a key-share lock on its cluster row 
 """
 from __future__ import annotations
 
-import functools
+import contextlib
 import hashlib
 import time
 import urllib.parse
@@ -103,9 +103,13 @@ class PostgreSQLStore(Store):
             raise
 
     # -- running transactions -------------------------------------------------------------------------------
-    def _run(self, work: Callable[[psycopg.Connection], T], *, write: bool) -> T:
+    def _run(self, work: Callable[[psycopg.Connection], T], *, write: bool, pipeline: bool = False) -> T:
         """Run `work` on a pooled connection (inside one transaction when `write`), retrying it while the
-        connection broke before anything could have been committed."""
+        connection broke before anything could have been committed.
+
+        `pipeline` (for one-statement writes that read their result through RETURNING) sends BEGIN together with
+        the statement and COMMIT with the final sync: two round trips instead of three.
+        """
         deadline = time.monotonic() + RETRY_SECONDS
         delay = 0.02
         while True:
@@ -117,7 +121,7 @@ class PostgreSQLStore(Store):
                     if not write:
                         return work(conn)
                     try:
-                        with conn.transaction():
+                        with (conn.pipeline() if pipeline else contextlib.nullcontext()), conn.transaction():
                             result = work(conn)
                             committing = True
                     except psycopg.OperationalError as exc:
@@ -141,8 +145,8 @@ class PostgreSQLStore(Store):
     def _read(self, work: Callable[[psycopg.Connection], T]) -> T:
         return self._run(work, write=False)
 
-    def _write(self, work: Callable[[psycopg.Connection], T]) -> T:
-        return self._run(work, write=True)
+    def _write(self, work: Callable[[psycopg.Connection], T], *, pipeline: bool = False) -> T:
+        return self._run(work, write=True, pipeline=pipeline)
 
     # -- schema -----------------------------------------------------------------------------------------------
     @staticmethod
@@ -376,7 +380,7 @@ class PostgreSQLStore(Store):
                 raise JobIdsExhausted(f"job id {row[0]} does not fit the wire format (int32)")
             return row[0]
 
-        return self._write(work)
+        return self._write(work, pipeline=True)
 
     def pending_jobs(self, cluster: str, limit: int = 0, lease_seconds: float = 0.0) -> list[JobRecord]:
         size = limit if limit > 0 else None
@@ -390,7 +394,7 @@ class PostgreSQLStore(Store):
                     f"ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED) RETURNING {_JOB_COLUMNS}",
                     (lease_seconds, cluster, PENDING, size)).fetchall()
 
-            return sorted((_job(row) for row in self._write(work)), key=lambda job: job.id)
+            return sorted((_job(row) for row in self._write(work, pipeline=True)), key=lambda job: job.id)
         rows = self._read(lambda c: c.execute(f"SELECT {_JOB_COLUMNS} FROM jobs WHERE cluster = %s AND state = %s "
                                               "AND retired = 0 ORDER BY id LIMIT %s",
                                               (cluster, PENDING, size)).fetchall())
@@ -400,7 +404,8 @@ class PostgreSQLStore(Store):
         wanted = sorted({int(i) for i in ids})
         rows = self._write(lambda c: c.execute(
             "UPDATE jobs SET state = %s, accepted = %s WHERE cluster = %s AND state = %s AND retired = 0 "
-            "AND id = ANY(%s) RETURNING id", (ACCEPTED, time.time(), cluster, PENDING, wanted)).fetchall())
+            "AND id = ANY(%s) RETURNING id", (ACCEPTED, time.time(), cluster, PENDING, wanted)).fetchall(),
+            pipeline=True)
         return sorted(row[0] for row in rows)
 
     def list_jobs(self, cluster: str, state: str = "", after_id: int = 0, limit: int = 100) -> list[JobRecord]:

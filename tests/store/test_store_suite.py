@@ -267,3 +267,14 @@ def test_a_dead_holder_frees_its_lock(store, store_url, tmp_path):
         if holder.poll() is None:
             holder.kill()
             holder.wait()
+
+
+def test_job_ids_past_the_wire_format_are_refused(store):
+    from rainbow.store import MAX_JOB_ID, JobIdsExhausted
+
+    store.register_cluster("red", "t", "s", "{}")
+    store.load_rows("jobs", [(MAX_JOB_ID, "red", "last", "spec", PENDING, 1.0, None, 0, None)])
+    with pytest.raises(JobIdsExhausted):
+        store.add_job("red", "one-too-many", "spec")
+    assert [j.name for j in store.pending_jobs("red")] == ["last"]
+    assert store.count_jobs("red") == 1
