@@ -3,7 +3,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: test demo bench soak protos install clean
+.PHONY: test test-fast demo bench soak protos install clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -15,8 +15,13 @@ $(STAMP): pyproject.toml | $(PY)
 
 install: $(STAMP)
 
+# Everything: unit, end-to-end, fuzz (seeded: the same examples every run), reliability in its short variant.
 test: $(STAMP)
 	$(PY) -m pytest -q
+
+# What to run while editing: no server processes, no reliability runs, no fuzzing (markers: tests/conftest.py).
+test-fast: $(STAMP)
+	$(PY) -m pytest -q -m "not e2e and not slow and not fuzz"
 
 demo: $(STAMP)
 	$(PY) -m rainbow.demo
@@ -24,8 +29,9 @@ demo: $(STAMP)
 bench: $(STAMP)
 	@for b in bench/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
 
+# The long reliability runs, and the property tests with new random examples each run.
 soak: $(STAMP)
-	RAINBOW_SOAK=1 $(PY) -m pytest -q -s -m soak tests/reliability
+	HYPOTHESIS_PROFILE=random RAINBOW_SOAK=1 $(PY) -m pytest -q -s -m "soak or fuzz"
 
 # Regenerate the committed gRPC code from protos/ (needs the dev extra: grpcio-tools).
 protos: $(PY)

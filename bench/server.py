@@ -10,11 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import re
-import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -28,11 +24,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from rainbow.protos import rainbow_pb2, rainbow_pb2_grpc  # noqa: E402
+from rainbow.server.launch import LaunchError, ServedProcess, serve_command  # noqa: E402
+from rainbow.shutdown import StopSignals  # noqa: E402
 
 SECRET = "bench-registration-secret"
 WORKERS = 16
 EMPTY_METHOD = "/bench.Empty/Call"
-SERVING = re.compile(r"serving on \S+:(\d+)")
 
 
 # -- graphs ----------------------------------------------------------------------------------------------------------
@@ -50,31 +47,18 @@ def simple_job(nodes: int, tasks: int, tag: str = "") -> str:
 
 
 # -- processes -------------------------------------------------------------------------------------------------------
-def start(args: list[str], workdir: Path, tag: str) -> tuple[subprocess.Popen, int]:
-    out = open(workdir / f"{tag}.out", "wb")
-    err = open(workdir / f"{tag}.err", "wb")
-    env = dict(os.environ, PYTHONUNBUFFERED="1")
-    proc = subprocess.Popen(args, stdout=out, stderr=err, stdin=subprocess.DEVNULL, env=env, cwd=str(workdir))
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        found = SERVING.search((workdir / f"{tag}.out").read_text())
-        if found:
-            return proc, int(found.group(1))
-        if proc.poll() is not None:
-            break
-        time.sleep(0.05)
-    proc.kill()
-    raise SystemExit(f"{tag} did not start: {(workdir / f'{tag}.err').read_text()[-2000:]}")
+def start(command: list[str], workdir: Path, tag: str) -> ServedProcess:
+    try:
+        return ServedProcess(command, workdir, name=tag, stem=tag).launch().wait_serving(60)
+    except LaunchError as exc:
+        raise SystemExit(str(exc)) from None
 
 
-def stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+def stop(server: ServedProcess) -> None:
+    try:
+        server.stop(30)
+    except LaunchError:
+        pass  # killed: the figures are already printed
 
 
 def serve_baseline() -> None:
@@ -85,13 +69,11 @@ def serve_baseline() -> None:
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=WORKERS))
     server.add_generic_rpc_handlers((handler,))
     port = server.add_insecure_port("127.0.0.1:0")
-    server.start()
-    print(f"baseline: serving on 127.0.0.1:{port}", flush=True)
-    done = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: done.set())
-    while not done.wait(0.5):
-        pass
-    server.stop(1).wait()
+    with StopSignals(grace=5.0, say=lambda line: print(f"baseline: {line}", file=sys.stderr)) as signals:
+        server.start()
+        print(f"baseline: serving on 127.0.0.1:{port}", flush=True)
+        signals.stop.wait()
+        server.stop(1).wait()
 
 
 # -- load ------------------------------------------------------------------------------------------------------------
@@ -157,11 +139,10 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="rainbow-bench-") as tmp:
         workdir = Path(tmp)
         db = workdir / "bench.db"
-        launch = "import sys; from rainbow.cli import main; sys.exit(main())"
-        server, port = start([sys.executable, "-c", launch, "serve", "--port", "0", "--db", str(db), "--secret",
-                              SECRET, "--workers", str(WORKERS)], workdir, "rainbow")
-        baseline, base_port = start([sys.executable, __file__, "--serve-baseline"], workdir, "baseline")
-        address, base_address = f"127.0.0.1:{port}", f"127.0.0.1:{base_port}"
+        server = start(serve_command("--port", "0", "--db", str(db), "--secret", SECRET, "--workers", str(WORKERS)),
+                       workdir, "rainbow")
+        baseline = start([sys.executable, __file__, "--serve-baseline"], workdir, "baseline")
+        address, base_address = server.address, baseline.address
         try:
             channel = grpc.insecure_channel(address, options=[("grpc.max_send_message_length", -1)])
             stub = rainbow_pb2_grpc.RainbowSchedulerStub(channel)

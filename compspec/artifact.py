@@ -9,8 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-import yaml
-
+from compspec import documents
 from compspec.nodes import field_aliases, get_field, split_field
 from compspec.schemas import FormatError, validate
 
@@ -19,23 +18,9 @@ ARTIFACT_KIND = "CompatibilitySpec"
 CUSTOM_EXTRACTOR = "custom"
 
 
-def read_document(path: str | Path, schema: str) -> Any:
-    """Read a YAML (or JSON) file and check it against `schema`; FormatError names the file and the problem."""
-    path = Path(path)
-    try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise FormatError(f"{path}: cannot read ({getattr(exc, 'strerror', None) or exc})") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise FormatError(f"{path}: not YAML{f' at line {mark.line + 1}' if mark else ''}") from None
-    validate(schema, doc, str(path))
-    return doc
-
-
 def load_request(path: str | Path) -> dict[str, Any]:
     """Read and check an artifact request YAML (or JSON) file."""
-    return read_document(path, "artifact-request")
+    return documents.read(path, schema="artifact-request")
 
 
 def parse_overrides(items: Iterable[str]) -> dict[str, str]:

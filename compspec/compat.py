@@ -7,28 +7,47 @@ artifact request instead of changing code. Comparisons are small functions regis
 from __future__ import annotations
 
 import functools
-import re
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Callable, Mapping, Sequence
 
-import yaml
-
+from compspec import documents
+from compspec.extractors.plugins import Registry
 from compspec.schemas import FormatError, validate
+from compspec.versions import in_series
 
-Comparison = Callable[[str | None, str], "str | None"]
-_COMPARISONS: dict[str, Comparison] = {}
+@dataclass(frozen=True)
+class Shortfall:
+    """What a node has instead of what is asked: `node {verb} {value}`, or `node has {missing}` without a value."""
+
+    verb: str = "has"
+    value: str | None = None
+    missing: str = "none"
+
+    def __str__(self) -> str:
+        return f"node {self.verb} {self.value}" if self.value is not None else f"node has {self.missing}"
+
+
+@dataclass(frozen=True)
+class Unmet:
+    """One requirement a node does not meet, kept structured so each caller words it once, where it is shown."""
+
+    namespace: str
+    attribute: str
+    required: str
+    shortfall: Shortfall
+
+    def __str__(self) -> str:
+        return f"{self.attribute} {self.required}: {self.shortfall}"
+
+
+Comparison = Callable[[str | None, str], "Shortfall | None"]
+_COMPARISONS: Registry[Comparison] = Registry("comparison")
 
 
 def comparison(name: str) -> Callable[[Comparison], Comparison]:
-    """Register a comparison under the name the mapping files use; it returns None when met, else what the node has."""
-
-    def register(fn: Comparison) -> Comparison:
-        _COMPARISONS[name] = fn
-        return fn
-
-    return register
+    """Register a comparison under the name the mapping files use; it returns None when met, else the shortfall."""
+    return _COMPARISONS.register(name)
 
 
 @dataclass(frozen=True)
@@ -71,21 +90,9 @@ class Mappings:
 
 
 @functools.lru_cache(maxsize=1)
-def _shipped_text() -> str:
-    return resources.files("compspec").joinpath("data/compat-mappings.yaml").read_text(encoding="utf-8")
-
-
-def _read_yaml(text: str, what: str) -> object:
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise FormatError(f"{what}: not valid YAML ({str(exc).splitlines()[0]})") from None
-
-
-@functools.lru_cache(maxsize=1)
 def _default_mappings() -> Mappings:
     mappings = Mappings()
-    mappings.merge(_read_yaml(_shipped_text(), "compat-mappings.yaml"), "compat-mappings.yaml")
+    mappings.merge(documents.package_data("compspec", "compat-mappings.yaml"), "compat-mappings.yaml")
     return mappings
 
 
@@ -96,12 +103,7 @@ def load_mappings(extra: Sequence[str | Path] = ()) -> Mappings:
     base = _default_mappings()
     mappings = Mappings({ns: dict(rules) for ns, rules in base.rules.items()})
     for path in extra:
-        path = Path(path)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise FormatError(f"{path}: cannot read ({exc.strerror})") from None
-        mappings.merge(_read_yaml(text, str(path)), str(path))
+        mappings.merge(documents.read(path, schema="compat-mappings"), str(path))
     return mappings
 
 
@@ -124,8 +126,14 @@ def requirements_from_artifact(spec: dict, strict: bool = False) -> dict[str, di
 def check(requires: Mapping[str, Mapping[str, str]], properties: Mapping[str, str],
           mappings: Mappings | None = None) -> list[str]:
     """Every unmet requirement as a short reason; an empty list means the node is compatible."""
+    return [str(item) for item in unmet(requires, properties, mappings)]
+
+
+def unmet(requires: Mapping[str, Mapping[str, str]], properties: Mapping[str, str],
+          mappings: Mappings | None = None) -> list[Unmet]:
+    """Every unmet requirement, structured; an empty list means the node is compatible."""
     mappings = mappings or _default_mappings()
-    reasons: list[str] = []
+    reasons: list[Unmet] = []
     for namespace in sorted(requires):
         attributes = requires[namespace]
         if not isinstance(attributes, Mapping):
@@ -138,7 +146,7 @@ def check(requires: Mapping[str, Mapping[str, str]], properties: Mapping[str, st
             compare = _COMPARISONS[rule.compare]
             found = compare(properties.get(rule.prop), required)
             if found is not None:
-                reasons.append(f"{attribute} {required}: {found}")
+                reasons.append(Unmet(namespace, attribute, required, found))
     return reasons
 
 
@@ -151,32 +159,32 @@ def validate_requires(requires: Mapping[str, Mapping[str, str]], mappings: Mappi
 
 
 @comparison("equal")
-def _equal(node: str | None, required: str) -> str | None:
+def _equal(node: str | None, required: str) -> Shortfall | None:
     if node is None:
-        return "node has none"
-    return None if node == required else f"node has {node}"
+        return Shortfall()
+    return None if node == required else Shortfall("has", node)
 
 
 @comparison("casefold")
-def _casefold(node: str | None, required: str) -> str | None:
+def _casefold(node: str | None, required: str) -> Shortfall | None:
     if node is None:
-        return "node has none"
-    return None if node.casefold() == required.casefold() else f"node has {node}"
+        return Shortfall()
+    return None if node.casefold() == required.casefold() else Shortfall("has", node)
 
 
 @comparison("version")
-def _version(node: str | None, required: str) -> str | None:
+def _version(node: str | None, required: str) -> Shortfall | None:
     if node is None:
-        return "node has none"
-    return None if version_satisfies(node, required) else f"node has {node}"
+        return Shortfall()
+    return None if version_satisfies(node, required) else Shortfall("has", node)
 
 
 @comparison("archspec")
-def _archspec(node: str | None, required: str) -> str | None:
+def _archspec(node: str | None, required: str) -> Shortfall | None:
     _check_target_name(required)
     if node is None:
-        return "node has no cpu target"
-    return None if target_satisfies(node, required) else f"node is {node}"
+        return Shortfall(missing="no cpu target")
+    return None if target_satisfies(node, required) else Shortfall("is", node)
 
 
 _YES = {"yes", "true", "1"}
@@ -184,7 +192,7 @@ _NO = {"no", "false", "0", ""}
 
 
 @comparison("available")
-def _available(node: str | None, required: str) -> str | None:
+def _available(node: str | None, required: str) -> Shortfall | None:
     wanted = required.strip().lower()
     if wanted in _NO:
         return None
@@ -194,7 +202,7 @@ def _available(node: str | None, required: str) -> str | None:
         count = int(node) if node is not None else 0
     except ValueError:
         count = 0
-    return None if count >= 1 else "node has none"
+    return None if count >= 1 else Shortfall()
 
 
 # ---------------------------------------------------------------------------------------------- targets
@@ -236,33 +244,7 @@ def target_satisfies(node_target: str, required: str) -> bool:
 
 # ---------------------------------------------------------------------------------------------- versions
 
-_PART = re.compile(r"^\d+$")
-
-
-def _parts(version: str) -> list[str]:
-    text = version.strip()
-    if text[:1] in ("v", "V"):
-        text = text[1:]
-    return re.split(r"[.\-+_]", text) if text else []
-
-
-def _part_cmp(a: str, b: str) -> int:
-    if _PART.match(a) and _PART.match(b):
-        return (int(a) > int(b)) - (int(a) < int(b))
-    return 0 if a == b else (1 if a > b else -1)
-
 
 def version_satisfies(node_version: str, required: str) -> bool:
-    """Same series: the first k-1 parts equal and the k-th at least the required one (k = parts required)."""
-    want = _parts(required)
-    have = _parts(node_version)
-    if not want:
-        return True
-    have = have + ["0"] * (len(want) - len(have))
-    for a, b in zip(have[: len(want) - 1], want[:-1]):
-        if _part_cmp(a, b) != 0:
-            return False
-    last_have, last_want = have[len(want) - 1], want[-1]
-    if _PART.match(last_have) and _PART.match(last_want):
-        return int(last_have) >= int(last_want)
-    return last_have == last_want
+    """The node's version is in the required series and not older (the rule is in compspec.versions)."""
+    return in_series(node_version, required)

@@ -9,7 +9,6 @@ key `extractors`, and hands back the `results` shape.
 """
 from __future__ import annotations
 
-import json
 import os
 import re
 import time
@@ -24,7 +23,7 @@ DEFAULT_EXTRACTORS = ("system", "kernel", "library", "nfd", "gpu")
 _ITEM = re.compile(r"^\s*([A-Za-z0-9_.-]+)\s*(?:\[([^\[\]]*)\])?\s*$")
 
 
-class SelectionError(ValueError):
+class ExtractorSelectionError(ValueError):
     """An extractor or section name that does not exist; the message lists the valid names."""
 
 
@@ -48,26 +47,26 @@ def parse_selection(selection: Sequence[str] | None) -> list[tuple[str, list[str
         return [(name, registry[name].defaults()) for name in DEFAULT_EXTRACTORS]
     items = list(selection)
     if not items:
-        raise SelectionError("no extractor selected; valid: " + ", ".join(sorted(registry)))
+        raise ExtractorSelectionError("no extractor selected; valid: " + ", ".join(sorted(registry)))
     wanted: dict[str, set[str]] = {}
     for item in items:
         match = _ITEM.match(item)
         if match is None:
-            raise SelectionError(f"cannot read extractor selection {item!r}; expected NAME or NAME[section,...]")
+            raise ExtractorSelectionError(f"cannot read extractor selection {item!r}; expected NAME or NAME[section,...]")
         name, sections = match.group(1), match.group(2)
         plugin = registry.get(name)
         if plugin is None:
-            raise SelectionError(f"unknown extractor {name!r}; valid: " + ", ".join(sorted(registry)))
+            raise ExtractorSelectionError(f"unknown extractor {name!r}; valid: " + ", ".join(sorted(registry)))
         chosen = wanted.setdefault(name, set())
         if sections is None:
             chosen.update(plugin.sections)
             continue
         names = [s.strip() for s in sections.split(",") if s.strip()]
         if not names:
-            raise SelectionError(f"empty section list for extractor {name!r}; valid: " + ", ".join(plugin.sections))
+            raise ExtractorSelectionError(f"empty section list for extractor {name!r}; valid: " + ", ".join(plugin.sections))
         for section in names:
             if section not in plugin.sections:
-                raise SelectionError(
+                raise ExtractorSelectionError(
                     f"unknown section {section!r} of extractor {name!r}; valid: " + ", ".join(plugin.sections)
                 )
             chosen.add(section)
@@ -82,11 +81,11 @@ def run_extractors(
 ) -> ExtractionResult:
     """Extract the selected sections from the node at `host_root`; a failing section becomes a warning.
 
-    Raises SelectionError for unknown names and ValueError when `host_root` is not a folder.
+    Raises ExtractorSelectionError for unknown names and ValueError when `host_root` is not a folder.
     """
     from compspec import __version__
     from compspec.extractors.host import Host
-    from compspec.extractors.registry import REGISTRY, Unavailable
+    from compspec.extractors.registry import REGISTRY, SectionUnavailable
     from compspec.extractors.system import hostname
 
     plan = parse_selection(selection)
@@ -101,7 +100,7 @@ def run_extractors(
             func = REGISTRY[name].sections[section].func
             try:
                 data = func(host)
-            except Unavailable as exc:
+            except SectionUnavailable as exc:
                 warnings.append(f"{name}.{section}: {_flat(str(exc))}")
                 data = {}
             except Exception as exc:  # one broken section must not cost the node's other facts
@@ -138,22 +137,12 @@ def load_extraction(path_or_dict: str | Path | dict[str, Any]) -> dict[str, Any]
 
     Raises FormatError for unreadable files, bad JSON, or a document that is not a node extraction.
     """
-    from compspec.schemas import FormatError, validate
+    from compspec import documents
 
     if isinstance(path_or_dict, dict):
-        document = path_or_dict
-        what = "extraction"
+        document = documents.load(path_or_dict, "extraction", schema="node-extraction")
     else:
-        what = str(path_or_dict)
-        try:
-            text = Path(path_or_dict).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise FormatError(f"{what}: cannot read: {getattr(exc, 'strerror', None) or exc}") from None
-        try:
-            document = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise FormatError(f"{what}: not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
-    validate("node-extraction", document, what=what)
+        document = documents.read(path_or_dict, syntax="json", kind=dict, schema="node-extraction")
     raw = document.get("results")
     if raw is None:
         raw = document["extractors"]

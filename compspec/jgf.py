@@ -1,8 +1,11 @@
-"""Write a cluster graph (JSON Graph Format) from node summaries, in the rainbow or the fluxion dialect.
+"""Write cluster graphs (JSON Graph Format) in the rainbow or the fluxion dialect: the one JGF writer.
 
 A 10,000-node cluster has most of a million vertices, so the graph is never built as Python objects: one walk
-over the node summaries yields each vertex as a tuple and the dialect writer streams it out as text, one vertex or
-edge per line. The output is a pure function of the node list, so the same folder gives the same bytes.
+over the node summaries yields each vertex as a row (a tuple) and the dialect writer streams it out as text, one
+vertex or edge per line. The output is a pure function of the node list, so the same folder gives the same bytes.
+Synthetic graphs (rainbow.graph.generate) write their own rows through the same writers (`write_rows`).
+
+Reading is rainbow.graph.jgf's job; its `Vertex` is the parsed vertex, this module's `VertexRow` the written one.
 """
 from __future__ import annotations
 
@@ -10,16 +13,19 @@ import io
 import json
 from array import array
 from dataclasses import dataclass
-from typing import Callable, Iterator, Sequence, TextIO
+from typing import Callable, Iterable, Iterator, Sequence, TextIO
 
+from compspec.extractors.plugins import Registry
 from compspec.nodes import NodeInfo
 
-# A vertex as the walk yields it: uniq id, parent uniq id (-1 for the root), type, basename and name as JSON
-# string literals, per-type id, containment path as a JSON string literal, size, unit, node rank (-1 above the
-# nodes), properties as a JSON object literal ("" for none).
-Vertex = tuple[int, int, str, str, str, int, str, int, str, int, str]
+# A vertex as the writers take it: uniq id (its position in the stream), parent uniq id (-1 for the root; parents
+# come first), type, basename and name as JSON string literals, per-type id, containment path as a JSON string
+# literal, size, unit, node rank (-1 above the nodes), properties as a JSON object literal ("" for none).
+VertexRow = tuple[int, int, str, str, str, int, str, int, str, int, str]
 
-WRITERS: dict[str, Callable[[Sequence[NodeInfo], str, TextIO], "GraphStats"]] = {}
+# A dialect writer streams rows to text and returns how many vertices and edges it wrote.
+RowWriter = Callable[[Iterable[VertexRow], str, TextIO], "tuple[int, int]"]
+WRITERS: Registry[RowWriter] = Registry("graph dialect")
 
 _FLUSH_EVERY = 4096
 
@@ -33,10 +39,7 @@ class GraphStats:
 
 def dialect(name: str):
     """Register a graph writer under the name `--format` selects."""
-    def register(fn):
-        WRITERS[name] = fn
-        return fn
-    return register
+    return WRITERS.register(name)
 
 
 def dialects() -> list[str]:
@@ -68,7 +71,14 @@ def node_names(nodes: Sequence[NodeInfo]) -> list[str]:
     return names
 
 
-def walk(nodes: Sequence[NodeInfo], cluster_name: str) -> Iterator[Vertex]:
+def vertex_row(uid: int, parent: int, vtype: str, basename: str, name: str, vid: int, path: str, size: int = 1,
+               unit: str = "", rank: int = -1, properties: dict[str, str] | None = None) -> VertexRow:
+    """A row from plain values (the walk below builds its rows directly, quoting only what needs it)."""
+    return (uid, parent, vtype, _quote(basename), _quote(name), vid, _quote(path), size, unit, rank,
+            _props(properties or {}))
+
+
+def walk(nodes: Sequence[NodeInfo], cluster_name: str) -> Iterator[VertexRow]:
     """Every vertex of the cluster in containment order: cluster, rack, then per node its sockets (each with its
     cores and GPUs), its memory and its socket-less GPUs. Strings come JSON-quoted, ready to write."""
     root_path = f"/{cluster_name}0"
@@ -134,12 +144,12 @@ class _Out:
 
 
 @dialect("rainbow")
-def write_rainbow(nodes: Sequence[NodeInfo], cluster_name: str, out: TextIO) -> GraphStats:
+def write_rainbow(rows: Iterable[VertexRow], cluster_name: str, out: TextIO) -> tuple[int, int]:
     """JGF v2 as compspec-go writes and rainbow reads: vertices keyed by label, `contains` and `in` edges."""
     w = _Out(out)
     parents = array("q")
     w.add('{"graph": {"directed": true, "nodes": {\n')
-    for uid, parent, vtype, basename, name, vid, path, size, unit, _rank, props in walk(nodes, cluster_name):
+    for uid, parent, vtype, basename, name, vid, path, size, unit, _rank, props in rows:
         parents.append(parent)
         sep = "" if uid == 0 else ",\n"
         ident = "0" if uid == 0 else f'"{vid}"'
@@ -156,17 +166,17 @@ def write_rainbow(nodes: Sequence[NodeInfo], cluster_name: str, out: TextIO) -> 
               f'"metadata": {{}}}}')
     w.add(f'\n]}}, "name": {_quote(cluster_name)}}}\n')
     w.flush()
-    return GraphStats(len(nodes), len(parents), 2 * (len(parents) - 1))
+    return len(parents), 2 * (len(parents) - 1)
 
 
 @dialect("fluxion")
-def write_fluxion(nodes: Sequence[NodeInfo], cluster_name: str, out: TextIO) -> GraphStats:
+def write_fluxion(rows: Iterable[VertexRow], cluster_name: str, out: TextIO) -> tuple[int, int]:
     """JGF v1 as Flux's scheduler reads it: a vertex list with integer ids, forward edges in the containment
     subsystem, and the node's rank on every vertex below it."""
     w = _Out(out)
     parents = array("q")
     w.add('{"graph": {"nodes": [\n')
-    for uid, parent, vtype, basename, name, vid, path, size, unit, rank, props in walk(nodes, cluster_name):
+    for uid, parent, vtype, basename, name, vid, path, size, unit, rank, props in rows:
         parents.append(parent)
         sep = "" if uid == 0 else ",\n"
         extra = f', "properties": {props}' if props else ""
@@ -180,20 +190,32 @@ def write_fluxion(nodes: Sequence[NodeInfo], cluster_name: str, out: TextIO) -> 
               f'"metadata": {{"subsystem": "containment"}}}}')
     w.add(f'\n]}}, "name": {_quote(cluster_name)}}}\n')
     w.flush()
-    return GraphStats(len(nodes), len(parents), len(parents) - 1)
+    return len(parents), len(parents) - 1
 
 
-def write_graph(nodes: Sequence[NodeInfo], cluster_name: str, out: TextIO, fmt: str = "rainbow") -> GraphStats:
-    """Stream the cluster graph of `nodes` to `out` in dialect `fmt`."""
+def write_rows(rows: Iterable[VertexRow], cluster_name: str, out: TextIO, fmt: str = "rainbow") -> tuple[int, int]:
+    """Stream a graph given as rows (containment order, uniq ids 0, 1, 2, ...) to `out` in dialect `fmt`; returns
+    the number of vertices and edges written."""
     try:
         writer = WRITERS[fmt]
     except KeyError:
         raise ValueError(f"unknown graph format {fmt!r}; known: {', '.join(dialects())}") from None
-    return writer(nodes, cluster_name, out)
+    return writer(rows, cluster_name, out)
+
+
+def write_graph(nodes: Sequence[NodeInfo], cluster_name: str, out: TextIO, fmt: str = "rainbow") -> GraphStats:
+    """Stream the cluster graph of `nodes` to `out` in dialect `fmt`."""
+    vertices, edges = write_rows(walk(nodes, cluster_name), cluster_name, out, fmt)
+    return GraphStats(len(nodes), vertices, edges)
 
 
 def build_graph(nodes: Sequence[NodeInfo], cluster_name: str, fmt: str = "rainbow") -> dict:
     """The graph as a document, for callers that want it in memory (small clusters, tests)."""
+    return build_from_rows(walk(nodes, cluster_name), cluster_name, fmt)
+
+
+def build_from_rows(rows: Iterable[VertexRow], cluster_name: str, fmt: str = "rainbow") -> dict:
+    """A graph given as rows, as a document."""
     buf = io.StringIO()
-    write_graph(nodes, cluster_name, buf, fmt)
+    write_rows(rows, cluster_name, buf, fmt)
     return json.loads(buf.getvalue())

@@ -6,14 +6,13 @@ rather than reported as a missing file, because fetching from a registry is not 
 """
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from compspec.artifact import read_document
-from compspec.schemas import FormatError, validate
+from compspec import documents
+from compspec.schemas import FormatError
 
 # registry/path/name:tag or ...@sha256:digest, where the first component names a host (has a dot or a port, or
 # is localhost): how an OCI reference differs from a relative file path.
@@ -36,7 +35,7 @@ def is_registry_reference(ref: str) -> bool:
 def load_manifest(path: str | Path) -> list[Image]:
     """The manifest's images, each with its artifact read and checked."""
     path = Path(path)
-    doc = read_document(path, "match-manifest")
+    doc = documents.read(path, schema="match-manifest")
     images = []
     for entry in doc["images"]:
         image = Image(entry["name"], entry["artifact"])
@@ -55,15 +54,7 @@ def load_artifact(image: Image, base: Path) -> dict[str, Any]:
             raise FormatError(f"image {image.name}: artifact {image.artifact} is a registry reference; "
                               "only local artifact files are supported")
         raise FormatError(f"image {image.name}: artifact file {image.artifact} not found")
-    try:
-        spec = json.loads(target.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise FormatError(f"image {image.name}: cannot read {image.artifact}: {exc}") from None
-    except json.JSONDecodeError as exc:
-        raise FormatError(f"image {image.name}: {image.artifact} is not JSON ({exc.msg} at line {exc.lineno})") \
-            from None
-    validate("artifact", spec, f"image {image.name}: {image.artifact}")
-    return spec
+    return documents.read(target, f"image {image.name}: {image.artifact}", syntax="json", schema="artifact")
 
 
 def parse_match(items: Sequence[str]) -> dict[str, str]:

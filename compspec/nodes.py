@@ -6,17 +6,13 @@ counts, memory, GPUs) and dropped. The graph writers (compspec.jgf) work from th
 """
 from __future__ import annotations
 
-import functools
-import json
 import os
 import re
 from dataclasses import dataclass, field, replace
-from importlib import resources
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
-import yaml
-
+from compspec import documents
 from compspec.schemas import FormatError
 
 # The gpu extractor's sections that name real devices, in the order their devices are listed; `pci` only counts
@@ -70,19 +66,14 @@ class NodeInfo:
         return [base + (1 if i < extra else 0) for i in range(self.sockets)]
 
 
-@functools.lru_cache(maxsize=None)
-def _data(name: str) -> dict[str, Any]:
-    return yaml.safe_load(resources.files("compspec").joinpath("data", name).read_text(encoding="utf-8"))
-
-
 def property_sources() -> dict[str, list[str]]:
     """Node property name → candidate extraction fields, from compspec/data/node-properties.yaml."""
-    return _data("node-properties.yaml")["properties"]
+    return documents.package_data("compspec", "node-properties.yaml")["properties"]
 
 
 def field_aliases() -> dict[str, list[str]]:
     """Old-style field name → normalized fields to try, from compspec/data/field-aliases.yaml."""
-    return _data("field-aliases.yaml")["aliases"]
+    return documents.package_data("compspec", "field-aliases.yaml")["aliases"]
 
 
 def results_of(extraction: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -268,61 +259,11 @@ def describe_node(extraction: dict, source: str = "", attributes: Sequence[str] 
     )
 
 
-def _shape_error(doc: Any) -> str | None:
-    """Why `doc` is not a node extraction (None when it is). Hand-written for speed: it runs on every file."""
-    if not isinstance(doc, dict):
-        return "not a JSON object"
-    key = "results" if "results" in doc else "extractors" if "extractors" in doc else None
-    if key is None:
-        return "no 'results' (or 'extractors') key: not a node extraction"
-    results = doc[key]
-    if not isinstance(results, dict):
-        return f"{key}: not an object"
-    for name, ext in results.items():
-        if not isinstance(ext, dict):
-            return f"{key}.{name}: not an object"
-        sections = ext.get("sections") or {}  # Go writes an empty map as null
-        if not isinstance(sections, dict):
-            return f"{key}.{name}.sections: not an object"
-        for sname, section in sections.items():
-            if section is None:
-                continue
-            if not isinstance(section, dict):
-                return f"{key}.{name}.sections.{sname}: not an object"
-            if set(map(type, section.values())) - {str}:  # the fast test; the loop below only names the field
-                for k, v in section.items():
-                    if not isinstance(v, str):
-                        return f"{key}.{name}.sections.{sname}.{k}: not a string"
-    metadata = doc.get("metadata")
-    if metadata is not None:
-        if not isinstance(metadata, dict):
-            return "metadata: not an object"
-        if not isinstance(metadata.get("hostname", ""), str):
-            return "metadata.hostname: not a string"
-    return None
-
-
-def check_extraction(doc: Any, what: str = "") -> dict:
-    """Raise NodeFileError unless `doc` has the node extraction shape (format A, either top-level key)."""
-    problem = _shape_error(doc)
-    if problem:
-        raise NodeFileError(f"{what}: {problem}" if what else problem)
-    return doc
-
-
 def read_node_file(path: str | Path, attributes: Sequence[str] = ()) -> NodeInfo:
     """Read one extraction file and reduce it; NodeFileError says why a file is not usable."""
     path = Path(path)
-    try:
-        with open(path, "rb") as fh:
-            doc = json.load(fh)
-    except UnicodeDecodeError:
-        raise NodeFileError(f"{path.name}: not JSON text") from None
-    except json.JSONDecodeError as exc:
-        raise NodeFileError(f"{path.name}: not JSON ({exc.msg} at line {exc.lineno} column {exc.colno})") from None
-    except OSError as exc:
-        raise NodeFileError(f"{path.name}: cannot read ({exc.strerror})") from None
-    check_extraction(doc, path.name)
+    doc = documents.read(path, path.name, syntax="json", kind=dict, schema="node-extraction", fast=True,
+                         error=NodeFileError)
     return describe_node(doc, path.name, attributes)
 
 

@@ -23,9 +23,12 @@ launcher="" cluster="" dir="" hostfile="" register=0 dry=0
 compspec=${COMPSPEC:-compspec}
 rainbow=${RAINBOW:-rainbow}
 
-usage() { sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+# The comment block at the top of this file, without its "# " (it ends at the first line that is not a comment).
+help_text() { sed -n '2,/^[^#]/{/^#/s/^# \{0,1\}//p}' "$0"; }
+# -h: the help on stdout, exit 0; a wrong call: the help on stderr, exit 2.
+usage() { help_text >&2; exit 2; }
 
-while getopts "l:c:d:H:rnh" opt; do
+while getopts ":l:c:d:H:rnh" opt; do
   case "$opt" in
     l) launcher=$OPTARG ;;
     c) cluster=$OPTARG ;;
@@ -33,7 +36,9 @@ while getopts "l:c:d:H:rnh" opt; do
     H) hostfile=$OPTARG ;;
     r) register=1 ;;
     n) dry=1 ;;
-    *) usage ;;
+    h) help_text; exit 0 ;;
+    :) echo "extract-cluster.sh: -$OPTARG needs a value" >&2; usage ;;
+    *) echo "extract-cluster.sh: unknown option -$OPTARG" >&2; usage ;;
   esac
 done
 [ -n "$launcher" ] && [ -n "$cluster" ] && [ -n "$dir" ] || usage

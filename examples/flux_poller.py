@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Poll rainbow for this cluster's jobs and submit each one to Flux with `flux submit`.
 
-    python examples/flux_poller.py --config rainbow-config.yaml            # poll every 10 s
-    python examples/flux_poller.py --config rainbow-config.yaml --once --dry-run
+    python examples/flux_poller.py --config-path rainbow-config.yaml            # poll every 10 s
+    python examples/flux_poller.py --config-path rainbow-config.yaml --once --dry-run
 
 Run it as the account that owns the cluster's secret (the config file's cluster.name and cluster.secret), inside
 a Flux instance (so that `flux` finds it), for example as a service of the system instance.

@@ -8,12 +8,11 @@ Each cluster is NAME=GRAPH, optionally followed by :SUBSYSTEM=FILE for each subs
 """
 from __future__ import annotations
 
-import json
 import random
-from pathlib import Path
 
 import click
 
+from compspec import documents
 from compspec.schemas import FormatError
 from rainbow.graph import build_index, parse_graph, parse_subsystem
 from rainbow.jobspec import fold_artifact, load_document, parse_jobspec, simple_jobspec
@@ -25,15 +24,15 @@ def load_cluster(spec: str):
     """NAME=GRAPH[:SUB=FILE...] → (name, index)."""
     name, _, rest = spec.partition("=")
     graph_path, *subsystems = rest.split(":")
-    graph = parse_graph(Path(graph_path).read_text())
+    graph = parse_graph(documents.read_bytes(graph_path), graph_path)
     attached = {}
     for item in subsystems:
         sub_name, _, sub_path = item.partition("=")
-        attached[sub_name] = parse_subsystem(Path(sub_path).read_text(), sub_name, graph)
+        attached[sub_name] = parse_subsystem(documents.read_bytes(sub_path), sub_name, graph)
     return name, build_index(graph, attached)
 
 
-@click.command()
+@click.command(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--jobspec", type=click.Path(exists=True, dir_okay=False), help="a jobspec file")
 @click.option("--nodes", type=int, default=1, show_default=True, help="without --jobspec: a simple job's nodes")
 @click.option("--tasks", type=int, default=1, show_default=True, help="without --jobspec: its tasks")
@@ -42,9 +41,10 @@ def load_cluster(spec: str):
 @click.argument("clusters", nargs=-1, required=True)
 def main(jobspec, nodes, tasks, artifact, seed, clusters) -> None:
     try:
-        document = load_document(Path(jobspec).read_text()) if jobspec else simple_jobspec(nodes, tasks, ["app"])
+        document = load_document(documents.read_bytes(jobspec), jobspec) if jobspec else \
+            simple_jobspec(nodes, tasks, ["app"])
         if artifact:
-            document = fold_artifact(document, json.loads(Path(artifact).read_text()))
+            document = fold_artifact(document, documents.read(artifact, syntax="json", kind=dict))
         request = parse_jobspec(document)
         matcher = Matcher()
         for spec in clusters:

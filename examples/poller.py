@@ -16,11 +16,12 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Mapping
 
 import click
-import yaml
 
 from rainbow.client import Job, RainbowClient, RainbowError
-from rainbow.config import DEFAULT_PATH, apply_env, get_dotted, load_config, server_address
-from rainbow.shutdown import Stop, StopSignals, supervise
+from rainbow.cli.settings import config_path_option, setting
+from rainbow.config import ADDRESS_KEYS, DEFAULT_ADDRESS
+from rainbow.jobspec import JobspecError, load_document
+from rainbow.shutdown import StopSignals
 
 STOP_GRACE = 10.0
 
@@ -89,11 +90,9 @@ def _task_count(task: Mapping[str, Any], nodes: int) -> int:
 def job_shape(job: Job) -> Shape:
     """Nodes, tasks, cores per task and command of a received job (nextgen or Flux v1 jobspec, YAML or JSON)."""
     try:
-        spec = yaml.safe_load(job.jobspec) or {}
-    except yaml.YAMLError as exc:
-        raise ValueError(f"job {job.id}: jobspec is not YAML or JSON: {exc}") from None
-    if not isinstance(spec, Mapping):
-        raise ValueError(f"job {job.id}: jobspec is not a mapping")
+        spec = load_document(job.jobspec, f"job {job.id}: jobspec")
+    except JobspecError as exc:
+        raise ValueError(str(exc)) from None
     tasks = spec.get("tasks") or spec.get("task") or [{}]
     task = tasks[0] if isinstance(tasks, list) and tasks else (tasks if isinstance(tasks, Mapping) else {})
     resources = spec.get("resources") or {}
@@ -119,23 +118,6 @@ class Settings:
     tls_ca: str | None = None
     tls_cert: str | None = None
     tls_key: str | None = None
-
-
-def settings_from(config_path: str | None, address: str | None, cluster: str | None, secret: str | None) -> Settings:
-    """Flags over RAINBOW_* environment over the config file (the same precedence as the rainbow CLI)."""
-    cfg = apply_env(load_config(config_path or DEFAULT_PATH))
-    found = Settings(
-        address=address or server_address(cfg),
-        cluster=cluster or get_dotted(cfg, "cluster.name", ""),
-        secret=secret or get_dotted(cfg, "cluster.secret", ""),
-        tls_ca=get_dotted(cfg, "tls.ca", "") or None,
-        tls_cert=get_dotted(cfg, "tls.cert", "") or None,
-        tls_key=get_dotted(cfg, "tls.key", "") or None,
-    )
-    if not found.cluster or not found.secret:
-        raise click.UsageError("need the cluster's name and secret (--cluster/--secret, or cluster.name and "
-                               "cluster.secret in the config file)")
-    return found
 
 
 def poll_once(client: RainbowClient, settings: Settings, to_command: Callable[[Shape], list[str]], *,
@@ -178,35 +160,44 @@ def poll_once(client: RainbowClient, settings: Settings, to_command: Callable[[S
 def poller_command(scheduler: str, to_command: Callable[[Shape], list[str]]) -> click.Command:
     """The click command every poller exposes: same options, same loop, its own job-to-command function."""
 
-    @click.command(help=f"Receive this cluster's jobs from rainbow and submit them to {scheduler}.")
-    @click.option("--config", "config_path", default=None, help=f"rainbow config file (default {DEFAULT_PATH})")
-    @click.option("--address", default=None, help="rainbow server host:port (default: the config's host)")
-    @click.option("--cluster", default=None, help="this cluster's name (default: cluster.name)")
-    @click.option("--secret", default=None, help="this cluster's secret (default: cluster.secret)")
+    @click.command(help=f"Receive this cluster's jobs from rainbow and submit them to {scheduler}.",
+                   context_settings={"help_option_names": ["-h", "--help"]})
+    @setting("--host", "--address", "address", default=DEFAULT_ADDRESS, show_default=True, metavar="HOST:PORT",
+             config_key=ADDRESS_KEYS, help="rainbow server address")
+    @setting("--cluster", "--cluster-name", "cluster", default="", config_key="cluster.name",
+             help="this cluster's name")
+    @setting("--secret", "--cluster-secret", "secret", default="", config_key="cluster.secret",
+             help="this cluster's secret")
+    @setting("--tls-ca", default=None, config_key="tls.ca", help="CA that signed the server's certificate")
+    @setting("--tls-cert", default=None, config_key="tls.cert", help="client certificate for mutual TLS")
+    @setting("--tls-key", default=None, config_key="tls.key", help="key of the client certificate")
+    @config_path_option
     @click.option("--interval", default=10.0, show_default=True, help="seconds between polls")
     @click.option("--max-jobs", default=0, show_default=True, help="jobs per poll (0: all)")
     @click.option("--once", is_flag=True, help="poll once and exit")
     @click.option("--dry-run", is_flag=True, help="print what would run; accept nothing, submit nothing")
-    def main(config_path, address, cluster, secret, interval, max_jobs, once, dry_run) -> None:
-        with StopSignals() as signals:  # first, so that a signal while connecting is kept, not lost
-            settings = settings_from(config_path, address, cluster, secret)
-
-            def loop(stop: Stop) -> None:
-                seen: set[int] = set()
-                with RainbowClient(settings.address, tls_ca=settings.tls_ca, tls_cert=settings.tls_cert,
-                                   tls_key=settings.tls_key) as client:
-                    while not stop.is_set():
-                        try:
-                            poll_once(client, settings, to_command, dry_run=dry_run, max_jobs=max_jobs, seen=seen)
-                        except RainbowError as exc:
-                            if once:
-                                raise click.ClickException(str(exc)) from None
-                            print(f"poll failed: {exc}", file=sys.stderr)
-                        if once or stop.wait(interval):
-                            return
-
-            # A round in progress (receive, accept, local submissions) gets STOP_GRACE seconds to finish.
-            supervise(loop, signals=signals, grace=STOP_GRACE, say=lambda line: print(line, file=sys.stderr),
-                      stopping="stopping after this round")
+    def main(config_path, address, cluster, secret, tls_ca, tls_cert, tls_key, interval, max_jobs, once,
+             dry_run) -> None:
+        # First, so that a signal while connecting is kept; a round in progress gets STOP_GRACE seconds to finish.
+        with StopSignals(grace=STOP_GRACE, say=lambda line: print(line, file=sys.stderr),
+                         stopping="stopping after this round") as signals:
+            if not cluster or not secret:
+                raise click.UsageError("need the cluster's name and secret (--cluster/--secret, RAINBOW_CLUSTER_NAME/"
+                                       "RAINBOW_CLUSTER_SECRET, or cluster.name and cluster.secret in the config "
+                                       "file)")
+            settings = Settings(address=address, cluster=cluster, secret=secret, tls_ca=tls_ca or None,
+                                tls_cert=tls_cert or None, tls_key=tls_key or None)
+            seen: set[int] = set()
+            with RainbowClient(settings.address, tls_ca=settings.tls_ca, tls_cert=settings.tls_cert,
+                               tls_key=settings.tls_key) as client:
+                while not signals.stop.is_set():
+                    try:
+                        poll_once(client, settings, to_command, dry_run=dry_run, max_jobs=max_jobs, seen=seen)
+                    except RainbowError as exc:
+                        if once:
+                            raise click.ClickException(str(exc)) from None
+                        print(f"poll failed: {exc}", file=sys.stderr)
+                    if once or signals.stop.wait(interval):
+                        return
 
     return main

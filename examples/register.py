@@ -16,7 +16,7 @@ import click
 from rainbow.client import RainbowClient, RainbowError
 
 
-@click.command()
+@click.command(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--address", default="127.0.0.1:50051", show_default=True)
 @click.option("--secret", required=True, help="the server's registration secret")
 @click.option("--name", required=True, help="the cluster's name")

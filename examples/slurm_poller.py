@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Poll rainbow for this cluster's jobs and submit each one to Slurm with `sbatch`.
 
-    python examples/slurm_poller.py --config rainbow-config.yaml            # poll every 10 s
-    python examples/slurm_poller.py --config rainbow-config.yaml --once --dry-run
+    python examples/slurm_poller.py --config-path rainbow-config.yaml            # poll every 10 s
+    python examples/slurm_poller.py --config-path rainbow-config.yaml --once --dry-run
 
 Run it on a login node as the account that owns the cluster's secret (the config file's cluster.name and
 cluster.secret).

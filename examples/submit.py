@@ -13,7 +13,7 @@ import click
 from rainbow.client import FailedPrecondition, RainbowClient, RainbowError
 
 
-@click.command()
+@click.command(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--address", default="127.0.0.1:50051", show_default=True)
 @click.option("--cluster", "clusters", multiple=True, required=True, metavar="NAME=TOKEN")
 @click.option("--select-algorithm", default="", help="random (default) or constraint")

@@ -33,8 +33,13 @@ _SHARED_FIELDS = (
     "cpu_revision", "cpu", "fpu", "type", "cpucaps",
 )
 
-_S390_CPU_LINE = re.compile(r"^processor_(\d+)$")
-_SPARC_CPU_STATE = re.compile(r"^cpu(\d+)$")
+_S390_CPU_LINE = re.compile(r"^processor_([0-9]+)$")
+_SPARC_CPU_STATE = re.compile(r"^cpu([0-9]+)$")
+
+
+def _number(value: str) -> bool:
+    """A CPU number: ASCII digits only (str.isdigit also takes "²", which int() refuses)."""
+    return value.isascii() and value.isdigit()
 
 
 def normalise_key(key: str) -> str:
@@ -54,9 +59,9 @@ def parse_cpuinfo(text: str) -> tuple[list[dict[str, str]], dict[str, str]]:
     def flush() -> None:
         if not current:
             return
-        if current.get("processor", "").isdigit():
+        if _number(current.get("processor", "")):
             processors.append(dict(current))
-        elif current.get("cpu_number", "").isdigit():  # s390x per-CPU block
+        elif _number(current.get("cpu_number", "")):  # s390x per-CPU block
             processors.append({"processor": current["cpu_number"], **current})
         else:
             common.update(current)
@@ -70,7 +75,7 @@ def parse_cpuinfo(text: str) -> tuple[list[dict[str, str]], dict[str, str]]:
         if not sep:
             continue
         key, value = normalise_key(key), value.strip()
-        if key == "processor" and not value.isdigit():
+        if key == "processor" and not _number(value):
             # 32-bit Arm before 3.8: "Processor : ARMv7 Processor rev 10 (v7l)" names the model of every CPU.
             common.setdefault("model_name", value)
             continue
@@ -103,7 +108,7 @@ def _machine_wide_processors(common: dict[str, str]) -> list[dict[str, str]]:
         match = _SPARC_CPU_STATE.match(key)
         if match and value == "online":
             found.append({"processor": match.group(1)})
-    if not found and common.get("ncpus_active", "").isdigit():
+    if not found and _number(common.get("ncpus_active", "")):
         found = [{"processor": str(i)} for i in range(int(common["ncpus_active"]))]
     return found
 
@@ -194,6 +199,8 @@ class Topology:
     threads_per_core: int
     #: Present but offline CPUs: not counted in the figures above.
     offline: tuple[int, ...] = ()
+    #: Hybrid parts: physical cores of each kind, e.g. {"performance": 8, "efficiency": 8}; empty otherwise.
+    core_kinds: tuple[tuple[str, int], ...] = ()
 
 
 def topology(host: Host) -> Topology:
@@ -220,7 +227,24 @@ def _topology(host: Host) -> Topology:
     if unknown_package:
         host.warn("sockets unknown: the kernel gives physical_package_id -1")
         sockets = None
-    return Topology(logical, cores, sockets, threads, offline)
+    return Topology(logical, cores, sockets, threads, offline, _core_kinds(host, cpus))
+
+
+#: Intel hybrid parts publish one PMU per kind of core, each listing its CPUs.
+_CORE_KINDS = (("performance", "/sys/devices/cpu_core/cpus"), ("efficiency", "/sys/devices/cpu_atom/cpus"))
+
+
+def _core_kinds(host: Host, online: list[int]) -> tuple[tuple[str, int], ...]:
+    """Physical cores of each kind on a hybrid CPU (P-cores and E-cores), counted by thread-sibling sets."""
+    kinds = []
+    for kind, path in _CORE_KINDS:
+        cpus = set(parse_cpu_list(host.value(path))) & set(online)
+        if not cpus:
+            return ()
+        cores = {_sibling_set(host, f"/sys/devices/system/cpu/cpu{cpu}/topology", ("core_cpus", "thread_siblings"))
+                 or frozenset([cpu]) for cpu in cpus}
+        kinds.append((kind, len(cores)))
+    return tuple(kinds)
 
 
 def _sibling_set(host: Host, base: str, names: tuple[str, ...]) -> frozenset[int] | None:
@@ -307,10 +331,31 @@ def _machine(host: Host) -> tuple[str, str]:
         from_elf = elf_machine(host.read_bytes(path, 64) or b"", first.get("cpu_architecture", ""))
         if from_elf:
             return from_elf, ""
-    return _machine_from_cpuinfo(first, common)
+    found, reason = _machine_from_cpuinfo(first, common)
+    if not found and re.match(r"POWER\d", first.get("cpu", "").upper()):
+        order = auxv_byte_order(host.read_bytes("/proc/self/auxv", 4096) or b"")
+        if order:
+            return ("ppc64le" if order == "little" else "ppc64"), ""
+    return found, reason
 
 
-#: ELF e_machine → uname machine, by (machine, 64-bit, little-endian); None in a key means "either".
+def auxv_byte_order(data: bytes) -> str:
+    """The byte order of a 64-bit auxiliary vector (/proc/PID/auxv), "" when it does not read as one.
+
+    Its entries are (type, value) pairs of native words ending with AT_NULL; types are small numbers (AT_PAGESZ 6,
+    AT_HWCAP 16), so only the machine's own byte order gives a vector of small types ending in a zero pair.
+    """
+    if len(data) < 32 or len(data) % 16:
+        return ""
+    for order in ("little", "big"):
+        types = [int.from_bytes(data[i:i + 8], order) for i in range(0, len(data), 16)]  # type: ignore[arg-type]
+        ends = types.index(0) if 0 in types else -1
+        if ends > 0 and all(0 < t < 64 for t in types[:ends]):
+            return order
+    return ""
+
+
+#: ELF e_machine → uname machine, by (machine, 64-bit, little-endian).
 _ELF_MACHINES = {
     (3, False, True): "i686", (62, True, True): "x86_64", (183, True, True): "aarch64",
     (20, False, False): "ppc", (21, True, False): "ppc64", (21, True, True): "ppc64le",
@@ -351,7 +396,8 @@ def _machine_from_cpuinfo(first: dict[str, str], common: dict[str, str]) -> tupl
         if int(power.group(1)) <= 7:
             return "ppc64", ""  # POWER7 and earlier run big-endian only
         return "", (f"{power.group(0)} runs big- or little-endian kernels and nothing under the host root says which "
-                    "(/proc/sys/kernel/arch, .commands/uname-m.txt or an ELF binary such as /bin/sh)")
+                    "(/proc/sys/kernel/arch, .commands/uname-m.txt, an ELF binary such as /bin/sh, "
+                    "or /proc/self/auxv)")
     if cpu.upper().startswith(("PPC970", "CELL", "POWER")):
         return "ppc64", ""
     if re.match(r"(74[0-9]{2}|7[45]0|e[356]00|8[23]xx|MPC)", cpu, re.IGNORECASE):
@@ -377,7 +423,7 @@ def arm_names(implementer: str, part: str = "") -> tuple[str, str]:
 
 
 @dataclass(frozen=True)
-class Identity:
+class CpuIdentity:
     vendor: str
     model: str
     family: str
@@ -386,19 +432,19 @@ class Identity:
     cpu_part: str
 
 
-def identity(host: Host) -> Identity:
+def identity(host: Host) -> CpuIdentity:
     """Vendor, model name and feature flags of the first processor (nodes are assumed homogeneous)."""
     return host.cached("identity", lambda: _identity(*parsed(host)))
 
 
-def _identity(procs: list[dict[str, str]], common: dict[str, str]) -> Identity:
+def _identity(procs: list[dict[str, str]], common: dict[str, str]) -> CpuIdentity:
     if not procs:
-        return Identity("", "", "", "", frozenset(), "")
+        return CpuIdentity("", "", "", "", frozenset(), "")
     first = procs[0]
     if "cpu_implementer" in first:
         part = first.get("cpu_part", "")
         vendor, model = arm_names(first["cpu_implementer"], part)
-        return Identity(
+        return CpuIdentity(
             vendor=vendor,
             model=model or first.get("model_name", ""),  # the part's name, as lscpu shows it
             family=first.get("cpu_architecture", ""),
@@ -409,22 +455,22 @@ def _identity(procs: list[dict[str, str]], common: dict[str, str]) -> Identity:
     vendor_id = first.get("vendor_id", "")
     if vendor_id.startswith("IBM/S390"):
         machine_type = first.get("machine", "")
-        return Identity(vendor_id, machine_type, "", machine_type, frozenset(first.get("features", "").split()), "")
+        return CpuIdentity(vendor_id, machine_type, "", machine_type, frozenset(first.get("features", "").split()), "")
     cpu = first.get("cpu", "")
     if re.match(r"POWER\d", cpu.upper()):
-        return Identity("IBM", cpu, "", "", frozenset(), "")
+        return CpuIdentity("IBM", cpu, "", "", frozenset(), "")
     if first.get("isa", "").startswith("rv"):
-        return Identity(
+        return CpuIdentity(
             vendor=first.get("mvendorid", ""), model=first.get("model_name") or first.get("uarch", ""),
             family="", model_id="", features=frozenset(), cpu_part="",
         )
     loongson = first.get("model_name") or first.get("cpu_model", "")
     if "loongarch64" in first.get("isa", "").split() or loongson.startswith("Loongson"):
-        return Identity("Loongson", loongson, first.get("cpu_family", ""), "",
+        return CpuIdentity("Loongson", loongson, first.get("cpu_family", ""), "",
                         frozenset(first.get("features", "").split()), "")
     if "ncpus_probed" in common:
-        return Identity("", cpu, "", "", frozenset(first.get("cpucaps", "").split(",")) - {""}, "")
-    return Identity(
+        return CpuIdentity("", cpu, "", "", frozenset(first.get("cpucaps", "").split(",")) - {""}, "")
+    return CpuIdentity(
         vendor=vendor_id,
         model=first.get("model_name", "") or cpu,
         family=first.get("cpu_family", ""),

@@ -16,7 +16,7 @@ import re
 from compspec.extractors import pci
 from compspec.extractors.data import table
 from compspec.extractors.host import Host
-from compspec.extractors.registry import Unavailable, extractor
+from compspec.extractors.registry import SectionUnavailable, extractor
 
 GPU = extractor("gpu", "GPUs: NVIDIA (NVML or nvidia-smi), AMD (rocm-smi or sysfs), any GPU on the PCI bus")
 
@@ -165,7 +165,7 @@ def nvidia(host: Host) -> dict[str, str]:
         found = source(host)
         if found:
             return found
-    raise Unavailable("no NVIDIA GPU (no NVML, nvidia-smi or /proc/driver/nvidia)")
+    raise SectionUnavailable("no NVIDIA GPU (no NVML, nvidia-smi or /proc/driver/nvidia)")
 
 
 # ---- AMD ------------------------------------------------------------------------------------------------------
@@ -232,7 +232,7 @@ def amd(host: Host) -> dict[str, str]:
         for dev, card in zip(devices, sysfs):
             dev["pci_bus_id"] = dev["pci_bus_id"] or card["pci_bus_id"]
     if not devices:
-        raise Unavailable("no AMD GPU (no rocm-smi output, no AMD card in /sys/class/drm)")
+        raise SectionUnavailable("no AMD GPU (no rocm-smi output, no AMD card in /sys/class/drm)")
     if not driver:
         driver = host.value("/sys/module/amdgpu/version") or ""
     return summarise("AMD", devices, {"driver_version": driver, "rocm_version": _rocm_version(host),
@@ -245,7 +245,7 @@ def amd(host: Host) -> dict[str, str]:
 def pci_gpus(host: Host) -> dict[str, str]:
     found = pci.devices(host)
     if not found and not host.isdir(pci.PCI_DEVICES):
-        raise Unavailable(f"no {pci.PCI_DEVICES}")
+        raise SectionUnavailable(f"no {pci.PCI_DEVICES}")
     known = table("pci-vendors")
     gpus = [d for d in found if d.class_id in known["gpu_classes"] and d.vendor in known["gpu_vendors"]]
     if not gpus:

@@ -48,7 +48,7 @@ class Host:
         self.notes: list[str] = []
 
     def warn(self, message: str) -> None:
-        """Say why a fact is missing while the section goes on (Unavailable is for a section with nothing)."""
+        """Say why a fact is missing while the section goes on (SectionUnavailable is for a section with nothing)."""
         self.notes.append(message)
 
     def cached(self, key: str, compute: Callable[[], Any]) -> Any:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import shlex
 
 from compspec.extractors.host import Host
-from compspec.extractors.registry import Unavailable, extractor
+from compspec.extractors.registry import SectionUnavailable, extractor
 
 KERNEL = extractor(
     "kernel",
@@ -37,7 +37,7 @@ def release_section(host: Host) -> dict[str, str]:
     out = {"release": release(host), "version": version(host)}
     out = {key: value for key, value in out.items() if value}
     if not out:
-        raise Unavailable("cannot read the kernel release (/proc/sys/kernel/osrelease)")
+        raise SectionUnavailable("cannot read the kernel release (/proc/sys/kernel/osrelease)")
     return out
 
 
@@ -58,7 +58,7 @@ def parse_cmdline(text: str) -> dict[str, str]:
 def boot(host: Host) -> dict[str, str]:
     text = host.read("/proc/cmdline")
     if text is None:
-        raise Unavailable("cannot read /proc/cmdline")
+        raise SectionUnavailable("cannot read /proc/cmdline")
     return parse_cmdline(text.strip())
 
 
@@ -97,7 +97,7 @@ def config_text(host: Host) -> str | None:
 def config(host: Host) -> dict[str, str]:
     text = config_text(host)
     if text is None:
-        raise Unavailable("no kernel config (/proc/config.gz, /boot/config-<release>, /lib/modules/<release>/config)")
+        raise SectionUnavailable("no kernel config (/proc/config.gz, /boot/config-<release>, /lib/modules/<release>/config)")
     return parse_config(text)
 
 
@@ -105,7 +105,7 @@ def config(host: Host) -> dict[str, str]:
 def modules(host: Host) -> dict[str, str]:
     names = host.listdir("/sys/module")
     if not names:
-        raise Unavailable("no /sys/module")
+        raise SectionUnavailable("no /sys/module")
     default_version = release(host)
     out: dict[str, str] = {}
     for name in names:

@@ -5,7 +5,7 @@ import os
 import re
 
 from compspec.extractors.host import Host
-from compspec.extractors.registry import Unavailable, extractor
+from compspec.extractors.registry import SectionUnavailable, extractor
 
 LIBRARY = extractor("library", "MPI implementation and version, C library name and version")
 
@@ -64,10 +64,10 @@ def mpi(host: Host) -> dict[str, str]:
         if found:
             return found
     if seen:
-        raise Unavailable("mpirun is there but its output names no known MPI")
+        raise SectionUnavailable("mpirun is there but its output names no known MPI")
     if not host.run_commands and not host.live:
-        raise Unavailable("no recorded mpirun/mpichversion/ompi_info output (use --run-commands to run them)")
-    raise Unavailable("no MPI found (mpirun, mpichversion, ompi_info)")
+        raise SectionUnavailable("no recorded mpirun/mpichversion/ompi_info output (use --run-commands to run them)")
+    raise SectionUnavailable("no MPI found (mpirun, mpichversion, ompi_info)")
 
 
 def parse_ldd(output: str) -> dict[str, str]:
@@ -98,7 +98,7 @@ def libc(host: Host) -> dict[str, str]:
     found = _libc_from_files(host)
     if found:
         return found
-    raise Unavailable("no C library found (ldd --version, libc.so.6, ld-musl)")
+    raise SectionUnavailable("no C library found (ldd --version, libc.so.6, ld-musl)")
 
 
 def _libc_from_files(host: Host) -> dict[str, str]:

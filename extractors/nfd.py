@@ -11,7 +11,7 @@ from compspec.extractors.data import table
 from compspec.extractors.host import Host
 from compspec.extractors.kernel import config_text, parse_config, release
 from compspec.extractors.osrelease import os_release
-from compspec.extractors.registry import Unavailable, extractor
+from compspec.extractors.registry import SectionUnavailable, extractor
 
 NFD = extractor(
     "nfd",
@@ -26,7 +26,7 @@ _X86_VENDORS = {"GenuineIntel": "Intel", "AuthenticAMD": "AMD", "HygonGenuine": 
 def cpu(host: Host) -> dict[str, str]:
     ident = cpuinfo.identity(host)
     if not ident.vendor and not ident.features:
-        raise Unavailable("no processors in /proc/cpuinfo")
+        raise SectionUnavailable("no processors in /proc/cpuinfo")
     renames = table("nfd-cpuid")["linux_to_cpuid"]
     out = {f"cpuid.{renames.get(flag, flag.upper())}": "true" for flag in sorted(ident.features)}
     out["model.vendor_id"] = _X86_VENDORS.get(ident.vendor, ident.vendor)
@@ -61,7 +61,7 @@ def cpu(host: Host) -> dict[str, str]:
 def kernel(host: Host) -> dict[str, str]:
     full = release(host)
     if not full:
-        raise Unavailable("cannot read the kernel release (/proc/sys/kernel/osrelease)")
+        raise SectionUnavailable("cannot read the kernel release (/proc/sys/kernel/osrelease)")
     out = {"version.full": full}
     numbers = full.split("-")[0].split(".")
     for key, value in zip(("major", "minor", "revision"), numbers):
@@ -88,7 +88,7 @@ def local(host: Host) -> dict[str, str]:
     folder = "/etc/kubernetes/node-feature-discovery/features.d"
     names = host.listdir(folder)
     if not names:
-        raise Unavailable(f"no feature files in {folder}")
+        raise SectionUnavailable(f"no feature files in {folder}")
     out: dict[str, str] = {}
     for name in names:
         for line in (host.read(f"{folder}/{name}") or "").splitlines():
@@ -107,7 +107,7 @@ def local(host: Host) -> dict[str, str]:
 def memory(host: Host) -> dict[str, str]:
     nodes = [n for n in host.listdir("/sys/devices/system/node") if n.startswith("node") and n[4:].isdigit()]
     if not nodes and not host.exists("/sys/devices/system"):
-        raise Unavailable("no /sys/devices/system")
+        raise SectionUnavailable("no /sys/devices/system")
     count = max(len(nodes), 1)
     out = {"numa.is_numa": "true" if count > 1 else "false", "numa.node_count": str(count)}
     for index, name in enumerate(d for d in host.listdir("/sys/bus/nd/devices") if d.startswith("region")):
@@ -124,7 +124,7 @@ def memory(host: Host) -> dict[str, str]:
 def network(host: Host) -> dict[str, str]:
     names = host.listdir("/sys/class/net")
     if not names:
-        raise Unavailable("no /sys/class/net")
+        raise SectionUnavailable("no /sys/class/net")
     out: dict[str, str] = {}
     counters = {"device": 0, "virtual": 0}
     for name in names:
@@ -151,7 +151,7 @@ def network(host: Host) -> dict[str, str]:
 def pci_section(host: Host) -> dict[str, str]:
     found = pci.devices(host)
     if not found:
-        raise Unavailable("no PCI devices in /sys/bus/pci/devices")
+        raise SectionUnavailable("no PCI devices in /sys/bus/pci/devices")
     out: dict[str, str] = {}
     for index, dev in enumerate(found):
         out[f"device.{index}.class"] = dev.class_id
@@ -172,7 +172,7 @@ _VIRTUAL_BLOCK_PREFIXES = ("loop", "ram", "zram")
 def storage(host: Host) -> dict[str, str]:
     names = [n for n in host.listdir("/sys/block") if not n.startswith(_VIRTUAL_BLOCK_PREFIXES)]
     if not names:
-        raise Unavailable("no block devices in /sys/block")
+        raise SectionUnavailable("no block devices in /sys/block")
     out: dict[str, str] = {}
     for index, name in enumerate(names):
         out[f"block.{index}.name"] = name
@@ -205,7 +205,7 @@ def system(host: Host) -> dict[str, str]:
         if value is not None:
             out[f"dmiid.{attr}"] = value
     if not out:
-        raise Unavailable("no host name, os-release or DMI data")
+        raise SectionUnavailable("no host name, os-release or DMI data")
     return out
 
 
@@ -231,5 +231,5 @@ def usb(host: Host) -> dict[str, str]:
             out[f"device.{index}.serial"] = serial
         index += 1
     if not out:
-        raise Unavailable("no USB devices in /sys/bus/usb/devices")
+        raise SectionUnavailable("no USB devices in /sys/bus/usb/devices")
     return out

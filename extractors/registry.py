@@ -9,7 +9,7 @@ An extractor module declares itself once and registers each section with a decor
         ...
 
 A section is a function of a `Host` returning a flat `dict[str, str]`. When a section cannot run (no mpirun,
-no /boot, no GPU) it raises `Unavailable` with a short reason: the runner turns that into an empty section and
+no /boot, no GPU) it raises `SectionUnavailable` with a short reason: the runner turns that into an empty section and
 one warning line, so one missing fact never costs the others.
 """
 from __future__ import annotations
@@ -19,16 +19,17 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from compspec.extractors.host import Host
+from compspec.extractors.plugins import Registry
 
 SectionFunc = Callable[[Host], "dict[str, str]"]
 
 #: Extractor modules shipped with the package, in the order `compspec list` shows them.
 BUILTIN_MODULES = ("system", "kernel", "library", "nfd", "gpu")
 
-REGISTRY: dict[str, "Extractor"] = {}
+REGISTRY: Registry["Extractor"] = Registry("extractor")
 
 
-class Unavailable(Exception):
+class SectionUnavailable(Exception):
     """A section has nothing to report on this node; the message says why in a few words."""
 
 
@@ -45,15 +46,16 @@ class Extractor:
     description: str
     #: Sections used when the extractor is part of the default set; None means all of them.
     default_sections: tuple[str, ...] | None = None
-    sections: dict[str, Section] = field(default_factory=dict)
+    sections: Registry[Section] = field(default_factory=lambda: Registry("section"))
+
+    def __post_init__(self) -> None:
+        self.sections.kind = f"section of extractor {self.name}:"
 
     def section(self, name: str, description: str) -> Callable[[SectionFunc], SectionFunc]:
         """Register the decorated function as section `name` of this extractor."""
 
         def register(func: SectionFunc) -> SectionFunc:
-            if name in self.sections:
-                raise ValueError(f"section {self.name}.{name} registered twice")
-            self.sections[name] = Section(name, description, func)
+            self.sections.add(name, Section(name, description, func))
             return func
 
         return register
@@ -64,11 +66,7 @@ class Extractor:
 
 def extractor(name: str, description: str, default_sections: tuple[str, ...] | None = None) -> Extractor:
     """Declare an extractor; its module then registers sections on the returned object."""
-    if name in REGISTRY:
-        raise ValueError(f"extractor {name} registered twice")
-    plugin = Extractor(name, description, default_sections)
-    REGISTRY[name] = plugin
-    return plugin
+    return REGISTRY.add(name, Extractor(name, description, default_sections))
 
 
 def load_builtin() -> dict[str, Extractor]:

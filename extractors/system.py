@@ -6,7 +6,7 @@ import os
 from compspec.extractors import cpuinfo, portable
 from compspec.extractors.host import Host
 from compspec.extractors.osrelease import full_release, os_release
-from compspec.extractors.registry import Unavailable, extractor
+from compspec.extractors.registry import SectionUnavailable, extractor
 
 SYSTEM = extractor("system", "generic system facts: CPU, processors, architecture, memory and operating system")
 
@@ -22,13 +22,13 @@ def hostname(host: Host) -> str:
     return ""
 
 
-@SYSTEM.section("cpu", "usable and physical cores, sockets, threads per core, offline CPUs, vendor, model, "
-                       "archspec target")
+@SYSTEM.section("cpu", "usable and physical cores, sockets, threads per core, offline CPUs, P- and E-cores, "
+                       "vendor, model, archspec target")
 def cpu(host: Host) -> dict[str, str]:
     if portable.applies(host):
         return portable.cpu(host)
     if not cpuinfo.processors(host):
-        raise Unavailable("no processors in /proc/cpuinfo")
+        raise SectionUnavailable("no processors in /proc/cpuinfo")
     topo = cpuinfo.topology(host)
     ident = cpuinfo.identity(host)
     out = {
@@ -38,6 +38,8 @@ def cpu(host: Host) -> dict[str, str]:
     }
     if topo.sockets is not None:
         out["sockets"] = str(topo.sockets)
+    for kind, count in topo.core_kinds:
+        out[f"{kind}_cores"] = str(count)
     if topo.offline:
         out["offline_cpus"] = str(len(topo.offline))
         out["offline_cpu_list"] = cpuinfo.format_cpu_list(list(topo.offline))
@@ -59,9 +61,9 @@ def cpu(host: Host) -> dict[str, str]:
 def processor(host: Host) -> dict[str, str]:
     procs = cpuinfo.processors(host)
     if not procs and portable.applies(host):
-        raise Unavailable("no /proc/cpuinfo on this system (the cpu section has what py-cpuinfo tells)")
+        raise SectionUnavailable("no /proc/cpuinfo on this system (the cpu section has what py-cpuinfo tells)")
     if not procs:
-        raise Unavailable("no processors in /proc/cpuinfo")
+        raise SectionUnavailable("no processors in /proc/cpuinfo")
     out: dict[str, str] = {}
     for proc in procs:
         uid = proc["processor"]
@@ -89,7 +91,7 @@ def processor(host: Host) -> dict[str, str]:
 def arch(host: Host) -> dict[str, str]:
     machine = portable.machine(host) if portable.applies(host) else cpuinfo.machine(host)
     if not machine:
-        raise Unavailable(cpuinfo.machine_unknown_reason(host) or "cannot tell the machine architecture")
+        raise SectionUnavailable(cpuinfo.machine_unknown_reason(host) or "cannot tell the machine architecture")
     return {"name": cpuinfo.ARCH_NAMES.get(machine, machine), "arch": machine}
 
 
@@ -99,7 +101,7 @@ def memory(host: Host) -> dict[str, str]:
         return portable.memory(host)
     text = host.read("/proc/meminfo")
     if not text:
-        raise Unavailable("cannot read /proc/meminfo")
+        raise SectionUnavailable("cannot read /proc/meminfo")
     out: dict[str, str] = {}
     for line in text.splitlines():
         key, sep, value = line.partition(":")
@@ -116,7 +118,7 @@ def os_section(host: Host) -> dict[str, str]:
     if not fields and portable.applies(host):
         return portable.os_facts(host)
     if not fields:
-        raise Unavailable("no /etc/os-release or /usr/lib/os-release")
+        raise SectionUnavailable("no /etc/os-release or /usr/lib/os-release")
     out = {
         "name": fields.get("PRETTY_NAME") or fields.get("NAME", ""),
         "version": fields.get("VERSION_ID", ""),

@@ -15,9 +15,9 @@ from typing import Any
 import grpc
 from google.protobuf import timestamp_pb2
 
+from rainbow.address import DEFAULT_ADDRESS, with_default_port
 from rainbow.protos import jobs_pb2, jobs_pb2_grpc, memory_pb2, memory_pb2_grpc, rainbow_pb2, rainbow_pb2_grpc
-
-DEFAULT_ADDRESS = "127.0.0.1:50051"
+from rainbow.tlsfiles import load_tls
 
 
 # -- errors -----------------------------------------------------------------------------------------------------
@@ -113,7 +113,7 @@ class Job:
 
 
 @dataclass(frozen=True)
-class JobRecord:
+class ListedJob:
     """A job as ListJobs shows it: pending or accepted, with its times (UTC; accepted is None while pending)."""
 
     id: int
@@ -131,7 +131,7 @@ class JobRecord:
 
 @dataclass(frozen=True)
 class JobPage:
-    jobs: list[JobRecord] = field(default_factory=list)
+    jobs: list[ListedJob] = field(default_factory=list)
     next_after_id: int = 0
 
 
@@ -178,11 +178,22 @@ def parse_job(jobid: int, text: str, cluster: str) -> Job:
     )
 
 
-def _read(path: str | None) -> bytes | None:
-    if not path:
-        return None
-    with open(path, "rb") as handle:
-        return handle.read()
+# -- retries ----------------------------------------------------------------------------------------------------
+# The calls that may be sent twice without changing the outcome: they read, or (UpdateState) set the same value
+# again. gRPC retries them itself when the server is UNAVAILABLE (restarting, or not yet listening), with backoff;
+# registering, submitting, accepting and deleting are never retried, since a first attempt may have taken effect.
+IDEMPOTENT_METHODS = {
+    "convergedcomputing.org.grpc.v1.RainbowScheduler": ("ReceiveJobs", "UpdateState"),
+    "rainbow.jobs.v1.RainbowJobs": ("ListJobs",),
+    "service.MemoryGraph": ("Satisfy",),
+}
+RETRY_POLICY = {"maxAttempts": 5, "initialBackoff": "0.1s", "maxBackoff": "2s", "backoffMultiplier": 2,
+                "retryableStatusCodes": ["UNAVAILABLE"]}
+RETRY_SERVICE_CONFIG = json.dumps({"methodConfig": [{
+    "name": [{"service": service, "method": method}
+             for service, methods in IDEMPOTENT_METHODS.items() for method in methods],
+    "retryPolicy": RETRY_POLICY,
+}]})
 
 
 # -- the client -------------------------------------------------------------------------------------------------
@@ -201,17 +212,21 @@ class RainbowClient:
     ) -> None:
         if bool(tls_cert) != bool(tls_key):
             raise ValueError("a client certificate needs its key, and a key its certificate (--tls-cert, --tls-key)")
+        address = with_default_port(address)
         self.address = address
         self.timeout = timeout
         # The server enforces the message limit; the client must not refuse a large graph or job list first.
         options: list[tuple[str, Any]] = [("grpc.max_send_message_length", -1),
-                                          ("grpc.max_receive_message_length", -1)]
+                                          ("grpc.max_receive_message_length", -1),
+                                          ("grpc.enable_retries", 1),
+                                          ("grpc.service_config", RETRY_SERVICE_CONFIG)]
         if server_name:
             options.append(("grpc.ssl_target_name_override", server_name))
         self.tls = bool(tls_ca or tls_cert)
         if self.tls:
+            material = load_tls(tls_cert, tls_key, tls_ca)  # TLSFileError (a ValueError) names a bad file
             credentials = grpc.ssl_channel_credentials(
-                root_certificates=_read(tls_ca), private_key=_read(tls_key), certificate_chain=_read(tls_cert))
+                root_certificates=material.ca, private_key=material.key, certificate_chain=material.cert)
             self._channel = grpc.secure_channel(address, credentials, options=options)
         else:
             self._channel = grpc.insecure_channel(address, options=options)
@@ -326,7 +341,7 @@ class RainbowClient:
                                            limit=limit)
         response = self._call(self._jobs.ListJobs, request)
         jobs = [
-            JobRecord(
+            ListedJob(
                 id=job.id,
                 cluster=job.cluster,
                 name=job.name,
@@ -339,7 +354,7 @@ class RainbowClient:
         ]
         return JobPage(jobs=jobs, next_after_id=response.next_after_id)
 
-    def iter_jobs(self, cluster: str, secret: str, state: str = "", limit: int = 0) -> Iterator[JobRecord]:
+    def iter_jobs(self, cluster: str, secret: str, state: str = "", limit: int = 0) -> Iterator[ListedJob]:
         """Every job of the cluster, following the pages (limit is the page size)."""
         after_id = 0
         while True:

@@ -9,30 +9,25 @@ lays its flags on top of that. The file holds secrets, so `save_config` writes i
 from __future__ import annotations
 
 import copy
-import functools
 import os
 from collections.abc import Mapping
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from compspec import documents
 from compspec.outfile import write_output
 from compspec.schemas import FormatError, validate
+from rainbow.address import DEFAULT_ADDRESS, DEFAULT_PORT, with_default_port  # noqa: F401  (re-exported)
 
 DEFAULT_PATH = "rainbow-config.yaml"
 """Where the CLI looks when neither --config-path nor RAINBOW_CONFIG names a file (upstream's default)."""
 
 CONFIG_ENV = "RAINBOW_CONFIG"
 
-DEFAULT_ADDRESS = "127.0.0.1:50051"
-
-
-@functools.lru_cache(maxsize=None)
-def _data(name: str) -> Any:
-    text = resources.files("rainbow").joinpath("data", name).read_text(encoding="utf-8")
-    return yaml.safe_load(text)
+ADDRESS_KEYS = ("host", "graphdatabase.options.host", "graphdatabase.host")
+"""Where a client finds the server's address, first found wins: ours, upstream Python's, upstream Go's."""
 
 
 def validate_config(cfg: Any, what: str = "config") -> None:
@@ -42,12 +37,12 @@ def validate_config(cfg: Any, what: str = "config") -> None:
 
 def default_config() -> dict[str, Any]:
     """A fresh copy of the defaults (the caller may change it freely)."""
-    return copy.deepcopy(_data("default-config.yaml"))
+    return copy.deepcopy(documents.package_data("rainbow", "default-config.yaml", schema="config"))
 
 
 def env_keys() -> dict[str, str]:
     """The RAINBOW_* variables `apply_env` reads, each with the dotted config key it overrides."""
-    return dict(_data("config-env.yaml"))
+    return dict(documents.package_data("rainbow", "config-env.yaml"))
 
 
 def _merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
@@ -63,28 +58,28 @@ def _merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+def read_config_file(path: str | Path | None) -> dict[str, Any]:
+    """The settings a config file holds itself, validated (no defaults); a missing file (or None) holds none."""
+    if path is None:
+        return {}
+    path = Path(path)
+    if not path.exists() and not path.is_symlink():
+        return {}
+    doc = documents.read(path, f"config {path}")
+    if doc is None:
+        return {}
+    validate_config(doc, f"config {path}")
+    return doc
+
+
 def load_config(path: str | Path | None) -> dict[str, Any]:
     """Read and validate a config file, filled out with the defaults; a missing file (or None) gives the defaults."""
-    cfg = default_config()
-    if path is None:
-        return cfg
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return cfg
-    except OSError as exc:
-        raise FormatError(f"config {path}: cannot read: {exc.strerror or exc}") from None
-    try:
-        doc = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark is not None else ""
-        raise FormatError(f"config {path}: not valid YAML{where}") from None
-    if doc is None:
-        return cfg
-    validate_config(doc, f"config {path}")
-    return _merge(cfg, doc)
+    return with_defaults(read_config_file(path))
+
+
+def with_defaults(on_file: Mapping[str, Any]) -> dict[str, Any]:
+    """A config file's settings filled out with the defaults (a null or absent value keeps the default)."""
+    return _merge(default_config(), on_file)
 
 
 def set_dotted(cfg: dict[str, Any], dotted: str, value: Any) -> None:
@@ -112,12 +107,19 @@ def get_dotted(cfg: Mapping[str, Any], dotted: str, default: Any = None) -> Any:
 
 def server_address(cfg: Mapping[str, Any]) -> str:
     """The server a client talks to: our `host`, else upstream's graphdatabase.options.host (what upstream's Python
-    client dials), else graphdatabase.host, else the default."""
-    for key in ("host", "graphdatabase.options.host", "graphdatabase.host"):
+    client dials), else graphdatabase.host, else the default; without a port, the default port."""
+    for key in ADDRESS_KEYS:
         value = get_dotted(cfg, key)
         if isinstance(value, str) and value:
-            return value
+            return with_default_port(value)
     return DEFAULT_ADDRESS
+
+
+def set_address(cfg: dict[str, Any], address: str) -> None:
+    """Write the server address where each reader looks: ours (host), upstream Python (graphdatabase.options.host)
+    and upstream Go (graphdatabase.host)."""
+    for key in ADDRESS_KEYS:
+        set_dotted(cfg, key, address)
 
 
 def apply_env(cfg: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> dict[str, Any]:

@@ -1,7 +1,7 @@
 """`make demo`: the whole flow on one machine, narrated, in a temporary folder, with checks at every step.
 
-It plays examples/data/demo.yaml: start a server on a free loopback port, extract this node, build two clusters from
-recorded machines (tests/data/hosts/) plus this node, register them, attach an io subsystem, report state, submit a
+It plays rainbow/data/demo/demo.yaml: start a server on a free loopback port, extract this node, build two clusters
+from recorded machines (rainbow/data/demo/hosts/) plus this node, register them, attach an io subsystem, report state, submit a
 job that only one cluster can run and one that no cluster can run, then receive and accept as the chosen cluster.
 Every step checks that it did what it says; the first step that did not ends the demo with exit status 1. The
 server is stopped and the folder removed whatever happens.
@@ -22,15 +22,15 @@ import time
 from pathlib import Path
 from typing import Any, Sequence
 
-import yaml
-
-from compspec.schemas import FormatError, validate
+from compspec import documents
+from compspec.schemas import FormatError
 from rainbow.client import FailedPrecondition, RainbowClient, RainbowError
-from rainbow.shutdown import Stop, StopSignals, signal_name, supervise
+from rainbow.server.launch import LaunchError, ServedProcess, serve_command
+from rainbow.shutdown import Stop, StopSignals, signal_name
 
-ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT / "examples" / "data"
-HOSTS = ROOT / "tests" / "data" / "hosts"
+# The demo's data is package data (rainbow/data/demo), so an installed package plays it without a source tree.
+DATA = Path(__file__).resolve().parent / "data" / "demo"
+HOSTS = DATA / "hosts"
 SCENARIO = DATA / "demo.yaml"
 START_TIMEOUT = 20.0
 STOP_TIMEOUT = 10.0
@@ -62,16 +62,14 @@ def say(text: str = "") -> None:
     print(text, flush=True)
 
 
-def check(condition: bool, message: str) -> None:
+def expect(condition: bool, message: str) -> None:
     if not condition:
         raise DemoFailed(message)
 
 
 def load_scenario(path: Path = SCENARIO) -> dict[str, Any]:
     """Read and validate the scenario, so that a broken file fails with its field named, before anything starts."""
-    doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-    validate("demo-scenario", doc, path.name, package="rainbow")
-    return doc
+    return documents.read(path, path.name, schema="demo-scenario", package="rainbow")
 
 
 def run(args: Sequence[str], workdir: Path, shown: Sequence[str] | None = None) -> None:
@@ -103,57 +101,40 @@ def run(args: Sequence[str], workdir: Path, shown: Sequence[str] | None = None) 
 
 
 class Server:
-    """`rainbow serve` on a free loopback port with a throw-away database; its output goes to a file."""
+    """`rainbow serve` on a free loopback port with a throw-away database; its output goes to files."""
 
     def __init__(self, workdir: Path) -> None:
         self.workdir = workdir
-        self.log = workdir / "server.log"
-        self.proc: subprocess.Popen | None = None
+        self.process = ServedProcess(serve_command("--host", "127.0.0.1", "--port", "0", "--db", "rainbow.db"),
+                                     workdir)
         self.address = ""
         self.secret = ""
 
     def start(self) -> None:
-        args = ["rainbow", "serve", "--host", "127.0.0.1", "--port", "0", "--db", "rainbow.db"]
-        say(f"   $ {shlex.join(args)}")
-        with open(self.log, "wb") as out:
-            self.proc = subprocess.Popen([sys.executable, "-u", "-c", COMMANDS["rainbow"], *args[1:]],
-                                         cwd=self.workdir, stdout=out, stderr=subprocess.STDOUT,
-                                         stdin=subprocess.DEVNULL)
-        RUNNING.add(self.proc)
-        deadline = time.monotonic() + START_TIMEOUT
-        while time.monotonic() < deadline:
-            for line in self.log.read_text(errors="replace").splitlines():
-                if line.startswith("rainbow: serving on "):
-                    self.address = line.split()[-1]
-                elif line.startswith("rainbow: registration secret: "):
-                    self.secret = line.split()[-1]
-            if self.address and self.secret:
-                return
-            if self.proc.poll() is not None:
-                raise DemoFailed(f"rainbow serve exited with {self.proc.returncode}: {self.tail()}")
-            if STOP.wait(0.05):
-                check_stop()
-        raise DemoFailed(f"rainbow serve did not report its address within {START_TIMEOUT:.0f} s: {self.tail()}")
+        say("   $ rainbow serve --host 127.0.0.1 --port 0 --db rainbow.db")
+        self.process.launch()
+        RUNNING.add(self.process.proc)
+        try:
+            self.process.wait_serving(START_TIMEOUT, stop=STOP)
+        except LaunchError as exc:
+            check_stop()
+            raise DemoFailed(str(exc)) from None
+        self.address, self.secret = self.process.address, self.process.secret or ""
+        expect(bool(self.secret), f"rainbow serve did not print its registration secret: {self.tail()}")
 
     def tail(self) -> str:
-        lines = self.log.read_text(errors="replace").strip().splitlines() if self.log.exists() else []
-        return " | ".join(lines[-5:]) or "(no output)"
+        return self.process.log_tail(5) if self.process.proc is not None else "(no output)"
 
     def stop(self) -> int | None:
         """SIGTERM and wait; killed if it does not stop. Returns the exit status (None if it never started)."""
-        if self.proc is None:
+        if self.process.proc is None:
             return None
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(STOP_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-                return -signal.SIGKILL
-            finally:
-                RUNNING.discard(self.proc)
-        return self.proc.returncode
+        try:
+            return self.process.stop(STOP_TIMEOUT)
+        except LaunchError:
+            return -signal.SIGKILL
+        finally:
+            RUNNING.discard(self.process.proc)
 
 
 def describe(node: dict[str, Any]) -> str:
@@ -230,14 +211,14 @@ class Demo:
         say(f"   serving on {self.server.address}; it made a registration secret for this run: "
             f"{self.server.secret[:6]}... (it prints it once; clusters need it to register)")
         self.client = RainbowClient(self.server.address, timeout=20.0)
-        check(self.client.health() == "SERVING", "the server's health check does not answer SERVING")
+        expect(self.client.health() == "SERVING", "the server's health check does not answer SERVING")
 
     def extract_this_node(self) -> Path:
         self.step("Extract this node: what CPU, OS, MPI and GPUs does the machine running the demo have?")
         path = self.work / "this-node.json"
         run(["compspec", "extract", "--quiet", "--out", path.name], self.work)
         node = json.loads(path.read_text())
-        check(bool(node.get("results")), "the node file has no results")
+        expect(bool(node.get("results")), "the node file has no results")
         say(f"   this node: {describe(node)}")
         return path
 
@@ -251,11 +232,11 @@ class Demo:
         index = 0
         for machine in cluster["machines"]:
             host_root = HOSTS / machine["host"]
-            check(host_root.is_dir(), f"the recorded machine {host_root} is missing")
+            expect(host_root.is_dir(), f"the recorded machine {host_root} is missing")
             recorded = self.work / f"{machine['host']}.json"
             if not recorded.exists():
                 args = ["compspec", "extract", "--quiet", "--host-root", str(host_root), "--out", recorded.name]
-                shown = [*args[:4], str(host_root.relative_to(ROOT)), *args[5:]]
+                shown = [*args[:4], str(host_root.relative_to(DATA)), *args[5:]]
                 run(args, self.work, shown)
             node = json.loads(recorded.read_text())
             say(f"   {machine['nodes']} x {node['metadata']['hostname']}: {describe(node)}")
@@ -272,7 +253,7 @@ class Demo:
              "--nodes-output", out.name], self.work)
         graph = json.loads(out.read_text())
         labels = node_labels(graph)
-        check(len(labels) == count, f"the graph of {name} has {len(labels)} nodes, expected {count}")
+        expect(len(labels) == count, f"the graph of {name} has {len(labels)} nodes, expected {count}")
         self.graphs[name] = graph
         say(f"   graph of {name}: {len(labels)} nodes, {len(graph['graph']['nodes'])} vertices")
 
@@ -281,13 +262,13 @@ class Demo:
         self.step(f"Register {' and '.join(names)} with the registration secret.")
         for name in names:
             result = self.client.register(name, self.server.secret, self.graphs[name])
-            check(result.status == "REGISTER_SUCCESS" and result.token and result.secret,
+            expect(result.status == "REGISTER_SUCCESS" and result.token and result.secret,
                   f"register {name}: {result.status}")
             self.credentials[name] = (result.token, result.secret)
             say(f"   {name}: {result.status}; token {result.token[:6]}... (for users who may submit there), "
                 f"secret {result.secret[:6]}... (kept by the cluster)")
         again = self.client.register(names[0], self.server.secret, self.graphs[names[0]])
-        check(again.status == "REGISTER_EXISTS" and not again.token, "registering a name twice was not refused")
+        expect(again.status == "REGISTER_EXISTS" and not again.token, "registering a name twice was not refused")
         say(f"   registering {names[0]} again answers {again.status} and hands out no credentials")
 
     def attach_io(self) -> None:
@@ -300,11 +281,11 @@ class Demo:
             subsystem = attach_subsystem(template, node_labels(self.graphs[name]))
             kinds = sorted({v["metadata"]["type"] for v in subsystem["graph"]["nodes"].values()} - {"io"})
             status = self.client.register_subsystem(name, self.credentials[name][1], "io", subsystem)
-            check(status == "REGISTER_SUCCESS", f"register subsystem io on {name}: {status}")
+            expect(status == "REGISTER_SUCCESS", f"register subsystem io on {name}: {status}")
             say(f"   io on {name}: {status} ({', '.join(kinds)})")
             jobspec = (DATA / "jobspec-io.yaml").read_text()
             fits = self.client.satisfy(jobspec)
-            check(fits.clusters == [name], f"a job asking for shm storage fits {fits.clusters}, expected [{name!r}]")
+            expect(fits.clusters == [name], f"a job asking for shm storage fits {fits.clusters}, expected [{name!r}]")
             say(f"   a job that asks for a node with shm storage now fits: {', '.join(fits.clusters)}")
 
     def report_state(self) -> None:
@@ -312,7 +293,7 @@ class Demo:
         for cluster in self.scenario["clusters"]:
             name = cluster["name"]
             status = self.client.update_state(name, self.credentials[name][1], cluster["state"])
-            check(status == "UPDATE_STATE_SUCCESS", f"update state of {name}: {status}")
+            expect(status == "UPDATE_STATE_SUCCESS", f"update state of {name}: {status}")
             state = ", ".join(f"{k}={v}" for k, v in cluster["state"].items())
             say(f"   {name}: {state}: {status}")
 
@@ -333,17 +314,17 @@ class Demo:
         for name in sorted(answer.reasons):
             say(f"   {name} cannot run it: {answer.reasons[name]}")
         if job["expect"] == "none":
-            check(not answer.clusters, f"expected no cluster to fit, but {answer.clusters} do")
+            expect(not answer.clusters, f"expected no cluster to fit, but {answer.clusters} do")
             try:
                 self.client.submit(jobspec, clusters, name=job["name"])
             except FailedPrecondition as exc:
                 say(f"   submitting it anyway is refused ({exc.code}); nothing is queued")
                 return "", 0
             raise DemoFailed(f"{job['name']} fits no cluster but the submission was accepted")
-        check(answer.clusters == [job["expect"]], f"{job['name']} fits {answer.clusters}, expected "
+        expect(answer.clusters == [job["expect"]], f"{job['name']} fits {answer.clusters}, expected "
                                                   f"[{job['expect']!r}]")
         result = self.client.submit(jobspec, clusters, name=job["name"])
-        check(result.status == "SUBMIT_SUCCESS" and result.cluster == job["expect"] and result.jobid > 0,
+        expect(result.status == "SUBMIT_SUCCESS" and result.cluster == job["expect"] and result.jobid > 0,
               f"submit {job['name']}: {result.status}, cluster {result.cluster!r}, job id {result.jobid}")
         say(f"   it went to {result.cluster}, as job {result.jobid}")
         return result.cluster, result.jobid
@@ -353,25 +334,25 @@ class Demo:
         secret = self.credentials[cluster][1]
         for other, (_, other_secret) in self.credentials.items():
             if other != cluster:
-                check(all(j.id != jobid for j in self.client.receive(other, other_secret)),
+                expect(all(j.id != jobid for j in self.client.receive(other, other_secret)),
                       f"{other} was handed job {jobid}")
         jobs = {j.id: j for j in self.client.receive(cluster, secret)}
-        check(jobid in jobs, f"{cluster} received {sorted(jobs)}, not job {jobid}")
+        expect(jobid in jobs, f"{cluster} received {sorted(jobs)}, not job {jobid}")
         say(f"   {cluster} received job {jobid} ({jobs[jobid].name}); no other cluster sees it")
         status = self.client.accept(cluster, secret, [jobid])
-        check(status == "RESULT_TYPE_SUCCESS", f"accept {jobid}: {status}")
-        check(all(j.id != jobid for j in self.client.receive(cluster, secret)),
+        expect(status == "RESULT_TYPE_SUCCESS", f"accept {jobid}: {status}")
+        expect(all(j.id != jobid for j in self.client.receive(cluster, secret)),
               f"job {jobid} is still queued after it was accepted")
         say(f"   accept: {status}; job {jobid} is no longer queued, and a poller would now hand it to the local "
             "scheduler (examples/flux_poller.py, examples/slurm_poller.py)")
         again = self.client.accept(cluster, secret, [jobid])
-        check(again == "RESULT_TYPE_PARTIAL", f"accepting job {jobid} twice answered {again}")
+        expect(again == "RESULT_TYPE_PARTIAL", f"accepting job {jobid} twice answered {again}")
 
     def stop_server(self) -> None:
         self.step("Stop the server.")
         self.close_client()
         code = self.server.stop()
-        check(code == 0, f"rainbow serve exited with {code}: {self.server.tail()}")
+        expect(code == 0, f"rainbow serve exited with {code}: {self.server.tail()}")
         say("   stopped cleanly (exit 0)")
 
     def close_client(self) -> None:
@@ -381,8 +362,10 @@ class Demo:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """`python -m rainbow.demo [SCENARIO]`: play examples/data/demo.yaml, or another scenario of the same form."""
-    with StopSignals() as signals:  # first: a signal from here on ends the demo cleanly
+    """`rainbow demo [SCENARIO]` (or `python -m rainbow.demo`): play the packaged scenario, or another of its form."""
+    # First: a signal from here on ends the demo cleanly, and a second one at once.
+    with StopSignals(grace=STOP_TIMEOUT + 5.0, say=lambda line: say(f"demo: {line}"), before_exit=_kill_running,
+                     stopping="stopping the server and removing the folder", stop=STOP):
         args = list(sys.argv[1:] if argv is None else argv)
         path = Path(args[0]) if args else SCENARIO
         started = time.monotonic()
@@ -390,12 +373,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         say("all on this machine, in a temporary folder that is removed at the end.")
         try:
             scenario = load_scenario(path)
-        except (OSError, yaml.YAMLError, FormatError) as exc:
+        except FormatError as exc:
             say(f"FAILED: cannot read the scenario {path}: {exc}")
             return 1
-        status = supervise(lambda stop: _play(scenario, stop), signals=signals, grace=STOP_TIMEOUT + 5.0,
-                           say=lambda line: say(f"demo: {line}"), before_exit=_kill_running,
-                           stopping="stopping the server and removing the folder", stop=STOP)
+        status = _play(scenario, STOP)
     if status == 0:
         say()
         say(f"Done in {time.monotonic() - started:.1f} s: every step did what it said; nothing is left running.")

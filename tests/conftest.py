@@ -1,10 +1,22 @@
-"""Shared pytest fixtures: a live `rainbow serve` subprocess (see serverutil.py)."""
+"""Shared pytest set-up: the markers every test gets, the hypothesis profile, and a live `rainbow serve`
+subprocess (see serverutil.py).
+
+Markers are given here, by where a test lives and what it uses, so that no test file has to remember them:
+`e2e` (starts the real server or runs a command as a user does), `fuzz` (hypothesis or generated inputs), `slow`
+(the reliability and interop suites, the demo, and every soak test). `make test-fast` leaves out `e2e`, `slow`
+and `fuzz`.
+
+Property tests run seeded (derandomized: the same examples every run) unless HYPOTHESIS_PROFILE=random, which
+`make soak` sets to draw new examples each run.
+"""
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 _TESTS = Path(__file__).resolve().parent
 if str(_TESTS) not in sys.path:
@@ -12,6 +24,32 @@ if str(_TESTS) not in sys.path:
     sys.path.insert(0, str(_TESTS))
 
 from serverutil import DEFAULT_SECRET, ServerProcess, start_server  # noqa: E402
+
+settings.register_profile("seeded", derandomize=True, database=None)
+settings.register_profile("random", derandomize=False, database=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "seeded"))
+
+_E2E_FOLDERS = {"e2e", "examples", "interop", "reliability"}
+_E2E_FILES = {"test_cli_e2e.py", "test_docs_demo.py", "test_docs_commands.py"}
+_SLOW_FOLDERS = {"interop", "reliability"}
+_SLOW_FILES = {"test_docs_demo.py"}
+_SERVER_FIXTURES = {"rainbow_server", "server_factory", "examples_server", "fresh_cluster"}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        path = Path(str(item.path)).resolve()
+        try:
+            parts = path.relative_to(_TESTS).parts
+        except ValueError:
+            continue
+        folder = parts[0] if len(parts) > 1 else ""
+        if folder in _E2E_FOLDERS or path.name in _E2E_FILES or _SERVER_FIXTURES & set(item.fixturenames):
+            item.add_marker(pytest.mark.e2e)
+        if "fuzz" in path.name or getattr(getattr(item, "obj", None), "is_hypothesis_test", False):
+            item.add_marker(pytest.mark.fuzz)
+        if folder in _SLOW_FOLDERS or path.name in _SLOW_FILES or item.get_closest_marker("soak"):
+            item.add_marker(pytest.mark.slow)
 
 
 

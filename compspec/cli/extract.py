@@ -24,7 +24,7 @@ def extract(names: tuple[str, ...], out: str | None, host_root: str, run_command
     """Extract node facts (CPU, memory, OS, MPI, libc, GPUs, NFD features) as JSON."""
     import os
 
-    from compspec.extract import SelectionError, run_extractors
+    from compspec.extract import ExtractorSelectionError, run_extractors
     from compspec.outfile import OutputError, write_output
 
     if not os.path.isdir(host_root):
@@ -32,7 +32,7 @@ def extract(names: tuple[str, ...], out: str | None, host_root: str, run_command
     try:
         result = run_extractors(list(names) if names else None, host_root=host_root,
                                 run_commands=True if run_commands else None)
-    except SelectionError as exc:
+    except ExtractorSelectionError as exc:
         raise click.UsageError(str(exc)) from None
     if fail_fast and result.warnings:
         for line in result.warnings:

@@ -16,6 +16,7 @@ COMMANDS = {
     "accept": "rainbow.cli.jobs:accept",
     "jobs": "rainbow.cli.jobs:jobs",
     "delete": "rainbow.cli.delete:delete",
+    "demo": "rainbow.cli.demo:demo",
     "db": "rainbow.cli.db:db",
 }
 

@@ -1,12 +1,13 @@
 """What every client command shares: connection and credential options, settings resolution, output, errors.
 
 A setting comes from the command line if given, else from a `RAINBOW_*` variable, else from the config file, else
-from the defaults: the file is read with `load_config`, `apply_env` lays the environment over it, and the flags a
-command was given are laid over that here. Every failure leaves as one line and a non-zero exit.
+from the defaults; click resolves each option that way (rainbow/cli/settings.py). Every failure leaves as one line
+and a non-zero exit.
 """
 from __future__ import annotations
 
 import contextlib
+import copy
 import functools
 import json
 from collections.abc import Callable, Iterator, Mapping
@@ -16,8 +17,10 @@ from typing import Any
 
 import click
 
+from compspec import documents
 from compspec.schemas import FormatError
 from rainbow import config as rconfig
+from rainbow.cli.settings import config_path_option, loaded_config, setting
 
 # Flag name -> the dotted config key it overrides.
 _FLAG_KEYS = {
@@ -32,26 +35,20 @@ _FLAG_KEYS = {
 }
 
 
-def config_path_option(func: Callable) -> Callable:
-    return click.option(
-        "--config-path", "config_path", type=click.Path(dir_okay=False), envvar=rconfig.CONFIG_ENV,
-        default=rconfig.DEFAULT_PATH, show_default=True, show_envvar=True,
-        help="Config file (rainbow-config.yaml); a missing file means the defaults.")(func)
-
-
 def connection_options(func: Callable) -> Callable:
-    """--host and the TLS options (each also from the config's `host` / `tls` keys and RAINBOW_* variables)."""
+    """--host and the TLS options, each also from its RAINBOW_* variable and the config file (see settings.py)."""
     options = [
-        click.option("--host", "--address", "host", metavar="HOST:PORT",
-                     help="Server address [config: host; env: RAINBOW_HOST; default 127.0.0.1:50051]."),
-        click.option("--tls-ca", type=click.Path(exists=True, dir_okay=False),
-                     help="CA certificate that signed the server's certificate; turns TLS on [env: RAINBOW_TLS_CA]."),
-        click.option("--tls-cert", type=click.Path(exists=True, dir_okay=False),
-                     help="Client certificate for mutual TLS [env: RAINBOW_TLS_CERT]."),
-        click.option("--tls-key", type=click.Path(exists=True, dir_okay=False),
-                     help="Key of the client certificate [env: RAINBOW_TLS_KEY]."),
-        click.option("--server-name", help="Name to expect in the server's certificate when it differs from the "
-                                           "address dialled [env: RAINBOW_TLS_SERVER_NAME]."),
+        setting("--host", "--address", "host", metavar="HOST:PORT", default=rconfig.DEFAULT_ADDRESS,
+                show_default=True, config_key=rconfig.ADDRESS_KEYS,
+                help=f"Server address (port {rconfig.DEFAULT_PORT} when none is given)."),
+        setting("--tls-ca", type=click.Path(dir_okay=False), config_key="tls.ca",
+                help="CA certificate that signed the server's certificate; turns TLS on."),
+        setting("--tls-cert", type=click.Path(dir_okay=False), config_key="tls.cert",
+                help="Client certificate for mutual TLS."),
+        setting("--tls-key", type=click.Path(dir_okay=False), config_key="tls.key",
+                help="Key of the client certificate."),
+        setting("--server-name", config_key="tls.server_name",
+                help="Name to expect in the server's certificate when it differs from the address dialled."),
         click.option("--timeout", type=click.FloatRange(min=0.1), default=30.0, show_default=True,
                      help="Seconds to wait for each call."),
         config_path_option,
@@ -63,10 +60,8 @@ def connection_options(func: Callable) -> Callable:
 
 def cluster_options(func: Callable) -> Callable:
     """The cluster's own name and secret (config `cluster:`), for the commands a cluster runs."""
-    func = click.option("--cluster-secret",
-                        help="The cluster's secret [config: cluster.secret; env: RAINBOW_CLUSTER_SECRET].")(func)
-    return click.option("--cluster-name",
-                        help="The cluster's name [config: cluster.name; env: RAINBOW_CLUSTER_NAME].")(func)
+    func = setting("--cluster-secret", config_key="cluster.secret", help="The cluster's secret.")(func)
+    return setting("--cluster-name", config_key="cluster.name", help="The cluster's name.")(func)
 
 
 def json_option(func: Callable) -> Callable:
@@ -104,6 +99,7 @@ class Settings:
     def client(self):
         """A RainbowClient for the resolved address and TLS settings (close it, or use it in a with block)."""
         from rainbow.client import RainbowClient
+        from rainbow.tlsfiles import TLSFileError
 
         try:
             return RainbowClient(
@@ -114,15 +110,23 @@ class Settings:
                 server_name=self.get("tls.server_name") or None,
                 timeout=self.timeout,
             )
+        except TLSFileError as exc:
+            raise click.ClickException(str(exc)) from None
         except (OSError, ValueError) as exc:
             raise click.ClickException(f"cannot set up the connection: {exc}") from None
 
 
 def resolve(params: Mapping[str, Any]) -> Settings:
-    """Config file, then RAINBOW_* environment, then the flags in `params` (a command's keyword arguments)."""
-    path = Path(params.get("config_path") or rconfig.DEFAULT_PATH)
-    with cli_errors():
-        cfg = rconfig.apply_env(rconfig.load_config(path))
+    """The settings of this command run: the config file (with RAINBOW_* variables laid over the keys no flag
+    sets), and over it the values click resolved for the command's settings (flag, variable, file, default)."""
+    loaded = loaded_config()
+    if loaded is None:
+        path = Path(params.get("config_path") or rconfig.DEFAULT_PATH)
+        with cli_errors():
+            cfg = rconfig.load_config(path)
+    else:
+        path, cfg = loaded.path, copy.deepcopy(loaded.cfg)
+    cfg = rconfig.apply_env(cfg)
     for flag, dotted in _FLAG_KEYS.items():
         value = params.get(flag)
         if value:
@@ -164,22 +168,21 @@ def one_line(text: str, width: int = 0) -> str:
     return flat if not width or len(flat) <= width else flat[: width - 3] + "..."
 
 
-def read_text(path: str, what: str) -> str:
-    """A file the user named, as text; errors name the file and what it was for."""
+def read_text(path: str, what: str, *, empty: bool = True) -> str:
+    """A file the user named, as text; errors name the file and what it was for (`empty=False`: an empty file is
+    refused here, by name, rather than sent on)."""
     try:
-        return Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise click.ClickException(f"{what} {path}: cannot read: {exc.strerror or exc}") from None
-    except UnicodeDecodeError:
-        raise click.ClickException(f"{what} {path}: not UTF-8 text") from None
+        return documents.read_text(path, f"{what} {path}", empty=empty)
+    except FormatError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 def read_json_object(path: str, what: str) -> dict[str, Any]:
     """A JSON object file (graph, state, artifact); errors name the file."""
     try:
-        data = json.loads(read_text(path, what))
-    except ValueError as exc:
-        raise click.ClickException(f"{what} {path}: not valid JSON: {exc}") from None
+        data = documents.read(path, f"{what} {path}", syntax="json")
+    except FormatError as exc:
+        raise click.ClickException(str(exc)) from None
     if not isinstance(data, dict):
         raise click.ClickException(f"{what} {path}: must hold a JSON object, not {type(data).__name__}")
     return data

@@ -7,7 +7,8 @@ from pathlib import Path
 import click
 
 from rainbow import config as rconfig
-from rainbow.cli.common import cli_errors, config_path_option, emit, json_option, resolve
+from rainbow.cli.common import cli_errors, emit, json_option, resolve
+from rainbow.cli.settings import config_path_option
 
 _SECRET_KEYS = ("scheduler.secret", "cluster.secret", "cluster.token")
 
@@ -18,7 +19,7 @@ def config() -> None:
 
 
 @config.command("init")
-@config_path_option
+@config_path_option(load=False)
 @click.option("--force", is_flag=True, help="Replace an existing file.")
 @click.option("--cluster-name", default="", help="This cluster's name (cluster.name).")
 @click.option("--scheduler-name", default="", help="The scheduler's name (scheduler.name).")
@@ -30,12 +31,12 @@ def init(config_path: str, force: bool, cluster_name: str, scheduler_name: str, 
     if path.exists() and not force:
         raise click.ClickException(f"{path} exists; use --force to replace it")
     cfg = rconfig.default_config()
-    # The address goes where each reader looks: ours (host), upstream Python (graphdatabase.options.host), Go.
     for dotted, value in (("cluster.name", cluster_name), ("scheduler.name", scheduler_name),
-                          ("scheduler.secret", secret), ("host", host), ("graphdatabase.options.host", host),
-                          ("graphdatabase.host", host)):
+                          ("scheduler.secret", secret)):
         if value:
             rconfig.set_dotted(cfg, dotted, value)
+    if host:
+        rconfig.set_address(cfg, host)
     with cli_errors():
         rconfig.save_config(path, cfg)
     click.echo(f"wrote {path}")

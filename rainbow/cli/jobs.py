@@ -1,12 +1,33 @@
 """The cluster side of the queue: `rainbow receive`, `rainbow accept` and `rainbow jobs`."""
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from rainbow.cli.common import (client_command, cluster_options, connection_options, emit, json_option, one_line,
                                 resolve)
 
 _ACCEPTED = "RESULT_TYPE_SUCCESS"
+
+
+def job_json(record: dict[str, Any]) -> dict[str, Any]:
+    """A job for --json output: its jobspec as the document it is (an object), not as text inside a string.
+
+    The server checked the jobspec when it was submitted, so it parses; should it not, the text is kept.
+    """
+    from compspec.schemas import FormatError
+    from rainbow.jobspec import load_document
+
+    try:
+        return {**record, "jobspec": load_document(record["jobspec"])}
+    except FormatError:
+        return record
+
+
+def accepted_line(cluster: str, ids: list[int]) -> str:
+    """What `accept` and `receive --accept` both print once jobs are accepted (one wording for one event)."""
+    return f"accepted {len(ids)} job(s) for cluster {cluster}: {' '.join(map(str, ids))}"
 
 
 @click.command()
@@ -25,12 +46,13 @@ def receive(max_jobs: int, accept_count: int, as_json: bool, **params) -> None:
         jobs = client.receive(name, secret, max_jobs=max_jobs)
         taken = [job.id for job in jobs[:accept_count]]
         status = client.accept(name, secret, taken) if taken else ""
-    data = {"cluster": name, "jobs": [job.to_dict() for job in jobs], "accepted": taken, "accept_status": status}
+    data = {"cluster": name, "jobs": [job_json(job.to_dict()) for job in jobs], "accepted": taken,
+            "accept_status": status}
     lines = [f"{job.id}\t{job.name}\t{one_line(job.command or job.jobspec, 60)}" for job in jobs]
     if not jobs:
         lines = [f"no jobs queued for cluster {name}"]
     if taken:
-        lines.append(f"accepted {len(taken)} of {len(jobs)}: {' '.join(map(str, taken))}")
+        lines.append(accepted_line(name, taken))
     emit(as_json, data, lines)
     if taken and status != _ACCEPTED:
         raise click.ClickException(f"not every job was accepted ({status}): another poller may have taken some")
@@ -49,7 +71,7 @@ def accept(ids: tuple[int, ...], as_json: bool, **params) -> None:
     with settings.client() as client:
         status = client.accept(name, secret, list(ids))
     emit(as_json, {"cluster": name, "ids": list(ids), "status": status},
-         f"accepted {len(ids)} job(s) for cluster {name}" if status == _ACCEPTED else None)
+         accepted_line(name, list(ids)) if status == _ACCEPTED else None)
     if status != _ACCEPTED:
         raise click.ClickException(f"not every job was accepted ({status}): unknown, another cluster's, "
                                    "or already accepted")
@@ -69,6 +91,7 @@ def jobs(state: str, page_size: int, as_json: bool, **params) -> None:
     name, secret = settings.cluster_credentials()
     with settings.client() as client:
         records = [job.to_dict() for job in client.iter_jobs(name, secret, state=state, limit=page_size)]
+    records = [job_json(record) for record in records] if as_json else records
     if as_json:
         emit(True, {"cluster": name, "jobs": records})
         return

@@ -1,18 +1,21 @@
 """`rainbow register`: register this cluster's graph (and `register subsystem` to attach a subsystem graph)."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 from rainbow import config as rconfig
 from rainbow.cli.common import (client_command, cluster_options, connection_options, emit, json_option,
                                 read_text, resolve)
+from rainbow.cli.settings import setting
 
 
 @click.group(invoke_without_command=True)
-@click.option("--cluster-name", help="Name to register under [config: cluster.name; env: RAINBOW_CLUSTER_NAME].")
+@setting("--cluster-name", config_key="cluster.name", help="Name to register under.")
 @click.option("--nodes-json", type=click.Path(exists=True, dir_okay=False),
               help="The cluster graph (JGF), e.g. from `compspec create nodes`.")
-@click.option("--secret", help="The server's registration secret [config: scheduler.secret; env: RAINBOW_SECRET].")
+@setting("--secret", config_key="scheduler.secret", help="The server's registration secret.")
 @click.option("--save", is_flag=True,
               help="Write the returned token and secret into the config file (cluster: and clusters:).")
 @connection_options
@@ -34,7 +37,7 @@ def register(ctx: click.Context, nodes_json: str | None, save: bool, as_json: bo
         conflict = rconfig.credentials_conflict(on_file, name)
         if conflict:
             raise click.ClickException(f"{settings.config_path}: {conflict}; use another --config-path to --save")
-    graph = read_text(nodes_json, "nodes file")
+    graph = read_text(nodes_json, "nodes file", empty=False)
     with settings.client() as client:
         result = client.register(name, secret, graph)
     if result.status == "REGISTER_EXISTS":
@@ -42,9 +45,16 @@ def register(ctx: click.Context, nodes_json: str | None, save: bool, as_json: bo
     if result.status != "REGISTER_SUCCESS":
         raise click.ClickException(f"cluster {name} was not registered: {result.status}")
     if save:
-        on_file = rconfig.load_config(settings.config_path)
-        rconfig.save_config(settings.config_path,
-                            rconfig.add_cluster_credentials(on_file, name, result.token, result.secret))
+        on_file = rconfig.add_cluster_credentials(rconfig.load_config(settings.config_path), name, result.token,
+                                                  result.secret)
+        # What this call used, so a poller or `submit` reading the file reaches the same server the same way.
+        rconfig.set_address(on_file, settings.address)
+        for dotted in ("tls.ca", "tls.cert", "tls.key"):
+            if settings.get(dotted):
+                rconfig.set_dotted(on_file, dotted, str(Path(settings.get(dotted)).resolve()))
+        if settings.get("tls.server_name"):
+            rconfig.set_dotted(on_file, "tls.server_name", settings.get("tls.server_name"))
+        rconfig.save_config(settings.config_path, on_file)
     data = {"status": result.status, "cluster": name, "token": result.token, "secret": result.secret,
             "saved": str(settings.config_path) if save else None}
     lines = [f"registered cluster {name}", f"token: {result.token}"]
@@ -64,7 +74,7 @@ def subsystem(subsystem: str, nodes_json: str, as_json: bool, **params) -> None:
     """Attach a subsystem graph to this cluster (needs the cluster's secret)."""
     settings = resolve(params)
     name, secret = settings.cluster_credentials()
-    graph = read_text(nodes_json, "subsystem file")
+    graph = read_text(nodes_json, "subsystem file", empty=False)
     with settings.client() as client:
         status = client.register_subsystem(name, secret, subsystem, graph)
     if status != "REGISTER_SUCCESS":

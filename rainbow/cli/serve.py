@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import logging
 import sys
-from pathlib import Path
 
 import click
+
+from rainbow.cli.settings import config_path_option, loaded_config, setting
 
 
 def _selection_options(options) -> dict[str, str]:
@@ -25,14 +26,13 @@ def _selection_options(options) -> dict[str, str]:
 @click.option("--db", "db", default="rainbow.db", show_default=True, envvar="RAINBOW_DB", show_envvar=True,
               help="The store: a SQLite file (or sqlite:///PATH), or postgresql://USER@HOST:PORT/DB, which several "
                    "servers can share.")
-@click.option("--secret", default=None, help="Registration secret (default: scheduler.secret of --config, "
-              "RAINBOW_SECRET, else the one the store keeps, else a random one printed once).")
+@setting("--secret", default=None, config_key="scheduler.secret",
+         help="Registration secret (none anywhere: the one the store keeps, else a random one, printed once).")
 @click.option("--rotate-registration-secret", "rotate_secret", is_flag=True,
               help="Replace the registration secret the store keeps with --secret.")
 @click.option("--receive-lease", "receive_lease", type=click.FloatRange(0, 86400), default=0.0, show_default=True,
               help="Seconds a received job is kept from other ReceiveJobs calls (0: every call lists all pending).")
-@click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None,
-              help="rainbow-config.yaml: scheduler.secret and scheduler.algorithms.selection.")
+@config_path_option
 @click.option("--tls-cert", type=click.Path(dir_okay=False), default=None, help="Server certificate (PEM).")
 @click.option("--tls-key", type=click.Path(dir_okay=False), default=None, help="Server private key (PEM).")
 @click.option("--tls-ca", type=click.Path(dir_okay=False), default=None,
@@ -50,13 +50,14 @@ def serve(host: str, port: int, db: str, secret: str | None, config_path: str | 
           workers: int, mapping_files: tuple[str, ...], rotate_secret: bool = False,
           receive_lease: float = 0.0) -> None:
     """Serve the rainbow scheduler (register, submit, receive, accept) with health checks and reflection."""
-    from rainbow.shutdown import StopSignals
+    from rainbow.shutdown import StopSignals, end_process
 
     # First of all, so that a SIGINT/SIGTERM during start-up is kept and ends the start cleanly.
-    signals = click.get_current_context().with_resource(StopSignals())
+    signals = click.get_current_context().with_resource(StopSignals(
+        grace=10.0, say=logging.getLogger("rainbow.server").info, stopping="stopping, finishing requests in flight"))
     from compspec.compat import load_mappings
     from compspec.schemas import FormatError
-    from rainbow.config import apply_env, get_dotted, load_config
+    from rainbow.config import apply_env, get_dotted
     from rainbow.server.app import (RainbowServer, ServerOptions, ServerStartError, TLSFiles, check_port_free,
                                     run_until_signalled)
     from rainbow.server.registration import SecretMismatch, settle_registration_secret
@@ -69,12 +70,11 @@ def serve(host: str, port: int, db: str, secret: str | None, config_path: str | 
         raise click.UsageError("--tls-cert and --tls-key go together")
     if tls_ca and not tls_cert:
         raise click.UsageError("--tls-ca needs --tls-cert and --tls-key")
-    if config_path and not Path(config_path).is_file():
+    loaded = loaded_config()
+    if loaded is None or (loaded.named and not loaded.path.is_file()):
+        # A server started with a config file it cannot find would run with another secret and selection.
         raise click.ClickException(f"config {config_path}: no such file")
-    try:
-        cfg = apply_env(load_config(config_path))
-    except FormatError as exc:
-        raise click.ClickException(str(exc)) from None
+    cfg = apply_env(loaded.cfg)
     tls = TLSFiles(tls_cert, tls_key, tls_ca) if tls_cert else None
     try:
         check_port_free(host, port)
@@ -85,7 +85,7 @@ def serve(host: str, port: int, db: str, secret: str | None, config_path: str | 
 
     logging.basicConfig(stream=sys.stderr, level=logging.INFO,
                         format="%(asctime)s rainbow %(levelname)s %(message)s")
-    secret = secret or get_dotted(cfg, "scheduler.secret") or ""
+    secret = secret or ""
     selection = SelectionConfig(name=get_dotted(cfg, "scheduler.algorithms.selection.name") or "random",
                                 options=_selection_options(get_dotted(cfg, "scheduler.algorithms.selection.options")))
     try:  # a bad algorithm name or priorities list is a startup error, not an error on every submit
@@ -126,3 +126,4 @@ def serve(host: str, port: int, db: str, secret: str | None, config_path: str | 
     except ServerStartError as exc:
         store.close()
         raise click.ClickException(str(exc)) from None
+    end_process(0)  # stopped, store closed, output flushed: no need to wait for gRPC's teardown

@@ -8,6 +8,7 @@ import click
 
 from rainbow.cli.common import (Settings, client_command, connection_options, emit, json_option, read_json_object,
                                 read_text, resolve)
+from rainbow.cli.settings import setting
 
 
 def _clusters(settings: Settings, picks: tuple[str, ...]) -> list[tuple[str, str]]:
@@ -100,8 +101,8 @@ def _explain_lines(result_clusters: list[str], chosen: str, reasons: dict[str, s
 @click.option("--strict", is_flag=True, help="With --artifact: also require the build machine's CPU vendor/model.")
 @click.option("--cluster", "picks", multiple=True, metavar="NAME[=TOKEN]",
               help="Submit only to these clusters (repeatable); default: every cluster in the config.")
-@click.option("--select-algorithm", help="Selection algorithm: random or constraint "
-                                         "[config: scheduler.algorithms.selection.name; env: RAINBOW_SELECT_ALGORITHM].")
+@setting("--select-algorithm", config_key="scheduler.algorithms.selection.name",
+         help="Selection algorithm: random or constraint.")
 @click.option("--select-option", "select_option", multiple=True, metavar="KEY=VALUE",
               help="Selection option (repeatable), e.g. priorities=\"$(cat priorities.yaml)\".")
 @click.option("--satisfy-only", is_flag=True, help="Only say which clusters fit; queue nothing.")
@@ -145,3 +146,5 @@ def submit(jobspec_file: str | None, nodes: int | None, tasks: int | None, name:
     if explain:
         lines += _explain_lines(result.clusters, "" if satisfy_only else result.cluster, result.reasons, candidates)
     emit(as_json, data, lines)
+    if satisfy_only and not result.clusters:
+        raise click.exceptions.Exit(1)  # like grep: the answer is printed, and the status says "none"

@@ -1,12 +1,14 @@
 """Synthetic cluster graphs from a short description of their node kinds, for benchmarks, tests and demos.
 
 The graphs are what `compspec create nodes` makes (cluster -> rack -> node -> socket -> core, memory and GPU
-vertices, node properties), written in the rainbow or the fluxion dialect.
+vertices, node properties), written in the rainbow or the fluxion dialect by compspec.jgf's writers.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any, Sequence
+
+from compspec.jgf import VertexRow, build_from_rows, vertex_row
 
 
 @dataclass(frozen=True)
@@ -23,51 +25,34 @@ class NodeKind:
     properties: dict[str, str] = field(default_factory=dict)
 
 
-class _Writer:
+class _Rows:
+    """The vertices of a synthetic graph as rows for compspec.jgf's writers (uniq ids in creation order)."""
+
     def __init__(self, name: str, dialect: str) -> None:
         self.name = name
         self.dialect = dialect
-        self.vertices: list[tuple[str, dict[str, Any]]] = []
-        self.edges: list[tuple[str, str]] = []
+        self.rows: list[VertexRow] = []
         self.counters: dict[str, int] = {}
 
-    def add(self, vtype: str, parent: tuple[str, str] | None, size: int = 1, unit: str = "",
-            properties: dict[str, str] | None = None, basename: str | None = None) -> tuple[str, str]:
-        label = str(len(self.vertices))
+    def add(self, vtype: str, parent: tuple[int, str] | None, size: int = 1, unit: str = "",
+            properties: dict[str, str] | None = None, basename: str | None = None) -> tuple[int, str]:
+        uid = len(self.rows)
         index = self.counters.get(vtype, 0)
         self.counters[vtype] = index + 1
         base = basename or vtype
         path = f"{parent[1] if parent else ''}/{base}{index}"
-        metadata: dict[str, Any] = {
-            "type": vtype, "basename": base, "name": f"{base}{index}",
-            "id": index if (parent is None or self.dialect == "fluxion") else str(index),
-            "uniq_id": int(label), "rank": -1, "exclusive": False, "unit": unit, "size": size,
-            "paths": {"containment": path},
-        }
-        if properties:
-            metadata["properties"] = dict(properties)
-        self.vertices.append((label, metadata))
-        if parent is not None:
-            self.edges.append((parent[0], label))
-        return label, path
+        self.rows.append(vertex_row(uid, parent[0] if parent else -1, vtype, base, f"{base}{index}", index, path,
+                                    size, unit, -1, properties))
+        return uid, path
 
     def document(self) -> dict[str, Any]:
-        if self.dialect == "fluxion":
-            nodes: Any = [{"id": label, "metadata": meta} for label, meta in self.vertices]
-            edges = [{"source": s, "target": t, "metadata": {"subsystem": "containment"}} for s, t in self.edges]
-        else:
-            nodes = {label: {"label": label, "metadata": meta} for label, meta in self.vertices}
-            edges = []
-            for source, target in self.edges:
-                edges.append({"source": source, "target": target, "relation": "contains", "metadata": {}})
-                edges.append({"source": target, "target": source, "relation": "in", "metadata": {}})
-        return {"graph": {"directed": True, "nodes": nodes, "edges": edges}, "name": self.name}
+        return build_from_rows(self.rows, self.name, self.dialect)
 
 
 def make_graph(name: str, kinds: Sequence[NodeKind], racks: int = 1, dialect: str = "rainbow",
                hostnames: bool = True) -> dict[str, Any]:
     """A cluster graph document with the given node kinds, nodes spread over `racks` in turn."""
-    writer = _Writer(name, dialect)
+    writer = _Rows(name, dialect)
     root = writer.add("cluster", None, basename=name)
     rack_vertices = [writer.add("rack", root) for _ in range(max(1, racks))]
     number = 0

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Mapping
 
 from .errors import GraphError
+from .jgf import Vertex
 from .model import ClusterGraph, Subsystem
 from .settings import device_properties, identity_fields, identity_properties
 from .shape import Entry, Identity, Shape, canonical, group_children, intern_shape
@@ -48,6 +49,7 @@ class ClusterIndex:
         self.class_uids = tuple(c.shape.uid for c in flat)
         self.class_counts = tuple(c.count for c in flat)
         self.outer_types = _outer_types(top.shape)
+        self.outer_child_types = _outer_child_types(top.shape)
         self.key = (top.shape.uid, top.members)
 
     @property
@@ -112,6 +114,30 @@ def _outer_types(root: Shape) -> frozenset[str]:
     return frozenset(types)
 
 
+def _outer_child_types(root: Shape) -> frozenset[str]:
+    """Types of the direct children of the vertices outside the nodes (where a slot outside the nodes may sit)."""
+    return frozenset(entry.shape.type for shape in root.walk_until("node") for entry in shape.entries)
+
+
+def split_properties(vertex: Vertex, identity_keys: frozenset[str], dropped: frozenset[str]
+                     ) -> tuple[dict[str, str], dict[str, str]]:
+    """A vertex's properties that describe its kind, and those that name it (kept per member).
+
+    A node is named by its `hostname` property, else by its vertex name (Fluxion's JGF names nodes by host), and
+    by its broker rank when the graph gives one: the names hostlist and ranks constraints read.
+    """
+    props = {k: v for k, v in vertex.properties.items() if k not in identity_keys and k not in dropped}
+    identity = {k: v for k, v in vertex.properties.items() if k in identity_keys}
+    if vertex.type == "node":
+        name = vertex.metadata.get("name")
+        if "hostname" not in identity and isinstance(name, str) and name:
+            identity["hostname"] = name
+        rank = vertex.metadata.get("rank")
+        if isinstance(rank, int) and not isinstance(rank, bool) and rank >= 0:
+            identity["rank"] = str(rank)
+    return props, identity
+
+
 def amounts_below(shape: Shape) -> dict[str, int]:
     """Total size of each vertex type anywhere below `shape` (not counting itself)."""
     totals: Counter[str] = Counter()
@@ -147,10 +173,29 @@ def _subsys(attached: list[tuple[str, tuple]] | None) -> tuple:
     return tuple((name, tuple(sorted(metas))) for name, metas in sorted(by_name.items()))
 
 
+def all_subsystems(graph: ClusterGraph, registered: Mapping[str, Subsystem] | None) -> dict[str, Subsystem]:
+    """The graph's own subsystems with the registered ones; a name in both holds the vertices of both."""
+    out = dict(graph.subsystems)
+    for name, sub in (registered or {}).items():
+        mine = out.get(name)
+        if mine is None:
+            out[name] = sub
+            continue
+        attachments = {label: list(kids) for label, kids in mine.attachments.items()}
+        for label, kids in sub.attachments.items():
+            attachments.setdefault(label, []).extend(k for k in kids if k not in attachments[label])
+        out[name] = Subsystem(name=name, vertices={**mine.vertices, **sub.vertices}, attachments=attachments)
+    return out
+
+
 def build_index(graph: ClusterGraph, subsystems: Mapping[str, Subsystem] | None = None) -> ClusterIndex:
-    """Fold a validated graph (and its subsystems) into shapes; cost is one pass over the vertices."""
+    """Fold a validated graph (and its subsystems) into shapes; cost is one pass over the vertices.
+
+    The subsystems the graph's own file held count as registered ones of the same name.
+    """
     identity_keys = identity_properties()
     dropped = device_properties()
+    subsystems = all_subsystems(graph, subsystems)
     attached = _attachments(subsystems)
     for label in attached:
         if label not in graph.vertices:
@@ -165,9 +210,9 @@ def build_index(graph: ClusterGraph, subsystems: Mapping[str, Subsystem] | None 
             stack.extend((kid, False) for kid in kids)
             continue
         vertex = graph.vertices[label]
-        props = tuple(sorted((k, v) for k, v in vertex.properties.items()
-                             if k not in identity_keys and k not in dropped))
-        identity = tuple(sorted((k, v) for k, v in vertex.properties.items() if k in identity_keys))
+        own, named = split_properties(vertex, identity_keys, dropped)
+        props = tuple(sorted(own.items()))
+        identity = tuple(sorted(named.items()))
         entries = group_children([made.pop(kid) for kid in kids])
         shape = intern_shape(vertex.type, vertex.size, vertex.unit, props, _subsys(attached.get(label)), entries)
         made[label] = (shape, identity)

@@ -6,14 +6,13 @@ vertices are listed and how an edge says it is a containment edge; everything af
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-from compspec.schemas import FormatError
+from compspec import documents
+from compspec.schemas import FormatError, validate
 
 from .errors import GraphError
-from .fastcheck import check
 
 
 @dataclass(frozen=True)
@@ -34,57 +33,47 @@ class RawGraph:
     name: str
     vertices: dict[str, Vertex]
     edges: list[tuple[int, str, str, str | None]] = field(default_factory=list)
-
-
-def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out = dict(pairs)
-    if len(out) != len(pairs):
-        seen: set[str] = set()
-        for key, _ in pairs:
-            if key in seen:
-                raise GraphError(f"duplicate key {key!r} (a vertex label must be unique)")
-            seen.add(key)
-    return out
+    # edges of the other subsystems (power, network, io...): (index, source, target, subsystem)
+    links: list[tuple[int, str, str, str]] = field(default_factory=list)
 
 
 def load_json(data: str | bytes | Mapping, what: str) -> dict[str, Any]:
-    if isinstance(data, Mapping):
-        return dict(data)
-    if isinstance(data, bytes):
-        try:
-            data = data.decode("utf-8")
-        except UnicodeDecodeError:
-            raise GraphError(f"{what}: not UTF-8 text") from None
-    if not isinstance(data, str):
-        raise GraphError(f"{what}: expected JSON text, got {type(data).__name__}")
-    try:
-        doc = json.loads(data, object_pairs_hook=_no_duplicates)
-    except GraphError as exc:
-        raise GraphError(f"{what}: {exc}") from None
-    except ValueError as exc:
-        raise GraphError(f"{what}: not valid JSON ({exc})") from None
-    if not isinstance(doc, dict):
-        raise GraphError(f"{what}: the document must be a JSON object")
-    return doc
+    """A graph document's text (or an already parsed mapping) as a dict; a repeated key (a vertex label given
+    twice) is refused rather than silently kept once."""
+    return documents.load(data, what, syntax="json", kind=dict, unique_keys=True, error=GraphError)
 
 
-def _edge_relation(edge: Mapping[str, Any]) -> str | None:
-    """'contains', 'in', or None for an edge that is not part of the containment hierarchy."""
+def _edge_subsystem(metadata: Mapping[str, Any]) -> str:
+    """The subsystem an edge belongs to: `metadata.subsystem` (Fluxion's current JGF) or the one key of
+    `metadata.name` (its older `{"name": {"power": "supplies-to"}}`); containment when neither says."""
+    subsystem = metadata.get("subsystem")
+    if isinstance(subsystem, str) and subsystem:
+        return subsystem
+    named = metadata.get("name")
+    if isinstance(named, Mapping) and len(named) == 1:
+        return next(iter(named))
+    return "containment"
+
+
+def _edge_relation(edge: Mapping[str, Any]) -> tuple[str, str | None]:
+    """The edge's subsystem, and for containment edges 'contains', 'in' or None (not part of the hierarchy)."""
     metadata = edge.get("metadata")
     relation = edge.get("relation")
     if not metadata:
-        return relation if relation in ("contains", "in") else ("contains" if relation is None else None)
-    if metadata.get("subsystem", "containment") != "containment":
-        return None
+        return "containment", (relation if relation in ("contains", "in") else
+                               ("contains" if relation is None else None))
+    subsystem = _edge_subsystem(metadata)
+    if subsystem != "containment":
+        return subsystem, None
     if relation is None:
         named = metadata.get("name")
         if isinstance(named, Mapping):
             relation = named.get("containment")
     if relation is None or relation == "contains":
-        return "contains"
+        return subsystem, "contains"
     if relation == "in":
-        return "in"
-    return None
+        return subsystem, "in"
+    return subsystem, None
 
 
 def _properties(label: str, metadata: Mapping[str, Any]) -> dict[str, str]:
@@ -125,9 +114,9 @@ def read_graph(doc: Mapping[str, Any], what: str) -> RawGraph:
     try:
         if isinstance(nodes, list):
             dialect = "fluxion"
-            check("jgf-fluxion", doc, what)
+            validate("jgf-fluxion", doc, what, fast=True)
         else:
-            check("jgf-rainbow", doc, what)
+            validate("jgf-rainbow", doc, what, fast=True)
             edges = graph.get("edges") or []
             dialect = "compspec" if edges and all("relation" not in e for e in edges) else "rainbow"
     except GraphError:
@@ -150,6 +139,11 @@ def read_graph(doc: Mapping[str, Any], what: str) -> RawGraph:
             vertices[key] = _vertex(key, item["metadata"])
 
     raw = RawGraph(dialect=dialect, name=doc.get("name") or "", vertices=vertices)
+    append_edge, append_link = raw.edges.append, raw.links.append
     for i, edge in enumerate(graph.get("edges") or []):
-        raw.edges.append((i, edge["source"], edge["target"], _edge_relation(edge)))
+        subsystem, relation = _edge_relation(edge)
+        if subsystem == "containment":
+            append_edge((i, edge["source"], edge["target"], relation))
+        else:
+            append_link((i, edge["source"], edge["target"], subsystem))
     return raw

@@ -17,6 +17,8 @@ class ClusterGraph:
     parent: dict[str, str]
     root: str
     node_count: int = 0
+    # the other subsystems the same file held, by name (registered as the cluster's subsystems)
+    subsystems: dict[str, "Subsystem"] = field(default_factory=dict)
 
     @property
     def vertex_count(self) -> int:

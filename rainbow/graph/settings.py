@@ -1,17 +1,13 @@
 """Matching data kept in rainbow/data/matching.yaml (identity properties, units)."""
 from __future__ import annotations
 
-import functools
-from importlib import resources
 from typing import Any
 
-import yaml
+from compspec.documents import package_data
 
 
-@functools.lru_cache(maxsize=1)
 def matching_data() -> dict[str, Any]:
-    text = resources.files("rainbow").joinpath("data/matching.yaml").read_text(encoding="utf-8")
-    return yaml.safe_load(text)
+    return package_data("rainbow", "matching.yaml")
 
 
 def identity_properties() -> frozenset[str]:

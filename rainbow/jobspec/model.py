@@ -45,6 +45,9 @@ class ResourceRequest:
     type: str
     count: int = 1
     replicas: int = 1
+    # a count given as {min, max, operator, operand} (RFC 14): fit is decided by `count` (its min); the rest is
+    # kept to show in explanations
+    count_range: tuple[int, int | None, str, int] | None = None
     unit: str = ""
     label: str = ""
     exclusive: bool = False
@@ -71,6 +74,11 @@ class Request:
     tasks: list[Task] = field(default_factory=list)
     document: dict[str, Any] = field(default_factory=dict)
     groups: tuple = ()
+    # attributes.system: the RFC 31 constraint on nodes (None: any node), the duration in seconds (None: unset),
+    # and every system attribute as given, the ones matching does not read included
+    constraint: Any = None
+    duration: float | None = None
+    system: dict[str, Any] = field(default_factory=dict)
 
     @property
     def command(self) -> list[str]:

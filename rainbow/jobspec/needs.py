@@ -1,16 +1,21 @@
-"""Normalise a request's resources into needs: slots dissolved, counts multiplied out, sizes in comparable units.
+"""Normalise a request's resources into needs: slots placed, counts multiplied out, sizes in comparable units.
 
-A slot only groups its children, so `slot count 2 with core 4` is `core 8` in the slot's parent; a nextgen resource
-with `replicas: R` is a slot of R around itself. Sibling needs of one type form a group: they draw on the same pool
-of vertices, so the matcher checks them together.
+A slot under a resource only groups its children, so `node{slot count 2 with core 4}` is `core 8` in each node. A
+slot with no resource above it is placed, as Fluxion places it, at one vertex directly above one of its resource
+types, and all of one slot comes from under that vertex: `slot{socket 3}` needs a node with 3 sockets. A slot of
+one resource of count 1 (`slot{node}`, nextgen `node replicas: R`) is placed anywhere, so it stays a plain need. A
+nextgen resource with `replicas: R` is a slot of R around itself. Sibling needs of one type form a group: they draw
+on the same pool of vertices, so the matcher checks them together; what one sibling asks for inside its own
+vertices (`socket{core 4}` beside `core 4`) is reserved out of the other's pool, so siblings take distinct
+resources.
 """
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Sequence
 
-from rainbow.graph.settings import byte_units, default_unit, identity_properties
+from rainbow.graph.settings import byte_units, identity_properties
 
 from .errors import JobspecError
 from .model import Requirement, ResourceRequest
@@ -36,14 +41,20 @@ class Need:
     requires: tuple[Requirement, ...]
     identity: tuple[Requirement, ...]
     groups: tuple["Group", ...]
+    # mode "slots": the types the slot names directly; a vertex with a direct child of one of them can hold slots
+    hosts: frozenset[str] = frozenset()
+    count_range: tuple | None = None
 
 
 @dataclass(eq=False)
 class Group:
+    """Needs of one type under one parent; `reserve` is what sibling needs take from the same pool."""
+
     uid: int
     type: str
     mode: str
     needs: tuple[Need, ...]
+    reserve: int = 0
 
 
 def next_uid() -> int:
@@ -55,9 +66,18 @@ def unit_bytes(unit: str) -> int | None:
     return byte_units().get(unit)
 
 
-def _flatten(resources: Sequence[ResourceRequest], times: int, where: str,
-             depth: int) -> list[tuple[ResourceRequest, int, str]]:
-    """Dissolve slots: (resource, multiplier, location) for every non-slot resource at this level."""
+def _placed_anywhere(res: ResourceRequest) -> bool:
+    """A slot of a single resource of count 1 is local wherever it is put."""
+    return len(res.with_) == 1 and res.with_[0].type != "slot" and res.with_[0].count == 1 \
+        and res.with_[0].replicas == 1
+
+
+def _flatten(resources: Sequence[ResourceRequest], times: int, where: str, depth: int,
+             top: bool) -> list[tuple[ResourceRequest, int, str]]:
+    """Dissolve slots under a resource: (resource, multiplier, location) for every resource at this level.
+
+    At the top (`top`: no resource above), a slot that must be placed stays as a resource of type "slot".
+    """
     if depth > MAX_DEPTH:
         raise JobspecError(f"jobspec: {where}: resources nest deeper than {MAX_DEPTH} levels")
     out = []
@@ -67,18 +87,35 @@ def _flatten(resources: Sequence[ResourceRequest], times: int, where: str,
         if res.type == "slot":
             if res.requires:
                 raise JobspecError(f"jobspec: {here}: a slot cannot carry requires (put them on its resources)")
-            out.extend(_flatten(res.with_, multiplier, f"{here}.with", depth + 1))
+            if top and not _placed_anywhere(res):
+                out.append((res, times, here))
+            else:
+                out.extend(_flatten(res.with_, multiplier, f"{here}.with", depth + 1, top))
         elif res.replicas > 1:
-            out.append((res, times * res.replicas, here))
+            single = replace(res, replicas=1)
+            if top and res.count > 1:
+                out.append((ResourceRequest(type="slot", count=res.replicas, label=res.label, with_=(single,)),
+                            times, here))
+            else:
+                out.append((single, times * res.replicas, here))
         else:
             out.append((res, times, here))
     return out
 
 
+def _slot_need(res: ResourceRequest, times: int, where: str, depth: int) -> Need:
+    groups = compile_groups(res.with_, 1, f"{where}.with", depth + 1, top=False)
+    quantity = res.count * res.replicas * times
+    hosts = frozenset(group.type for group in groups)
+    return Need(next(_UIDS), "slot", quantity, "slots", quantity, "", (), (), groups, hosts, res.count_range)
+
+
 def _need(res: ResourceRequest, times: int, where: str, depth: int) -> Need:
-    groups = compile_groups(res.with_, 1, f"{where}.with", depth + 1)
+    if res.type == "slot":
+        return _slot_need(res, times, where, depth)
+    groups = compile_groups(res.with_, 1, f"{where}.with", depth + 1, top=False)
     quantity = res.count * times
-    unit = res.unit or default_unit(res.type)
+    unit = res.unit  # without a unit, a size counts in the graph's own unit, as in Fluxion
     if groups:
         mode, demand = "count", quantity
     elif unit_bytes(unit) is not None:
@@ -88,20 +125,55 @@ def _need(res: ResourceRequest, times: int, where: str, depth: int) -> Need:
     keys = identity_properties()
     plain = tuple(r for r in res.requires if r.subsystem is not None or r.field not in keys)
     identity = tuple(r for r in res.requires if r.subsystem is None and r.field in keys)
-    return Need(next(_UIDS), res.type, demand, mode, quantity, unit, plain, identity, groups)
+    return Need(next(_UIDS), res.type, demand, mode, quantity, unit, plain, identity, groups,
+                count_range=res.count_range)
+
+
+def asked_within(need: Need, vtype: str, mode: str) -> int:
+    """How much of `vtype` (counted as `mode`) one vertex of `need` asks for below itself."""
+    total = 0
+    for group in need.groups:
+        for child in group.needs:
+            if group.type == vtype and group.mode == mode:
+                total += child.demand
+            elif child.mode in ("count", "slots"):
+                total += child.demand * asked_within(child, vtype, mode)
+    return total
+
+
+def _reserve(groups: list[Group]) -> None:
+    """Set each group's reserve: what its siblings ask for, inside their own vertices, from its pool."""
+    for group in groups:
+        if group.mode == "slots":
+            continue
+        taken = 0
+        for other in groups:
+            if other is group:
+                continue
+            for need in other.needs:
+                if need.mode in ("count", "slots"):
+                    taken += need.demand * asked_within(need, group.type, group.mode)
+        group.reserve = taken
 
 
 def compile_groups(resources: Sequence[ResourceRequest], times: int = 1, where: str = "resources",
-                   depth: int = 0) -> tuple[Group, ...]:
+                   depth: int = 0, top: bool = True) -> tuple[Group, ...]:
     """The needs of one level, grouped by type in order of first appearance."""
     by_type: dict[str, list[Need]] = {}
-    for res, multiplier, here in _flatten(resources, times, where, depth):
+    for res, multiplier, here in _flatten(resources, times, where, depth, top):
         by_type.setdefault(res.type, []).append(_need(res, multiplier, here, depth))
     groups = []
     for vtype, needs in by_type.items():
         modes = {n.mode for n in needs}
         if len(modes) > 1:
-            raise JobspecError(f"jobspec: {where}: resources of type {vtype} under one parent mix sizes and "
-                               f"children; give them the same form")
+            if "count" in modes:
+                raise JobspecError(f"jobspec: {where}: resources of type {vtype} under one parent mix sizes and "
+                                   f"children; give them the same form")
+            raise JobspecError(f"jobspec: {where}: resources of type {vtype} under one parent mix a unit and no "
+                               f"unit; give each a unit, or none")
+        if vtype == "slot" and len(needs) > 1:
+            raise JobspecError(f"jobspec: {where}: more than one slot at the top (Fluxion places one slot per "
+                               f"level); put them in one slot")
         groups.append(Group(next(_UIDS), vtype, modes.pop(), tuple(needs)))
+    _reserve(groups)
     return tuple(groups)

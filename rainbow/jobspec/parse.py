@@ -2,22 +2,21 @@
 from __future__ import annotations
 
 import copy
-import json
 import math
 from typing import Any, Mapping, Sequence
 
 
 from compspec.compat import Mappings, requirements_from_artifact, validate_requires
-from compspec.schemas import FormatError
-from compspec.yamltext import load_yaml
+from compspec import documents
+from compspec.schemas import FormatError, validate
+from compspec.versions import parse as parse_version
 
-from rainbow.graph.fastcheck import check as check_schema
 from rainbow.graph.settings import device_properties, identity_fields
 
+from .constraints import parse_constraint
 from .errors import JobspecError
 from .needs import compile_groups
 from .model import Request, Requirement, ResourceRequest, Task
-from .semver import parse as parse_version
 
 # Metadata fields that identify one vertex; requirements cannot name them (node classes do not keep them).
 IDENTITY_FIELDS = identity_fields()
@@ -27,35 +26,12 @@ _NO_VALUES = {"Exists", "DoesNotExist", "IsTrue", "IsFalse"}
 
 def load_document(data: str | bytes | Mapping, what: str = "jobspec") -> dict[str, Any]:
     """YAML or JSON text (or an already parsed mapping) as a dict."""
-    if isinstance(data, Mapping):
-        return dict(data)
-    if isinstance(data, bytes):
-        try:
-            data = data.decode("utf-8")
-        except UnicodeDecodeError:
-            raise JobspecError(f"{what}: not UTF-8 text") from None
-    if not isinstance(data, str):
-        raise JobspecError(f"{what}: expected YAML or JSON text, got {type(data).__name__}")
-    if data.lstrip().startswith("{"):
-        try:
-            doc = json.loads(data)
-        except ValueError as exc:
-            raise JobspecError(f"{what}: not valid YAML or JSON ({str(exc).splitlines()[0]})") from None
-        except RecursionError:
-            raise JobspecError(f"{what}: nested too deeply") from None
-    else:
-        try:
-            doc = load_yaml(data, what)
-        except FormatError as exc:
-            raise JobspecError(str(exc)) from None
-    if not isinstance(doc, dict):
-        raise JobspecError(f"{what}: the document must be a mapping")
-    return doc
+    return documents.load(data, what, kind=dict, error=JobspecError)
 
 
 def _validate(schema: str, doc: dict) -> None:
     try:
-        check_schema(schema, doc, "jobspec")
+        validate(schema, doc, "jobspec", fast=True)
     except FormatError as exc:
         raise JobspecError(str(exc)) from None
 
@@ -107,16 +83,41 @@ def _check_operator(op: str, values: tuple[str, ...], where: str) -> None:
         raise JobspecError(f"{where}: op GtLt needs the lower value first")
 
 
-def _count(raw: Any) -> int:
-    return raw if isinstance(raw, int) else int(raw["min"])
+def _count(raw: Any, where: str) -> tuple[int, tuple[int, int | None, str, int] | None]:
+    """The count that decides fit (a number, or the `min` of RFC 14's range form) and the range as given."""
+    if not isinstance(raw, Mapping):
+        return int(raw), None  # the schema admits integers only (1.0 is one)
+    low, high = int(raw["min"]), raw.get("max")
+    if high is not None and high < low:
+        raise JobspecError(f"jobspec: {where}.count.max: {high} is below min {low}")
+    operator, operand = raw.get("operator", "+"), raw.get("operand", 1)
+    if operator in ("*", "^") and operand < 2:
+        raise JobspecError(f"jobspec: {where}.count.operand: operator {operator} needs an operand of at least 2")
+    return low, (low, high, operator, operand)
 
 
 def _resource(raw: Mapping[str, Any], where: str) -> ResourceRequest:
+    if raw["type"] == "xor_slot":
+        raise JobspecError(f"jobspec: {where}.type: xor_slot (alternative slots, Fluxion's opt-in flexible "
+                           f"traverser) is not supported; ask for one slot")
     children = tuple(_resource(child, f"{where}.with[{i}]") for i, child in enumerate(raw.get("with", ())))
+    slots = [i for i, child in enumerate(children) if child.type == "slot"]
+    if len(slots) > 1:
+        raise JobspecError(f"jobspec: {where}.with[{slots[1]}]: a second slot beside with[{slots[0]}] "
+                           f"(Fluxion reads one slot per level; put both in one slot)")
     requires = tuple(_requirement(req, f"{where}.requires[{i}]") for i, req in enumerate(raw.get("requires", ())))
-    return ResourceRequest(type=raw["type"], count=_count(raw.get("count", 1)), replicas=raw.get("replicas", 1),
-                           unit=raw.get("unit", ""), label=raw.get("label", ""),
+    count, count_range = _count(raw.get("count", 1), where)
+    return ResourceRequest(type=raw["type"], count=count, count_range=count_range,
+                           replicas=raw.get("replicas", 1), unit=raw.get("unit", ""), label=raw.get("label", ""),
                            exclusive=raw.get("exclusive", False), requires=requires, with_=children)
+
+
+def _system(doc: Mapping[str, Any]) -> tuple[dict[str, Any], Any, float | None]:
+    """attributes.system as given, its RFC 31 constraint parsed, and its duration."""
+    system = dict((doc.get("attributes") or {}).get("system") or {})
+    constraint = parse_constraint(system["constraints"]) if "constraints" in system else None
+    duration = system.get("duration")
+    return system, constraint, (float(duration) if duration is not None else None)
 
 
 def _command(raw: Any) -> list[str]:
@@ -138,6 +139,10 @@ def parse_jobspec(data: str | bytes | dict, mappings: Mappings | None = None) ->
     if isinstance(doc.get("resources"), list):
         _validate("jobspec-flux", doc)
         resources = tuple(_resource(r, f"resources[{i}]") for i, r in enumerate(doc["resources"]))
+        slots = [i for i, r in enumerate(resources) if r.type == "slot"]
+        if len(slots) > 1:
+            raise JobspecError(f"jobspec: resources[{slots[1]}]: a second slot beside resources[{slots[0]}] "
+                               f"(Fluxion reads one slot per level; put both in one slot)")
         tasks = [Task(command=list(t["command"]), replicas=t.get("count", {}).get("total", 1),
                       resources=t.get("slot", "")) for t in doc["tasks"]]
         form = "flux"
@@ -156,9 +161,11 @@ def parse_jobspec(data: str | bytes | dict, mappings: Mappings | None = None) ->
     _check_requires(requires, mappings)
     attributes = doc.get("attributes") or {}
     parameters = dict(attributes.get("parameter") or {})
+    system, constraint, duration = _system(doc)
     name = doc.get("name") or ""
     return Request(name=name, form=form, resources=resources, requires=requires, parameters=parameters,
-                   tasks=tasks, document=doc, groups=compile_groups(resources))
+                   tasks=tasks, document=doc, groups=compile_groups(resources), constraint=constraint,
+                   duration=duration, system=system)
 
 
 def simple_jobspec(nodes: int, tasks: int, command: Sequence[str], name: str = "") -> dict:

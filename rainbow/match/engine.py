@@ -10,7 +10,7 @@ from itertools import compress, repeat
 from operator import mul, not_
 from typing import Callable
 
-from compspec.compat import Mappings, check
+from compspec.compat import Mappings, Unmet, unmet
 from rainbow.graph.index import ClusterIndex
 from rainbow.graph.settings import default_unit
 from rainbow.graph.shape import Entry, Shape, shape_by_uid
@@ -38,8 +38,15 @@ class ClassTable(dict):
         return sum(map(mul, index.class_counts, map(self.__getitem__, index.class_uids)))
 
 
-def hall(vector: Vector, demands: list[int]) -> bool:
-    """Can disjoint vertices meet every demand? Supply by mask of needs a vertex may serve (Gale/Hall)."""
+def hall(vector: Vector, demands: list[int], reserve: int = 0) -> bool:
+    """Can disjoint vertices meet every demand? Supply by mask of needs a vertex may serve (Gale/Hall).
+
+    `reserve` is taken by sibling needs of other types from the vertices of any of these needs.
+    """
+    if reserve:
+        extra = 1 << len(demands)
+        vector = {mask | extra: amount for mask, amount in vector.items()}
+        demands = list(demands) + [reserve]
     k = len(demands)
     for subset in range(1, 1 << k):
         wanted = sum(demands[i] for i in range(k) if subset >> i & 1)
@@ -67,34 +74,107 @@ class Evaluation:
         self.groups: tuple[Group, ...] = request.groups
         self.requires = request.requires
         self.mappings = mappings
-        self._compat: dict[int, list[str]] = {}
+        self._compat: dict[int, list[Unmet]] = {}
         self._qualifies: dict[tuple[int, int], bool] = {}
         self._supply: dict[tuple[int, int], int] = {}
         self._vector: dict[tuple[int, int], Vector] = {}
         self._units: dict[int, ClassTable] = {}
         self._vector_tables: dict[int, tuple[set[int], dict[int, dict[int, int]]]] = {}
         self._narrowed: dict[tuple, Group] = {}
+        self._hosting: dict[tuple[int, int], bool] = {}
+        self._capacity: dict[tuple[int, int], int] = {}
+        self._usable: dict[int, bool] = {}
+        self._members: dict[int, tuple[Entry, int]] = {}
+        # RFC 31 constraints prune nodes: on properties alone per node class, on hostnames or ranks per node
+        constraint = request.constraint
+        self.shape_filter = constraint if constraint is not None and not constraint.needs_identity else None
+        self.member_filter = constraint if constraint is not None and constraint.needs_identity else None
+        self._plain = not self.requires and constraint is None
         self._bounds = self._summary_bounds()
         # per top-level group: (group, demand, per-class table) where the flat view applies, else table None
         self._plan = []
         for group in self.groups:
-            simple = len(group.needs) == 1 and not group.needs[0].identity
+            simple = len(group.needs) == 1 and not group.needs[0].identity and self.member_filter is None
             table = self._units.setdefault(group.uid, ClassTable(partial(self.node_unit, group=group))) \
                 if simple else None
-            self._plan.append((group, group.needs[0].demand if simple else 0, table))
+            self._plan.append((group, group.needs[0].demand + group.reserve if simple else 0, table))
         self.explainer = None  # made by rainbow.match.explain when a cluster fails
 
     # -- compatibility: a node failing the job's top-level requires is not used at all
 
-    def compat_reasons(self, shape: Shape) -> list[str]:
+    def compat_reasons(self, shape: Shape) -> list[Unmet]:
         found = self._compat.get(shape.uid)
         if found is None:
-            found = check(self.requires, shape.propmap, self.mappings) if self.requires else []
+            found = unmet(self.requires, shape.propmap, self.mappings) if self.requires else []
             self._compat[shape.uid] = found
         return found
 
     def usable(self, shape: Shape) -> bool:
-        return shape.type != "node" or not self.requires or not self.compat_reasons(shape)
+        if self._plain or shape.type != "node":
+            return True
+        found = self._usable.get(shape.uid)
+        if found is None:
+            found = (not self.requires or not self.compat_reasons(shape)) and (
+                self.shape_filter is None or self.shape_filter.holds(shape.propmap, {}))
+            self._usable[shape.uid] = found
+        return found
+
+    def member_count(self, entry: Entry) -> int:
+        """How many of an entry's vertices the job may use (nodes outside a hostlist/ranks constraint: none)."""
+        if self.member_filter is None or entry.shape.type != "node":
+            return entry.count
+        found = self._members.get(id(entry))
+        if found is None:
+            members = entry.members or ((),) * entry.count
+            props = entry.shape.propmap
+            holds = self.member_filter.holds
+            found = self._members[id(entry)] = (entry, sum(1 for m in members if holds(props, dict(m))))
+        return found[1]
+
+    # -- slots placed at one vertex
+
+    def hosts(self, shape: Shape, group: Group) -> bool:
+        """Is `shape` a vertex a slot of `group` may sit at (one of its direct children is of a slot type)?"""
+        key = (shape.uid, group.uid)
+        found = self._hosting.get(key)
+        if found is None:
+            types = group.needs[0].hosts
+            found = self._hosting[key] = any(entry.shape.type in types for entry in shape.entries)
+        return found
+
+    def is_target(self, shape: Shape, group: Group) -> bool:
+        return shape.type == group.type or (group.mode == "slots" and self.hosts(shape, group))
+
+    def outer(self, index: ClusterIndex, group: Group) -> bool:
+        """Can a vertex outside the nodes serve the group (so the per-node-class view does not apply)?"""
+        if group.mode == "slots":
+            return not group.needs[0].hosts.isdisjoint(index.outer_child_types)
+        return group.type in index.outer_types
+
+    def capacity(self, shape: Shape, need: Need) -> int:
+        """How many whole slots of `need` fit under one vertex of `shape`, on distinct resources."""
+        key = (shape.uid, need.uid)
+        found = self._capacity.get(key)
+        if found is None:
+            found = None
+            for group in need.groups:
+                if len(group.needs) == 1:
+                    per = group.needs[0].demand + group.reserve
+                    fit = self.shape_supply(shape, group) // per if per else 1 << 60
+                else:
+                    vector = self.shape_vector(shape, group)
+                    demands = [n.demand for n in group.needs]
+                    low, high = 0, sum(vector.values()) // max(1, min(demands))
+                    while low < high:  # the most k with k copies of every demand on distinct vertices
+                        mid = (low + high + 1) // 2
+                        if hall(vector, [d * mid for d in demands], group.reserve * mid):
+                            low = mid
+                        else:
+                            high = mid - 1
+                    fit = low
+                found = fit if found is None else min(found, fit)
+            found = self._capacity[key] = found or 0
+        return found
 
     # -- one shape against one need
 
@@ -110,26 +190,30 @@ class Evaluation:
             self._qualifies[key] = found
         return found
 
-    @staticmethod
-    def members_meeting(entry: Entry, need: Need) -> int:
+    def members_meeting(self, entry: Entry, need: Need) -> int:
         if not need.identity:
-            return entry.count
+            return self.member_count(entry)
         members = entry.members or ((),) * entry.count
+        node_filter = self.member_filter if entry.shape.type == "node" else None
+        props = entry.shape.propmap
         return sum(1 for member in members
-                   if all(value_meets(dict(member).get(req.field), req) for req in need.identity))
+                   if all(value_meets(dict(member).get(req.field), req) for req in need.identity)
+                   and (node_filter is None or node_filter.holds(props, dict(member))))
 
     # -- supply of a group below a shape
 
     def entry_supply(self, entry: Entry, group: Group) -> int:
         shape = entry.shape
-        if shape.type == group.type:
+        if shape.type == group.type or (group.mode == "slots" and self.hosts(shape, group)):
             need = group.needs[0]
+            if group.mode == "slots":
+                return self.member_count(entry) * self.capacity(shape, need) if self.usable(shape) else 0
             if not self.qualifies(shape, need):
                 return 0
             return self.members_meeting(entry, need) * vertex_amount(shape.size, shape.unit, shape.type, need)
         if not self.usable(shape):
             return 0
-        return entry.count * self.shape_supply(shape, group)
+        return self.member_count(entry) * self.shape_supply(shape, group)
 
     def shape_supply(self, shape: Shape, group: Group) -> int:
         key = (shape.uid, group.uid)
@@ -150,13 +234,16 @@ class Evaluation:
                     base |= 1 << i
             identity = [(i, need) for i, need in enumerate(group.needs)
                         if need.identity and self.qualifies(shape, need)]
-            if not identity:
+            if not identity and (self.member_filter is None or shape.type != "node"):
                 if base:
                     out[base] = entry.count * amount
                 return out
             members = entry.members or ((),) * entry.count
+            node_filter = self.member_filter if shape.type == "node" else None
             for member in members:
                 values = dict(member)
+                if node_filter is not None and not node_filter.holds(shape.propmap, values):
+                    continue
                 mask = base
                 for i, need in identity:
                     if all(value_meets(values.get(req.field), req) for req in need.identity):
@@ -166,8 +253,9 @@ class Evaluation:
             return out
         if not self.usable(shape):
             return out
+        count = self.member_count(entry)
         for mask, amount in self.shape_vector(shape, group).items():
-            out[mask] = amount * entry.count
+            out[mask] = amount * count
         return out
 
     def shape_vector(self, shape: Shape, group: Group) -> Vector:
@@ -183,15 +271,17 @@ class Evaluation:
 
     def group_ok(self, shape: Shape, group: Group) -> bool:
         if len(group.needs) == 1:
-            return self.shape_supply(shape, group) >= group.needs[0].demand
-        return hall(self.shape_vector(shape, group), [need.demand for need in group.needs])
+            return self.shape_supply(shape, group) >= group.needs[0].demand + group.reserve
+        return hall(self.shape_vector(shape, group), [need.demand for need in group.needs], group.reserve)
 
     # -- a whole cluster
 
     def node_unit(self, shape: Shape, group: Group) -> int:
         """What one node of `shape` gives a one-need group (the node itself, or what is inside it)."""
-        if shape.type == group.type:
+        if self.is_target(shape, group):
             need = group.needs[0]
+            if group.mode == "slots":
+                return self.capacity(shape, need) if self.usable(shape) else 0
             return vertex_amount(shape.size, shape.unit, shape.type, need) if self.qualifies(shape, need) else 0
         if not self.usable(shape):
             return 0
@@ -199,7 +289,7 @@ class Evaluation:
 
     def top_supply(self, index: ClusterIndex, group: Group) -> int:
         """How much of a one-need group the whole cluster supplies."""
-        if group.needs[0].identity or group.type in index.outer_types:
+        if group.needs[0].identity or self.member_filter is not None or self.outer(index, group):
             return self.entry_supply(index.top, group)
         table = self._units.get(group.uid)
         if table is None:
@@ -211,7 +301,7 @@ class Evaluation:
         return self.entry_vector(Entry(shape, 1, None), group)
 
     def top_vector(self, index: ClusterIndex, group: Group) -> Vector:
-        if any(need.identity for need in group.needs) or group.type in index.outer_types:
+        if any(need.identity for need in group.needs) or self.member_filter is not None or self.outer(index, group):
             return self.entry_vector(index.top, group)
         seen, by_mask = self._vector_tables.setdefault(group.uid, (set(), {}))
         missing = set(index.class_uids) - seen
@@ -229,8 +319,8 @@ class Evaluation:
 
     def top_ok(self, index: ClusterIndex, group: Group) -> bool:
         if len(group.needs) == 1:
-            return self.top_supply(index, group) >= group.needs[0].demand
-        return hall(self.top_vector(index, group), [need.demand for need in group.needs])
+            return self.top_supply(index, group) >= group.needs[0].demand + group.reserve
+        return hall(self.top_vector(index, group), [need.demand for need in group.needs], group.reserve)
 
     def fits(self, index: ClusterIndex) -> bool:
         return self.fits_many([index])[0] is None
@@ -253,8 +343,13 @@ class Evaluation:
         for position, (group, demand, table) in enumerate(self._plan):
             if not alive:
                 break
-            vtype = group.type
-            if table is None or any(vtype in indexes[i].outer_types for i in alive):
+            if group.mode == "slots":
+                hosts = group.needs[0].hosts
+                outer = any(not hosts.isdisjoint(indexes[i].outer_child_types) for i in alive)
+            else:
+                vtype = group.type
+                outer = any(vtype in indexes[i].outer_types for i in alive)
+            if table is None or outer:
                 good = [self.top_ok(indexes[i], group) for i in alive]
             else:
                 get = table.__getitem__
@@ -287,7 +382,7 @@ class Evaluation:
         if found is None:
             narrowed = Need(uid=next_uid(), type=need.type, demand=need.demand, mode=need.mode,
                             quantity=need.quantity, unit=need.unit, requires=requires, identity=identity,
-                            groups=groups)
+                            groups=groups, hosts=need.hosts, count_range=need.count_range)
             found = Group(uid=next_uid(), type=need.type, mode=need.mode, needs=(narrowed,))
             self._narrowed[key] = found
         return found

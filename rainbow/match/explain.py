@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from collections import Counter
 
+from compspec.compat import Shortfall
 from rainbow.graph.index import ClusterIndex
+from rainbow.graph.settings import default_unit
 from rainbow.graph.shape import Shape
 from rainbow.jobspec.model import Requirement
-from rainbow.jobspec.needs import Group, Need
+from rainbow.jobspec.needs import Group, Need, next_uid
 
 from .engine import ClassTable, Evaluation
 
@@ -21,7 +23,9 @@ def _noun(vtype: str, n: int, mode: str) -> str:
 
 
 def _amount(need: Need, value: int) -> str:
-    """A supply value in the need's own terms (bytes back to its unit)."""
+    """A supply value in the need's own terms (bytes back to its unit; a unitless size in the graph's unit)."""
+    if need.mode == "size" and not need.unit and default_unit(need.type):
+        return f"{value} {default_unit(need.type)} {need.type}"
     if need.mode == "bytes":
         per = need.demand // need.quantity if need.quantity else 1
         shown = value / per if per else value
@@ -34,10 +38,22 @@ def _requirement(req: Requirement) -> str:
     return f"{req.subsystem} {req.describe()}" if req.subsystem else req.describe()
 
 
+def _range(need: Need) -> str:
+    """An RFC 14 count range as given (fit is decided by its min): ' (count 2-8, +1)'."""
+    if need.count_range is None:
+        return ""
+    low, high, operator, operand = need.count_range
+    return f" (count {low}-{high if high is not None else 'any'}, {operator}{operand})"
+
+
 def describe(need: Need) -> str:
     """'2 nodes with >= 24 cores', '>= 64 GiB memory', '1 node with io type=shm and >= 2 cores'."""
+    if need.mode == "slots":
+        parts = " and ".join(describe(child) for group in need.groups for child in group.needs)
+        return f"{need.quantity} {'slot' if need.quantity == 1 else 'slots'}{_range(need)} of {parts}, " \
+               f"each under one vertex"
     if need.mode == "count":
-        head = f"{need.quantity} {_noun(need.type, need.quantity, need.mode)}"
+        head = f"{need.quantity} {_noun(need.type, need.quantity, need.mode)}{_range(need)}"
     else:
         head = f">= {_amount(need, need.demand)}"
     parts = [_requirement(req) for req in need.requires + need.identity]
@@ -48,7 +64,8 @@ def describe(need: Need) -> str:
 
 def _kind(need: Need) -> str:
     """'a gpu', 'a gpu with model=H100', 'memory'."""
-    head = need.type if need.mode == "bytes" else f"a {need.type}"
+    head = need.type if need.mode == "bytes" or (need.mode == "size" and default_unit(need.type)) \
+        else f"a {need.type}"
     reqs = [_requirement(req) for req in need.requires + need.identity]
     return f"{head} with {' and '.join(reqs)}" if reqs else head
 
@@ -63,6 +80,8 @@ class _Explainer:
         self.described: dict[int, str] = {}
         self.texts: dict[tuple, str] = {}
         self.usable = ClassTable(lambda shape: int(ev.usable(shape)))
+        self.compatible: ClassTable | None = None
+        self.node_group: Group | None = None
 
     def describe(self, need: Need) -> str:
         found = self.described.get(need.uid)
@@ -100,24 +119,25 @@ class _Explainer:
         return found
 
     def _compat_text(self, index: ClusterIndex) -> str:
-        by_prefix: dict[str, list[str]] = {}
-        weight: Counter[str] = Counter()
+        """'cpu.target x86_64_v4: nodes are haswell, zen3': the requirement most node classes miss."""
+        by_requirement: dict[tuple[str, str], list[Shortfall]] = {}
+        weight: Counter[tuple[str, str]] = Counter()
         for shape in index.class_shapes:
-            for reason in self.ev.compat_reasons(shape):
-                prefix, _, rest = reason.partition(": ")
-                weight[prefix] += 1
-                values = by_prefix.setdefault(prefix, [])
-                if rest not in values:
-                    values.append(rest)
-        prefix = sorted(weight, key=lambda p: (-weight[p], p))[0]
+            for item in self.ev.compat_reasons(shape):
+                key = (item.attribute, item.required)
+                weight[key] += 1
+                shortfalls = by_requirement.setdefault(key, [])
+                if item.shortfall not in shortfalls:
+                    shortfalls.append(item.shortfall)
+        key = sorted(weight, key=lambda k: (-weight[k], k))[0]
         verbs: dict[str, list[str]] = {}
-        for rest in by_prefix[prefix]:
-            verb, _, value = rest.partition(" ")[2].partition(" ")
-            verbs.setdefault(verb, []).append(value)
+        for shortfall in by_requirement[key]:
+            verb = shortfall.verb if shortfall.value is not None else "has"
+            verbs.setdefault(verb, []).append(shortfall.value if shortfall.value is not None else shortfall.missing)
         plural = {"is": "are", "has": "have"}
         said = "; ".join(f"nodes {plural.get(verb, verb)} {', '.join(sorted(values))}"
                          for verb, values in verbs.items())
-        return f"{prefix}: {said}"
+        return f"{key[0]} {key[1]}: {said}"
 
     def best_child(self, index: ClusterIndex, need: Need, group: Group) -> int:
         """The most of `group` any one vertex of the need's type (meeting its requirements) holds."""
@@ -130,31 +150,106 @@ class _Explainer:
             self.best[key] = found
         return found
 
-    def why_need(self, index: ClusterIndex, need: Need) -> str:
+    def usable_nodes(self, index: ClusterIndex) -> int:
+        """Nodes the job may use at all (compatible, and inside its constraint)."""
+        ev = self.ev
+        if ev.member_filter is not None:
+            if self.node_group is None:
+                node = Need(uid=next_uid(), type="node", demand=1, mode="count", quantity=1, unit="", requires=(),
+                            identity=(), groups=())
+                self.node_group = Group(uid=next_uid(), type="node", mode="count", needs=(node,))
+            return ev.top_supply(index, self.node_group)
+        return self.usable.total(index) if (ev.requires or ev.shape_filter is not None) else index.summary.nodes
+
+    def blames_constraint(self, index: ClusterIndex) -> bool:
+        """Are nodes left out by the job's constraint (rather than by its compatibility requirements)?"""
+        ev = self.ev
+        return ev.request.constraint is not None and (
+            not ev.requires or self.compat_total(index) == index.summary.nodes)
+
+    def compat_total(self, index: ClusterIndex) -> int:
+        ev = self.ev
+        table = self.compatible
+        if table is None:
+            table = self.compatible = ClassTable(lambda shape: int(not ev.compat_reasons(shape)))
+        return table.total(index)
+
+    def why_slots(self, index: ClusterIndex, need: Need, available: int) -> str:
+        """A slot fits nowhere whole: say which part no single vertex holds, with the most one does."""
+        ev = self.ev
+        hosts = self.host_shapes(index, need)
+        for group in need.groups:
+            if len(group.needs) != 1:
+                continue
+            child = group.needs[0]
+            best, where = 0, ""
+            for shape in hosts:
+                have = ev.shape_supply(shape, group)
+                if have > best or not where:
+                    best, where = have, shape.type
+            if not hosts or best == 0:
+                return f"no vertex holds {_kind(child) if child.mode != 'count' else describe(child)}"
+            if best < child.demand + group.reserve:
+                return f"the largest {where} has {_amount(child, best)}"
+        if available == 0:
+            return "no single vertex holds all of one slot"
+        return f"only {available} fit"
+
+    def host_shapes(self, index: ClusterIndex, need: Need) -> list[Shape]:
+        """Distinct usable shapes a slot of `need` may sit at (topmost ones)."""
+        ev = self.ev
+        group = ev.narrow(need, groups=need.groups)
+        found: dict[int, Shape] = {}
+        stack = [index.root]
+        seen: set[int] = set()
+        while stack:
+            shape = stack.pop()
+            if shape.uid in seen or not ev.usable(shape):
+                continue
+            seen.add(shape.uid)
+            if ev.is_target(shape, group):
+                found[shape.uid] = shape
+                continue
+            stack.extend(entry.shape for entry in shape.entries)
+        return sorted(found.values(), key=lambda s: s.uid)
+
+    def why_need(self, index: ClusterIndex, need: Need, reserve: int = 0) -> str:
         """Reasons depend on the cluster's node classes and a few totals; clusters alike in those share one."""
         ev = self.ev
-        available = ev.top_supply(index, ev.narrow(need))
+        whole = need.groups if need.mode == "slots" else ()  # a slot without its parts is nothing
+        available = ev.top_supply(index, ev.narrow(need, groups=whole))
         nodes = index.summary.nodes
-        usable = self.usable.total(index) if ev.requires else nodes
+        usable = self.usable_nodes(index)
         flat = not need.identity and need.type not in index.outer_types
-        key = (need.uid, index.class_uids if flat else index.key, nodes, available, usable)
+        key = (need.uid, index.class_uids if flat else index.key, nodes, available, usable, reserve)
         found = self.texts.get(key)
         if found is None:
-            found, shared = self._why_need(index, need, available, nodes, usable)
+            found, shared = self._why_need(index, need, available, nodes, usable, reserve)
             if shared:
                 self.texts[key] = found
         return found
 
     def _why_need(self, index: ClusterIndex, need: Need, available: int, nodes: int,
-                  usable: int) -> tuple[str, bool]:
+                  usable: int, reserve: int) -> tuple[str, bool]:
         """The reason, and whether it follows from the key of `why_need` alone (else it is not shared)."""
         ev = self.ev
-        if ev.requires and nodes and usable == 0:
+        constraint = ev.request.constraint
+        if nodes and usable == 0 and (ev.requires or constraint is not None):
+            if self.blames_constraint(index):
+                return f"no node meets the constraint {constraint.describe()}", True
             return self.compat_text(index), True
-        if available < need.demand:
+        if available < need.demand + reserve:
             if usable < nodes:
+                if self.blames_constraint(index):
+                    return (f"{usable} of {nodes} nodes meet the constraint {constraint.describe()}; "
+                            f"they have {_amount(need, available)}"), True
                 return (f"{usable} of {nodes} nodes are compatible ({self.compat_text(index)}); "
                         f"they have {_amount(need, available)}"), True
+            if need.mode == "slots":
+                return self.why_slots(index, need, available), True
+            if available >= need.demand:
+                return (f"the cluster has {_amount(need, available)}, and the job's other resources take "
+                        f"{_amount(need, reserve)} of them"), True
             if available == 0:
                 return f"the cluster has no {need.type}", True
             return f"the cluster has {_amount(need, available)}", True
@@ -176,6 +271,9 @@ class _Explainer:
                 return f"no {need.type} has {what}", True
             if best < child.demand:
                 return f"the largest {need.type} has {_amount(child, best)}", True
+            if best < child.demand + group.reserve:
+                return (f"the largest {need.type} has {_amount(child, best)}, and its other resources take "
+                        f"{_amount(child, group.reserve)} of them"), True
         have = ev.top_supply(index, ev.narrow(need, need.requires, need.identity, need.groups))
         return f"only {have} {_noun(need.type, have, 'count')} qualify", False
 
@@ -188,7 +286,7 @@ class _Explainer:
                 continue
             if len(group.needs) == 1:
                 need = group.needs[0]
-                return f"needs {self.describe(need)}; {self.why_need(index, need)}"
+                return f"needs {self.describe(need)}; {self.why_need(index, need, group.reserve)}"
             for need in group.needs:
                 single = ev.narrow(need, need.requires, need.identity, need.groups)
                 if not ev.top_ok(index, single):

@@ -9,8 +9,10 @@ from __future__ import annotations
 from typing import Iterator, Mapping
 
 from compspec.compat import Mappings, check
+from rainbow.graph.index import all_subsystems
 from rainbow.graph.model import ClusterGraph, Subsystem
-from rainbow.graph.settings import identity_fields
+from rainbow.graph.index import split_properties
+from rainbow.graph.settings import device_properties, identity_fields, identity_properties
 from rainbow.graph.shape import canonical
 from rainbow.jobspec.model import Request
 from rainbow.jobspec.needs import Group, Need
@@ -28,55 +30,89 @@ class ReferenceMatcher:
         self.mappings = mappings
         skip = identity_fields()
         self.attachments: dict[str, dict[str, list[dict[str, str]]]] = {}
-        for name, sub in (subsystems or {}).items():
+        for name, sub in all_subsystems(graph, subsystems).items():
             for label, targets in sub.attachments.items():
                 metas = self.attachments.setdefault(label, {}).setdefault(name, [])
                 for target in targets:
                     metas.append({k: canonical(v) for k, v in sub.vertices[target].metadata.items() if k not in skip})
+        keys, dropped = identity_properties(), device_properties()
+        self.properties = {label: split_properties(v, keys, dropped) for label, v in graph.vertices.items()}
         self.requires: dict = {}
+        self.constraint = None
 
     def fits(self, request: Request) -> bool:
         self.requires = request.requires
+        self.constraint = request.constraint
         root = self.graph.root
-        return all(self._group_ok_at(self._top_candidates(root, group.type), group) for group in request.groups)
+        return all(self._group_ok_at(self._top_candidates(root, group), group) for group in request.groups)
 
     def _usable(self, label: str) -> bool:
+        """A node the job may use: it meets the compatibility requirements and the constraint."""
         vertex = self.graph.vertices[label]
-        if vertex.type != "node" or not self.requires:
+        if vertex.type != "node":
             return True
-        return not check(self.requires, vertex.properties, self.mappings)
+        props, identity = self.properties[label]
+        if self.requires and check(self.requires, props, self.mappings):
+            return False
+        return self.constraint is None or self.constraint.holds(props, identity)
 
-    def _below(self, label: str, vtype: str) -> Iterator[str]:
-        """Topmost usable vertices of `vtype` strictly below `label`."""
+    def _is_target(self, label: str, group: Group) -> bool:
+        """A vertex of the group's type; for a slot, a vertex with a direct child of one of the slot's types."""
+        if group.mode == "slots":
+            hosts = group.needs[0].hosts
+            return any(self.graph.vertices[kid].type in hosts for kid in self.graph.children[label])
+        return self.graph.vertices[label].type == group.type
+
+    def _below(self, label: str, group: Group) -> Iterator[str]:
+        """Topmost usable vertices the group counts, strictly below `label`."""
         stack = list(reversed(self.graph.children[label]))
         while stack:
             current = stack.pop()
             if not self._usable(current):
                 continue
-            if self.graph.vertices[current].type == vtype:
+            if self._is_target(current, group):
                 yield current
             else:
                 stack.extend(reversed(self.graph.children[current]))
 
-    def _top_candidates(self, root: str, vtype: str) -> list[str]:
+    def _top_candidates(self, root: str, group: Group) -> list[str]:
         if not self._usable(root):
             return []
-        if self.graph.vertices[root].type == vtype:
+        if self._is_target(root, group):
             return [root]
-        return list(self._below(root, vtype))
+        return list(self._below(root, group))
 
     def _qualifies(self, label: str, need: Need) -> bool:
         vertex = self.graph.vertices[label]
         attached = self.attachments.get(label, {})
+        props, identity = self.properties[label]
+        values = {**props, **identity}
         for req in need.requires + need.identity:
-            if not vertex_meets(vertex.properties, lambda name: attached.get(name, ()), req):
+            if not vertex_meets(values, lambda name: attached.get(name, ()), req):
                 return False
-        return all(self._group_ok_at(list(self._below(label, group.type)), group) for group in need.groups)
+        return all(self._group_ok_at(list(self._below(label, group)), group) for group in need.groups)
 
-    def _group_ok_at(self, candidates: list[str], group: Group) -> bool:
+    def _slots_at(self, label: str, need: Need) -> int:
+        """How many whole slots fit under `label`: the most k such that k copies of every part do."""
+        best = None
+        for group in need.groups:
+            candidates = list(self._below(label, group))
+            k = 0
+            while self._group_ok_at(candidates, group, k + 1):
+                k += 1
+            best = k if best is None else min(best, k)
+        return best or 0
+
+    def _group_ok_at(self, candidates: list[str], group: Group, times: int = 1) -> bool:
+        """Distinct candidates meet `times` copies of every need of the group and its siblings' reserve."""
         vector: dict[int, int] = {}
         for label in candidates:
             vertex = self.graph.vertices[label]
+            if group.mode == "slots":
+                amount = self._slots_at(label, group.needs[0])
+                if amount:
+                    vector[1] = vector.get(1, 0) + amount
+                continue
             mask = 0
             for i, need in enumerate(group.needs):
                 if self._qualifies(label, need):
@@ -84,4 +120,4 @@ class ReferenceMatcher:
             if mask:
                 amount = vertex_amount(vertex.size, vertex.unit, vertex.type, group.needs[0])
                 vector[mask] = vector.get(mask, 0) + amount
-        return hall(vector, [need.demand for need in group.needs])
+        return hall(vector, [need.demand * times for need in group.needs], group.reserve * times)

@@ -3,21 +3,17 @@ from __future__ import annotations
 
 from typing import Callable, Mapping, Sequence
 
+from compspec.extractors.plugins import Registry
 from rainbow.jobspec.model import Requirement
-from rainbow.jobspec.semver import in_range
+from compspec.versions import in_range
 
 Operator = Callable[[str | None, Sequence[str]], bool]
-OPERATORS: dict[str, Operator] = {}
+OPERATORS: Registry[Operator] = Registry("operator")
 
 
 def operator(name: str) -> Callable[[Operator], Operator]:
     """Register a property operator under its jobspec name."""
-
-    def register(fn: Operator) -> Operator:
-        OPERATORS[name] = fn
-        return fn
-
-    return register
+    return OPERATORS.register(name)
 
 
 def _integer(value: str | None) -> int | None:

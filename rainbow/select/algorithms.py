@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
 
 
-from compspec.schemas import FormatError, validate
-from compspec.yamltext import load_yaml
+from compspec import documents
+from compspec.extractors.plugins import Registry
 
 from .errors import SelectionError
 from .expr import Invalid, Missing, compile_tree, parse, value_of
@@ -30,17 +30,12 @@ class Selection:
 
 
 Algorithm = Callable[..., Selection]
-ALGORITHMS: dict[str, Algorithm] = {}
+ALGORITHMS: Registry[Algorithm] = Registry("selection algorithm")
 
 
 def algorithm(name: str) -> Callable[[Algorithm], Algorithm]:
     """Register a selection algorithm under the name clients send in select_algorithm."""
-
-    def register(fn: Algorithm) -> Algorithm:
-        ALGORITHMS[name] = fn
-        return fn
-
-    return register
+    return ALGORITHMS.register(name)
 
 
 def select(algorithm: str, matched: Sequence[str], *, options: Mapping[str, str] | None = None,
@@ -90,14 +85,7 @@ def parse_priorities(text: str) -> list[Priority]:
 
 @functools.lru_cache(maxsize=64)
 def _parse_priorities(text: str) -> tuple[Priority, ...]:
-    try:
-        doc = load_yaml(text, "priorities")
-    except FormatError as exc:
-        raise SelectionError(str(exc)) from None
-    try:
-        validate("selection-priorities", doc, "priorities")
-    except FormatError as exc:
-        raise SelectionError(str(exc)) from None
+    doc = documents.load(text, "priorities", schema="selection-priorities", error=SelectionError)
     out = []
     for i, entry in enumerate(doc):
         steps = []

@@ -13,6 +13,9 @@ Grammar (lowest precedence first):
     atom    := NUMBER | NAME | FUNC "(" expr ("," expr)* ")" | "(" expr ")"
 
 FUNC is one of min, max, abs. Values are numbers (state strings that read as numbers count as numbers).
+
+The parser recurses about eight frames per parenthesis, so nesting (parentheses, function calls, unary "-" and
+"not") is bounded by MAX_NESTING: deeper expressions are refused by name, never left to exhaust Python's stack.
 """
 from __future__ import annotations
 
@@ -30,6 +33,7 @@ _TOKEN = re.compile(r"\s*(?:(?P<num>\d+(?:\.\d*)?(?:[eE][+-]?\d+)?|\.\d+(?:[eE][
 _FUNCTIONS = {"min": min, "max": max, "abs": abs}
 _WORDS = {"and": "&&", "or": "||", "not": "!"}
 MAX_LENGTH = 1000
+MAX_NESTING = 50
 
 
 class Missing(Exception):
@@ -69,6 +73,13 @@ class _Parser:
         self.text = text
         self.tokens = _tokens(text)
         self.pos = 0
+        self.depth = 0
+
+    def enter(self) -> None:
+        """One level deeper (a parenthesis, a call's arguments, a unary operator); refused past MAX_NESTING."""
+        self.depth += 1
+        if self.depth > MAX_NESTING:
+            raise self.fail(f"nested deeper than {MAX_NESTING} levels")
 
     def fail(self, what: str) -> SelectionError:
         return SelectionError(f"expression {self.text!r}: {what}")
@@ -91,21 +102,27 @@ class _Parser:
             raise self.fail(f"unexpected {self.peek()[1]!r}")
         return tree
 
+    # Chains of one precedence level (a + b - c, a and b and c) become one node holding all their terms, so a long
+    # flat expression gives a shallow tree: only nesting makes it deep, and nesting is bounded.
+
     def or_(self) -> tuple:
-        left = self.and_()
+        terms = [self.and_()]
         while self.take("||"):
-            left = ("or", left, self.and_())
-        return left
+            terms.append(self.and_())
+        return terms[0] if len(terms) == 1 else ("or", tuple(terms))
 
     def and_(self) -> tuple:
-        left = self.not_()
+        terms = [self.not_()]
         while self.take("&&"):
-            left = ("and", left, self.not_())
-        return left
+            terms.append(self.not_())
+        return terms[0] if len(terms) == 1 else ("and", tuple(terms))
 
     def not_(self) -> tuple:
         if self.take("!"):
-            return ("not", self.not_())
+            self.enter()
+            inner = self.not_()
+            self.depth -= 1
+            return ("not", inner)
         return self.compare()
 
     def compare(self) -> tuple:
@@ -115,29 +132,27 @@ class _Parser:
                 return ("cmp", op, left, self.sum_())
         return left
 
-    def sum_(self) -> tuple:
-        left = self.product()
+    def _chain(self, ops: tuple[str, ...], term) -> tuple:
+        first = term()
+        rest = []
         while True:
-            if self.take("+"):
-                left = ("+", left, self.product())
-            elif self.take("-"):
-                left = ("-", left, self.product())
-            else:
-                return left
+            op = next((op for op in ops if self.take(op)), None)
+            if op is None:
+                return ("arith", first, tuple(rest)) if rest else first
+            rest.append((op, term()))
+
+    def sum_(self) -> tuple:
+        return self._chain(("+", "-"), self.product)
 
     def product(self) -> tuple:
-        left = self.unary()
-        while True:
-            if self.take("*"):
-                left = ("*", left, self.unary())
-            elif self.take("/"):
-                left = ("/", left, self.unary())
-            else:
-                return left
+        return self._chain(("*", "/"), self.unary)
 
     def unary(self) -> tuple:
         if self.take("-"):
-            return ("neg", self.unary())
+            self.enter()
+            inner = self.unary()
+            self.depth -= 1
+            return ("neg", inner)
         return self.atom()
 
     def atom(self) -> tuple:
@@ -152,19 +167,23 @@ class _Parser:
             if self.take("("):
                 if value not in _FUNCTIONS:
                     raise self.fail(f"unknown function {value!r} (known: {', '.join(sorted(_FUNCTIONS))})")
+                self.enter()
                 args = [self.or_()]
                 while self.take(","):
                     args.append(self.or_())
                 if not self.take(")"):
                     raise self.fail("missing ')'")
+                self.depth -= 1
                 if value == "abs" and len(args) != 1:
                     raise self.fail("abs takes one argument")
                 return ("call", value, tuple(args))
             return ("var", value)
         if value == "(":
+            self.enter()
             inner = self.or_()
             if not self.take(")"):
                 raise self.fail("missing ')'")
+            self.depth -= 1
             return inner
         raise self.fail(f"unexpected {value!r}")
 
@@ -204,21 +223,24 @@ def value_of(value: Any) -> Any:
 Compiled = Callable[[Mapping[str, Any]], Any]
 
 
-def _binary(kind: str, left: Compiled, right: Compiled) -> Compiled:
-    if kind == "+":
-        return lambda v: _number(left(v)) + _number(right(v))
-    if kind == "-":
-        return lambda v: _number(left(v)) - _number(right(v))
-    if kind == "*":
-        return lambda v: _number(left(v)) * _number(right(v))
+def _arithmetic(first: Compiled, rest: tuple[tuple[str, Compiled], ...]) -> Compiled:
+    def compute(v: Mapping[str, Any]) -> float:
+        total = _number(first(v))
+        for op, term in rest:
+            value = _number(term(v))
+            if op == "+":
+                total += value
+            elif op == "-":
+                total -= value
+            elif op == "*":
+                total *= value
+            else:
+                if value == 0:
+                    raise Invalid("division by zero")
+                total /= value
+        return total
 
-    def divide(v: Mapping[str, Any]) -> float:
-        numerator, denominator = _number(left(v)), _number(right(v))
-        if denominator == 0:
-            raise Invalid("division by zero")
-        return numerator / denominator
-
-    return divide
+    return compute
 
 
 @functools.lru_cache(maxsize=1024)
@@ -245,11 +267,11 @@ def compile_tree(tree: tuple) -> Compiled:
         inner = compile_tree(tree[1])
         return lambda v: not _truth(inner(v))
     if kind == "and":
-        left, right = compile_tree(tree[1]), compile_tree(tree[2])
-        return lambda v: _truth(left(v)) and _truth(right(v))
+        terms = tuple(compile_tree(term) for term in tree[1])
+        return lambda v: all(_truth(term(v)) for term in terms)
     if kind == "or":
-        left, right = compile_tree(tree[1]), compile_tree(tree[2])
-        return lambda v: _truth(left(v)) or _truth(right(v))
+        terms = tuple(compile_tree(term) for term in tree[1])
+        return lambda v: any(_truth(term(v)) for term in terms)
     if kind == "cmp":
         op, left, right = tree[1], compile_tree(tree[2]), compile_tree(tree[3])
         return lambda v: _compare(op, left(v), right(v))
@@ -257,7 +279,7 @@ def compile_tree(tree: tuple) -> Compiled:
         function = _FUNCTIONS[tree[1]]
         args = tuple(compile_tree(arg) for arg in tree[2])
         return lambda v: float(function(*(_number(arg(v)) for arg in args)))
-    return _binary(kind, compile_tree(tree[1]), compile_tree(tree[2]))
+    return _arithmetic(compile_tree(tree[1]), tuple((op, compile_tree(term)) for op, term in tree[2]))
 
 
 def evaluate(tree: tuple, variables: Mapping[str, Any]) -> Any:

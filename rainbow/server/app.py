@@ -6,7 +6,6 @@ import logging
 import socket
 from concurrent import futures
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Callable
 
 import grpc
@@ -16,7 +15,8 @@ from grpc_reflection.v1alpha import reflection
 from rainbow.protos import jobs_pb2, jobs_pb2_grpc, memory_pb2, memory_pb2_grpc, rainbow_pb2, rainbow_pb2_grpc
 from rainbow.server.scheduler import Scheduler
 from rainbow.server.servicers import MemoryGraphServicer, RainbowJobsServicer, RainbowSchedulerServicer
-from rainbow.shutdown import Stop, StopSignals, supervise
+from rainbow.shutdown import StopSignals
+from rainbow.tlsfiles import TLSFileError, load_tls
 
 log = logging.getLogger("rainbow.server")
 
@@ -25,6 +25,10 @@ SERVICE_NAMES = (
     memory_pb2.DESCRIPTOR.services_by_name["MemoryGraph"].full_name,
     jobs_pb2.DESCRIPTOR.services_by_name["RainbowJobs"].full_name,
 )
+
+
+# What the log line of the first SIGINT/SIGTERM says the server does.
+STOPPING = "stopping, finishing requests in flight"
 
 
 class ServerStartError(RuntimeError):
@@ -38,16 +42,14 @@ class TLSFiles:
     ca: str | None = None
 
     def credentials(self) -> grpc.ServerCredentials:
-        def read(what: str, path: str) -> bytes:
-            try:
-                return Path(path).read_bytes()
-            except OSError as exc:
-                raise ServerStartError(f"cannot read TLS {what} {path}: {exc.strerror}") from None
-
-        cert, key = read("certificate", self.cert), read("key", self.key)
-        ca = read("CA", self.ca) if self.ca else None
+        """Checked first (rainbow.tlsfiles), so a bad file is one line naming it, not gRPC's own log lines."""
+        try:
+            material = load_tls(self.cert, self.key, self.ca)
+        except TLSFileError as exc:
+            raise ServerStartError(str(exc)) from None
         # With a CA, every client must present a certificate it signed (mutual TLS).
-        return grpc.ssl_server_credentials([(key, cert)], root_certificates=ca, require_client_auth=ca is not None)
+        return grpc.ssl_server_credentials([(material.key, material.cert)], root_certificates=material.ca,
+                                           require_client_auth=material.ca is not None)
 
 
 @dataclass
@@ -141,26 +143,23 @@ def run_until_signalled(server: RainbowServer, announce: Callable[[str], None],
     gracefully; returns the exit status 0. A signal during `prepare` ends the run cleanly once it is done; a second
     signal, or a stop that outlasts the grace period, ends the process at once (see rainbow.shutdown).
 
-    `signals` is the StopSignals the caller installed early, so that a signal during its own start-up is kept."""
-
-    def work(stop: Stop) -> int:
-        if prepare is not None:
-            prepare()
-        if stop.is_set():
-            log.info("not serving: stopped while starting")
-            server.scheduler.store.close()
-            return 0
-        port = server.start()
-        announce(f"rainbow: serving on {server.options.host}:{port}")
-        log.info("serving on %s:%d (%s)", server.options.host, port, "TLS" if server.options.tls else "plaintext")
-        stop.wait()
-        server.stop()
-        log.info("stopped")
-        return 0
-
+    `signals` is the StopSignals the caller entered first thing, so that a signal during its own start-up counts."""
     if signals is None:
-        with StopSignals() as own:
+        with StopSignals(grace=0, say=log.info, stopping=STOPPING) as own:
             return run_until_signalled(server, announce, prepare, own)
     # The store is closed within the grace period too: half a second on top of gRPC's own.
-    return supervise(work, signals=signals, grace=server.options.grace_seconds + 0.5, say=log.info,
-                     stopping="stopping, finishing requests in flight")
+    signals.grace = server.options.grace_seconds + 0.5
+    stop = signals.stop
+    if prepare is not None and not stop.is_set():
+        prepare()
+    if stop.is_set():
+        log.info("not serving: stopped while starting")
+        server.scheduler.store.close()
+        return 0
+    port = server.start()
+    announce(f"rainbow: serving on {server.options.host}:{port}")
+    log.info("serving on %s:%d (%s)", server.options.host, port, "TLS" if server.options.tls else "plaintext")
+    stop.wait()
+    server.stop()
+    log.info("stopped")
+    return 0

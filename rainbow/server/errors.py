@@ -25,6 +25,3 @@ class NotFound(ServiceError):
 class FailedPrecondition(ServiceError):
     code = "FAILED_PRECONDITION"
 
-
-class Unavailable(ServiceError):
-    code = "UNAVAILABLE"

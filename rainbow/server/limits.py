@@ -6,11 +6,9 @@ import functools
 import json
 import re
 from dataclasses import dataclass, fields, replace
-from importlib import resources
 from typing import Any, Iterator
 
-import yaml
-
+from compspec.documents import package_data, parse_json
 from compspec.schemas import FormatError, validate
 from rainbow.server.errors import InvalidArgument
 
@@ -41,8 +39,7 @@ class Limits:
 
 @functools.lru_cache(maxsize=1)
 def default_limits() -> Limits:
-    text = resources.files("rainbow").joinpath("data/server-limits.yaml").read_text(encoding="utf-8")
-    data = yaml.safe_load(text)
+    data = package_data("rainbow", "server-limits.yaml")
     return Limits(**{f.name: data[f.name] for f in fields(Limits)})
 
 
@@ -114,11 +111,9 @@ def parse_state(limits: Limits, payload: str) -> dict[str, Any]:
     """An UpdateState payload as a dict; anything but a flat JSON object is InvalidArgument."""
     check_size("payload", require("payload", payload), limits.max_state_bytes)
     try:
-        state = json.loads(payload)
-    except ValueError as exc:
-        raise InvalidArgument(f"payload: not valid JSON ({exc})") from None
-    except RecursionError:
-        raise InvalidArgument("payload: nested too deeply") from None
+        state = parse_json(payload, "payload")
+    except FormatError as exc:
+        raise InvalidArgument(str(exc)) from None
     if isinstance(state, str):
         # The upstream Python client's update_state(cluster, path, secret) sends the file's text JSON-encoded once
         # more: a JSON string holding the object. Take the object inside (still validated below).
@@ -144,13 +139,15 @@ def input_errors(field: str) -> Iterator[None]:
         yield
     except FormatError as exc:
         raise as_invalid(exc, field) from None
-    except RecursionError:
+    except RecursionError:  # a guard missed on the way in: still bad input, not a server fault
         raise InvalidArgument(f"{field}: nested too deeply") from None
 
 
 def as_invalid(exc: FormatError, field: str) -> InvalidArgument:
     """A format error from the engine, as the INVALID_ARGUMENT a client sees (one line, field named)."""
     message = " ".join(str(exc).split())
+    if not message.startswith(f"{field}: "):  # the document is already named after the request field
+        message = f"{field}: {message}"
     if len(message) > 500:
         message = message[:497] + "..."
-    return InvalidArgument(f"{field}: {message}")
+    return InvalidArgument(message)

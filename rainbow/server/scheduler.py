@@ -41,6 +41,10 @@ log = logging.getLogger("rainbow.server")
 # jobspecs are parsed once.
 _CACHED_JOBSPEC_BYTES = 64 * 1024
 
+# Compared against when a cluster name is unknown, so that case takes the path a wrong secret takes; no secret
+# hashes to it (it is the hash of a random credential nobody is given).
+_NO_CLUSTER_HASH = hash_credential(new_credential())
+
 
 
 SUCCESS = "success"
@@ -204,11 +208,12 @@ class Scheduler:
 
     # -- credentials ------------------------------------------------------------------------------------------
     def _cluster_for_secret(self, name: str, secret: str, field_name: str = "cluster") -> ClusterRecord:
+        """The cluster, once its secret is checked. An unknown name is answered as a wrong secret is (same code,
+        same words, the same hash and comparison), so the answer does not tell which cluster names exist."""
         check_name(self.limits, field_name, name)
         record = self.store.get_cluster(name)
-        if record is None:
-            raise NotFound(f"cluster {name} is not registered")
-        if not credential_matches(record.secret_hash, secret):
+        stored = record.secret_hash if record is not None else _NO_CLUSTER_HASH
+        if not credential_matches(stored, secret) or record is None:
             raise PermissionDenied(f"cluster {name}: secret is missing or not valid")
         return record
 
@@ -222,7 +227,7 @@ class Scheduler:
         if self.store.get_cluster(name) is not None:
             return RegisterOutcome(EXISTS)
         with input_errors("nodes"):
-            graph = parse_graph(nodes)
+            graph = parse_graph(nodes, "nodes")
             index = build_index(graph)
         token = self._global_token or new_credential()
         cluster_secret = new_credential()
@@ -260,12 +265,8 @@ class Scheduler:
         return SUCCESS
 
     def delete(self, cluster: str, secret: str) -> str:
-        check_name(self.limits, "name", cluster)
-        record = self.store.get_cluster(cluster)
-        if record is None:
-            return NO_EXISTS
-        if not credential_matches(record.secret_hash, secret):
-            raise PermissionDenied(f"cluster {cluster}: secret is missing or not valid")
+        # A cluster that does not exist is an error for the caller, answered as a wrong secret is.
+        self._cluster_for_secret(cluster, secret, "name")
         with self._graph_lock:
             gone = self.store.delete_cluster(cluster)
             self._revisions.pop(cluster, None)

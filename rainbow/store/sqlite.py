@@ -16,12 +16,10 @@ import os
 import sqlite3
 import threading
 import time
-from importlib import resources
 from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
-import yaml
-
+from compspec.documents import package_data
 from rainbow.store.base import (ACCEPTED, COPY_TABLES, MAX_JOB_ID, PENDING, Changes, ClusterGraphs, ClusterRecord,
                                 JobIdsExhausted, JobRecord, Leadership, SchemaVersionError, Store, StoreError)
 
@@ -31,9 +29,9 @@ SCHEMA_FILE = "data/store-schema.yaml"
 
 @functools.lru_cache(maxsize=4)
 def load_schema(name: str = SCHEMA_FILE) -> dict:
-    """A store schema file: `version` (newest), `base` (version of `statements`), `statements`, `migrations`."""
-    text = resources.files("rainbow").joinpath(name).read_text(encoding="utf-8")
-    schema = yaml.safe_load(text)
+    """A store schema file: `version` (newest), `base` (version of `statements`), `statements`, `migrations`;
+    checked against rainbow/schemas/store-schema.json."""
+    schema = dict(package_data("rainbow", name.removeprefix("data/"), schema="store-schema"))
     schema["migrations"] = {int(k): list(v) for k, v in (schema.get("migrations") or {}).items()}
     return schema
 

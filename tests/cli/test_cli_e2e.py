@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 from click.testing import CliRunner
 
 from certs import TestCA
@@ -62,7 +63,9 @@ def test_full_flow_through_the_command(rainbow_server, tmp_path):
 
     # The io jobspec fits only once the io subsystem is attached.
     io_job = ["submit", "--jobspec", UPSTREAM / "jobspec-io.yaml", "--satisfy-only", "--json"]
-    before = json.loads(ok(rainbow(*io_job, env=env)).stdout)
+    none_fits = rainbow(*io_job, env=env)
+    assert none_fits.returncode == 1 and none_fits.stderr == ""  # like grep: an answer, not an error
+    before = json.loads(none_fits.stdout)
     assert before["clusters"] == [] and before["reasons"]["keebler"]
     ok(rainbow("register", "subsystem", "--subsystem", "io", "--nodes-json", UPSTREAM / "cluster-io-subsystem.json",
                env=env))
@@ -84,13 +87,16 @@ def test_full_flow_through_the_command(rainbow_server, tmp_path):
 
     received = json.loads(ok(rainbow("receive", "--json", env=env, process=True)).stdout)
     assert [job["id"] for job in received["jobs"]] == [first_id, second["jobid"]]
-    assert received["jobs"][0]["jobspec"] == (UPSTREAM / "jobspec-io.yaml").read_text()
+    assert received["jobs"][0]["jobspec"] == yaml.safe_load((UPSTREAM / "jobspec-io.yaml").read_text())
     assert received["jobs"][1]["name"] == "lmp"
-    ok(rainbow("receive", "--accept", "1", env=env))
+    taken = ok(rainbow("receive", "--accept", "1", env=env)).stdout.splitlines()[-1]
+    assert taken == f"accepted 1 job(s) for cluster keebler: {first_id}"
     assert "RESULT_TYPE_PARTIAL" in one_line_failure(rainbow("accept", first_id, env=env))
-    ok(rainbow("accept", second["jobid"], env=env))
+    assert ok(rainbow("accept", second["jobid"], env=env)).stdout == \
+        f"accepted 1 job(s) for cluster keebler: {second['jobid']}\n"  # the same words as receive --accept
 
     listed = json.loads(ok(rainbow("jobs", "--json", "--page-size", "1", env=env)).stdout)["jobs"]
+    assert listed[1]["jobspec"]["name"] == "lmp"  # a document, not text inside a string
     assert [(job["id"], job["state"]) for job in listed] == [(first_id, "accepted"), (second["jobid"], "accepted")]
     assert all(job["accepted"] for job in listed)
     assert "no jobs queued" in ok(rainbow("receive", env=env)).stdout
@@ -99,7 +105,8 @@ def test_full_flow_through_the_command(rainbow_server, tmp_path):
     assert "PERMISSION_DENIED" in one_line_failure(rainbow("jobs", "--cluster-secret", "not-it", env=env))
 
     ok(rainbow("delete", "--subsystem", "io", env=env))
-    assert json.loads(ok(rainbow(*io_job, env=env)).stdout)["clusters"] == []
+    gone = rainbow(*io_job, env=env)
+    assert gone.returncode == 1 and json.loads(gone.stdout)["clusters"] == []
     assert ok(rainbow("delete", env=env)).stdout.strip() == "deleted cluster keebler"
     one_line_failure(rainbow("delete", env=env))
 
@@ -112,8 +119,10 @@ def test_artifact_requirements_reach_the_server(rainbow_server, tmp_path):
                "--secret", rainbow_server.secret, "--save", env=env))
     plain = json.loads(ok(rainbow("submit", "--nodes", "1", "--satisfy-only", "--json", "--", "lmp", env=env)).stdout)
     assert plain["clusters"] == ["keebler"]
-    result = json.loads(ok(rainbow("submit", "--nodes", "1", "--artifact", UPSTREAM / "artifact-lammps.json",
-                                   "--satisfy-only", "--json", "--", "lmp", env=env)).stdout)
+    none_fits = rainbow("submit", "--nodes", "1", "--artifact", UPSTREAM / "artifact-lammps.json",
+                        "--satisfy-only", "--json", "--", "lmp", env=env)
+    assert none_fits.returncode == 1  # no cluster fits: exit 1, like grep
+    result = json.loads(none_fits.stdout)
     assert result["clusters"] == [] and result["reasons"]["keebler"]
 
 

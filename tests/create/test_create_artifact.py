@@ -85,7 +85,7 @@ def test_invalid_request_names_the_field(tmp_path):
     assert result.exit_code == 1 and "compatibilities[0].attributes.a" in result.stderr
     bad.write_text("compatibilities: [\n")
     result = run("create", "artifact", "-i", bad, "--from", HOST)
-    assert result.exit_code == 1 and "not YAML" in result.stderr
+    assert result.exit_code == 1 and "not valid YAML" in result.stderr
 
 
 def test_from_file_that_is_not_an_extraction(tmp_path):

@@ -117,7 +117,7 @@ def test_files_that_are_not_extractions_are_skipped_with_one_warning_each(rainbo
     _, stderr = rainbow_graph
     lines = [line for line in stderr.splitlines() if "skipping" in line]
     assert len(lines) == 2
-    assert any("README.txt" in line and "not JSON" in line for line in lines)
+    assert any("README.txt" in line and "not valid JSON" in line for line in lines)
     assert any("jobspec.json" in line and "results" in line for line in lines)
 
 
@@ -218,7 +218,7 @@ def test_bad_values_are_rejected_naming_the_field(tmp_path):
     warnings: list[str] = []
     nodes = read_node_dir(tmp_path, warn=warnings.append)
     assert [n.hostname for n in nodes] == ["g"]
-    assert warnings == ["skipping bad.json: results.system.sections.cpu.cores: not a string"]
+    assert warnings == ["skipping bad.json: results.system.sections.cpu.cores: 4 is not of type 'string'"]
 
 
 def test_unknown_core_count_warns(tmp_path):

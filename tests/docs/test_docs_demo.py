@@ -2,7 +2,10 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import subprocess
+import tempfile
 import sys
 from pathlib import Path
 
@@ -14,9 +17,14 @@ from rainbow.demo import DATA, SCENARIO, attach_subsystem, node_labels
 REPO = Path(__file__).resolve().parents[2]
 
 
+# Each play gets its own temporary root, so the check for servers left behind sees only this demo's, not those of
+# another demo running on the same machine.
+PLAY_ROOT = tempfile.mkdtemp(prefix="demo-plays-")
+
+
 def play(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "rainbow.demo", *args], capture_output=True, text=True,
-                          cwd=REPO, timeout=120)
+                          cwd=REPO, timeout=120, env={**os.environ, "TMPDIR": PLAY_ROOT})
 
 
 def test_demo_plays_every_step_and_exits_zero():
@@ -34,11 +42,11 @@ def test_demo_plays_every_step_and_exits_zero():
 
 
 def demo_servers() -> list[psutil.Process]:
-    """`rainbow serve` processes whose working folder is a demo's temporary folder."""
+    """`rainbow serve` processes whose working folder is a temporary folder of a demo this module played."""
     found = []
     for proc in psutil.process_iter(["cmdline", "cwd"]):
         info = proc.info
-        if "serve" in (info.get("cmdline") or []) and "rainbow-demo-" in (info.get("cwd") or ""):
+        if "serve" in (info.get("cmdline") or []) and (info.get("cwd") or "").startswith(PLAY_ROOT):
             found.append(proc)
     return found
 
@@ -66,10 +74,14 @@ def test_a_scenario_that_does_not_fit_its_schema_is_refused_before_anything_star
 
 def test_io_vertices_are_hung_off_the_given_labels_as_upstream_does():
     template = json.loads((DATA / "cluster-io-subsystem.json").read_text())
-    graph = json.loads((DATA / "cluster-nodes.json").read_text())
+    graph = json.loads((REPO / "examples" / "data" / "cluster-nodes.json").read_text())
     assert node_labels(graph) == ["2", "16", "30"]
     rebuilt = attach_subsystem(template, node_labels(graph))
     key = lambda e: (e["source"], e["target"], e["relation"])  # noqa: E731
     assert sorted(map(key, rebuilt["graph"]["edges"])) == sorted(map(key, template["graph"]["edges"]))
     one = attach_subsystem(template, ["7"])
     assert {e["source"] for e in one["graph"]["edges"] if e["relation"] == "contains"} == {"7"}
+
+
+def teardown_module() -> None:
+    shutil.rmtree(PLAY_ROOT, ignore_errors=True)

@@ -116,7 +116,7 @@ CASES = [
          status=lambda r: r.status == S.RegisterResponse.REGISTER_EXISTS and not r.token and not r.secret),
     # Subsystems.
     Case("subsystem-another-clusters-secret", sub(secret=BLUE_SECRET), DENIED, "red"),
-    Case("subsystem-unknown-cluster", sub(cluster="nowhere"), grpc.StatusCode.NOT_FOUND, "nowhere"),
+    Case("subsystem-unknown-cluster", sub(cluster="nowhere"), DENIED, "nowhere"),
     Case("subsystem-bad-name", sub(subsystem="i o"), INVALID, "subsystem"),
     Case("subsystem-garbage-graph", sub(nodes="{{{"), INVALID, "nodes"),
     # State.
@@ -148,7 +148,7 @@ CASES = [
     Case("receive-wrong-secret", receive(secret=lambda w: "guess"), DENIED, "red"),
     Case("receive-missing-secret", receive(secret=lambda w: ""), DENIED, "red"),
     Case("receive-another-clusters-secret", receive(secret=BLUE_SECRET), DENIED, "red"),
-    Case("receive-unknown-cluster", receive(cluster="ghost"), grpc.StatusCode.NOT_FOUND, "ghost"),
+    Case("receive-unknown-cluster", receive(cluster="ghost"), DENIED, "ghost"),
     Case("accept-foreign-ids", accept(lambda w: [w.blue_job]), None, status=PARTIAL),
     Case("accept-unknown-ids", accept(lambda w: [987654, -1]), None, status=PARTIAL),
     Case("accept-empty-list", accept(lambda w: []), INVALID, "jobids"),

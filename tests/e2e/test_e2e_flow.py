@@ -10,7 +10,7 @@ import pytest
 import yaml
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
-from rainbow.client import FailedPrecondition, NotFound, PermissionDenied, RainbowClient
+from rainbow.client import FailedPrecondition, PermissionDenied, RainbowClient
 from rainbow.jobspec import simple_jobspec
 from rainbow.protos import memory_pb2, memory_pb2_grpc, rainbow_pb2, rainbow_pb2_grpc
 from serverutil import DEFAULT_SECRET
@@ -105,12 +105,13 @@ def test_full_flow(rainbow_server, client):
     assert client.submit(data_text("jobspec-io.yaml"), tokens, satisfy_only=True).clusters == []
     client.submit(simple_jobspec(1, 1, ["true"]), tokens)
     assert client.delete("keebler", keebler.secret) == "DELETE_SUCCESS"
-    assert client.delete("keebler", keebler.secret) == "DELETE_NO_EXISTS"
+    with pytest.raises(PermissionDenied):  # a cluster that is gone is an error, answered as a wrong secret is
+        client.delete("keebler", keebler.secret)
     assert rows(rainbow_server.db_path, "SELECT state, COUNT(*) FROM jobs GROUP BY state") == [("accepted", 3)]
     assert rows(rainbow_server.db_path, "SELECT COUNT(*) FROM graphs") == [(0,)]
     with pytest.raises(PermissionDenied):
         client.submit(simple_jobspec(1, 1, ["true"]), tokens)
-    with pytest.raises(NotFound):
+    with pytest.raises(PermissionDenied):
         client.receive("keebler", keebler.secret)
 
     # A new cluster under the same name inherits nothing: not the old jobs, not the old credentials.

@@ -4,6 +4,7 @@ from __future__ import annotations
 import threading
 import time
 
+import psutil
 import pytest
 
 from rainbow.client import RainbowClient
@@ -69,10 +70,27 @@ def test_stop_finishes_requests_in_flight(rainbow_server):
                 outcome["error"] = exc
 
         worker = threading.Thread(target=register)
+        busy_from = _cpu_seconds(rainbow_server.pid)
         worker.start()
-        time.sleep(0.3)  # let the request reach the server; the stop below must wait for it
+        # The request has reached the server once the server works on it; the stop below must wait for it.
+        assert _wait_until_busy(rainbow_server.pid, busy_from, worker), "the server never started on the request"
         assert rainbow_server.stop() == 0
         worker.join()
     assert "error" not in outcome, outcome.get("error")
     assert outcome["result"].status == "REGISTER_SUCCESS"
     assert rows(rainbow_server.db_path, "SELECT name FROM clusters") == [("big",)]
+
+
+def _cpu_seconds(pid: int) -> float:
+    times = psutil.Process(pid).cpu_times()
+    return times.user + times.system
+
+
+def _wait_until_busy(pid: int, since: float, worker: threading.Thread, timeout: float = 30.0) -> bool:
+    """Wait until the server process has spent 20 ms of CPU since `since` (an idle server spends next to none)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and worker.is_alive():
+        if _cpu_seconds(pid) - since >= 0.02:
+            return True
+        time.sleep(0.002)
+    return _cpu_seconds(pid) - since >= 0.02

@@ -35,7 +35,7 @@ def test_generated_secret_is_printed_once_and_works(server_factory):
 def test_secret_from_config_file(server_factory, tmp_path):
     config = tmp_path / "rainbow-config.yaml"
     config.write_text(data_text("rainbow-config.yaml"))
-    server = server_factory(secret=None, extra_args=["--config", str(config)])
+    server = server_factory(secret=None, extra_args=["--config-path", str(config)])
     assert "registration secret" not in server.stdout()
     with RainbowClient(server.address, timeout=10) as client:
         result = client.register("keebler", "chocolate-cookies", data_text("cluster-nodes.json"))
@@ -53,11 +53,11 @@ BAD_SELECTION = "scheduler:\n  algorithms:\n    selection:\n      name: fastest\
 
 
 @pytest.mark.parametrize("args, says", [
-    (["--config", "bad-selection.yaml"], "fastest"),
+    (["--config-path", "bad-selection.yaml"], "fastest"),
     (["--tls-cert", "server.crt"], "--tls-key"),
     (["--tls-ca", "ca.crt"], "--tls-cert"),
     (["--tls-cert", "missing.crt", "--tls-key", "missing.key"], "cannot read TLS certificate"),
-    (["--config", "missing.yaml"], "no such file"),
+    (["--config-path", "missing.yaml"], "no such file"),
     (["--port", "70000"], "70000"),
     (["--db", "no-such-dir/x.db"], "cannot open the store"),
 ])
@@ -72,7 +72,7 @@ def test_bad_options(tmp_path, args, says):
 def test_selection_from_config_file(server_factory, tmp_path):
     config = tmp_path / "rainbow-selection-config.yaml"
     config.write_text(data_text("rainbow-selection-config.yaml"))
-    server = server_factory(secret=None, extra_args=["--config", str(config)])
+    server = server_factory(secret=None, extra_args=["--config-path", str(config)])
     graph = data_text("cluster-nodes.json")
     with RainbowClient(server.address, timeout=10) as client:
         red = client.register("red", "chocolate-cookies", graph)

@@ -111,3 +111,29 @@ def test_bad_user_mappings(tmp_path):
     broken.write_text("compatibilities: [")
     with pytest.raises(FormatError, match="not valid YAML"):
         load_mappings([broken])
+
+
+@pytest.mark.parametrize("value,low,high,ok", [
+    ("0.5.3", "0.5.1", "0.5.5", True),
+    ("0.5.6", "0.5.1", "0.5.5", False),
+    ("v1.2", "1.2.0", None, True),
+    ("1.2.0-rc.1", "1.0", "2.0", False),  # a pre-release needs a pre-release bound
+    ("1.2.0-rc.1", "1.2.0-rc.0", None, True),
+    ("2021.8.0.1", "2021.8", "2021.8.1", True),  # more than three numbers
+    ("not-a-version", None, None, False),
+])
+def test_version_ranges(value, low, high, ok):
+    from compspec.versions import in_range
+
+    assert in_range(value, low, high) is ok
+
+
+@pytest.mark.parametrize("node,required,ok", [
+    ("4.1.2a1", "4.1.2", False),  # a pre-release is older than its release
+    ("4.1.2a1", "4.1", True),
+    ("1.2.0-rc.1", "1.2.0-rc.1", True),
+    ("unknown", "unknown", True),
+    ("unknown", "4.1", False),
+])
+def test_version_series_of_unusual_versions(node, required, ok):
+    assert version_satisfies(node, required) is ok

@@ -68,18 +68,41 @@ def test_flux_count_ranges_take_the_minimum():
     assert parse_jobspec(doc).groups[0].needs[0].demand == 3
 
 
-def test_slot_count_multiplies_its_children():
+def test_slot_count_multiplies_its_children_under_a_resource():
+    doc = {"version": 1, "resources": [{"type": "node", "count": 1, "with": [{"type": "slot", "count": 3,
+           "label": "t", "with": [{"type": "core", "count": 2}]}]}],
+           "tasks": [{"command": ["a"], "slot": "t", "count": {"per_slot": 1}}]}
+    assert parse_jobspec(doc).groups[0].needs[0].groups[0].needs[0].demand == 6
+
+
+def test_a_slot_at_the_top_is_placed_whole():
     doc = {"version": 1, "resources": [{"type": "slot", "count": 3, "label": "t", "with": [
         {"type": "node", "count": 2, "with": [{"type": "core", "count": 1}]}]}],
            "tasks": [{"command": ["a"], "slot": "t", "count": {"per_slot": 1}}]}
-    assert parse_jobspec(doc).groups[0].needs[0].demand == 6
+    need = parse_jobspec(doc).groups[0].needs[0]
+    assert (need.type, need.mode, need.demand, need.hosts) == ("slot", "slots", 3, frozenset({"node"}))
+    assert need.groups[0].needs[0].demand == 2
+
+
+def test_a_slot_of_one_resource_is_a_plain_need():
+    doc = {"version": 1, "resources": [{"type": "slot", "count": 3, "label": "t", "with": [
+        {"type": "node", "count": 1, "with": [{"type": "core", "count": 1}]}]}],
+           "tasks": [{"command": ["a"], "slot": "t", "count": {"per_slot": 1}}]}
+    need = parse_jobspec(doc).groups[0].needs[0]
+    assert (need.type, need.demand) == ("node", 3)
 
 
 def test_memory_units_become_bytes():
     doc = {"version": 1, "resources": {"m": {"type": "node", "with": [
-        {"type": "memory", "count": 2, "unit": "GB"}, {"type": "memory", "count": 1}]}}}
+        {"type": "memory", "count": 2, "unit": "GB"}, {"type": "memory", "count": 1, "unit": "MB"}]}}}
     (group,) = parse_jobspec(doc).groups[0].needs[0].groups
-    assert [n.demand for n in group.needs] == [2 * 10**9, 2**30]
+    assert [n.demand for n in group.needs] == [2 * 2**30, 2**20]
+
+
+def test_memory_without_a_unit_counts_in_the_graphs_unit():
+    doc = {"version": 1, "resources": {"m": {"type": "node", "with": [{"type": "memory", "count": 8}]}}}
+    (group,) = parse_jobspec(doc).groups[0].needs[0].groups
+    assert (group.mode, group.needs[0].demand) == ("size", 8)
 
 
 @pytest.mark.parametrize("nodes,tasks,cores", [(2, 24, 12), (3, 37, 13), (4, 4, 1), (1, 1, 1), (5, 3, 1)])
@@ -137,7 +160,8 @@ BAD = [
     ("not json", "{\"version\": 1,", "jobspec: not valid YAML or JSON"),
     ("a list", "[1, 2]", "jobspec: the document must be a mapping"),
     ("not utf-8", b"\xff\xfe", "jobspec: not UTF-8 text"),
-    ("version", _nextgen(version=2), "jobspec: version: 1 was expected"),
+    ("version", _nextgen(version=10000), "jobspec: version: 10000 is greater than the maximum of 9999"),
+    ("version zero", _nextgen(version=0), "jobspec: version: 0 is less than the minimum of 1"),
     ("no resources", {"version": 1}, "jobspec: <document>: 'resources' is a required property"),
     ("empty resources", {"version": 1, "resources": {}}, "jobspec: resources: {} should be non-empty"),
     ("count zero", _nextgen({"type": "node", "count": 0}), "jobspec: resources.r.count: 0 is less than the minimum"),
@@ -191,3 +215,12 @@ def test_bad_jobspecs_name_the_field(case, data, message):
     assert message in str(caught.value)
     assert "\n" not in str(caught.value)
     assert isinstance(caught.value, FormatError)
+
+
+def test_reading_a_jobspec_does_not_load_the_graph_library():
+    import subprocess
+    import sys
+
+    probe = "import sys, rainbow.jobspec, rainbow.match; print('networkx' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

@@ -109,10 +109,84 @@ def jobspecs(draw):
     return doc
 
 
+def count(draw, low, high):
+    """A count as a number or as an RFC 14 range (fit is decided by its min)."""
+    value = draw(st.integers(low, high))
+    if draw(st.booleans()):
+        return value
+    out = {"min": value}
+    if draw(st.booleans()):
+        out["max"] = value + draw(st.integers(0, 3))
+    if draw(st.booleans()):
+        out["operator"], out["operand"] = draw(st.sampled_from([("+", 1), ("*", 2), ("^", 2)]))
+    return out
+
+
+@st.composite
+def flux_part(draw, depth=0):
+    """One resource of a Flux jobspec below a node or in a slot, sometimes exclusive."""
+    kind = draw(st.sampled_from(["core", "socket", "gpu", "memory"] if depth else ["core", "socket"]))
+    if kind == "socket":
+        out = {"type": "socket", "count": count(draw, 1, 2), "with": [{"type": "core", "count": count(draw, 1, 3)}]}
+        if draw(st.integers(0, 2)) == 0:
+            out["with"].append({"type": "gpu", "count": 1})
+    elif kind == "memory":
+        out = {"type": "memory", "count": draw(st.sampled_from([4, 8, 16, 24])), "unit": draw(
+            st.sampled_from(["GiB", "GB"]))}
+    else:
+        out = {"type": kind, "count": count(draw, 1, 5 if kind == "core" else 2)}
+    if draw(st.integers(0, 3)) == 0:
+        out["exclusive"] = True
+    return out
+
+
+@st.composite
+def flux_jobspecs(draw):
+    """Flux-form jobs: slots at the top (placed whole) or under nodes, siblings of nested types, constraints."""
+    parts = draw(st.lists(flux_part(1), min_size=1, max_size=3, unique_by=lambda r: r["type"]))
+    if draw(st.booleans()):  # siblings of nested types: a socket with cores beside more cores
+        parts = [{"type": "socket", "count": 1, "with": [{"type": "core", "count": count(draw, 1, 3)}]},
+                 {"type": "core", "count": count(draw, 1, 4)}]
+    slot = {"type": "slot", "count": count(draw, 1, 3), "label": "task", "with": parts}
+    where = draw(st.sampled_from(["top", "node", "top-node"]))
+    if where == "top":
+        resources = [slot]
+    elif where == "node":
+        resources = [{"type": "node", "count": count(draw, 1, 3), "with": [slot]}]
+        if draw(st.integers(0, 3)) == 0:
+            resources[0]["exclusive"] = True
+    else:
+        slot["with"] = [{"type": "node", "count": count(draw, 1, 2), "with": parts}]
+        resources = [slot]
+    doc = {"version": draw(st.sampled_from([1, 9999])), "resources": resources,
+           "tasks": [{"command": ["app"], "slot": "task", "count": {"per_slot": 1}}]}
+    system = {}
+    if draw(st.integers(0, 2)) == 0:
+        system["constraints"] = draw(constraints())
+    if draw(st.booleans()):
+        system["duration"] = draw(st.integers(0, 3600))
+    if system:
+        doc["attributes"] = {"system": system}
+    return doc
+
+
+@st.composite
+def constraints(draw, depth=0):
+    kind = draw(st.sampled_from(["properties", "hostlist", "ranks"] + (["and", "or", "not"] if depth < 2 else [])))
+    if kind == "properties":
+        names = draw(st.lists(st.sampled_from(sorted(PROPERTIES)), min_size=1, max_size=2))
+        return {"properties": [("^" + n) if draw(st.booleans()) else n for n in names]}
+    if kind == "hostlist":
+        return {"hostlist": [draw(st.sampled_from(["c-n[0-2]", "c-n1,c-n3", "node[0-3]", "node1,c-n0"]))]}
+    if kind == "ranks":
+        return {"ranks": [draw(st.sampled_from(["0-2", "1"]))]}
+    return {kind: draw(st.lists(constraints(depth + 1), min_size=1, max_size=2))}
+
+
 @st.composite
 def clusters(draw):
     doc = make_graph("c", draw(st.lists(kinds, min_size=1, max_size=4)), racks=draw(st.integers(1, 2)),
-                     dialect=draw(st.sampled_from(["rainbow", "fluxion"])))
+                     dialect=draw(st.sampled_from(["rainbow", "fluxion"])), hostnames=draw(st.booleans()))
     graph = parse_graph(doc)
     nodes = sorted(label for label, v in graph.vertices.items() if v.type == "node")
     attach = {}
@@ -124,7 +198,7 @@ def clusters(draw):
 
 
 @settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(cluster=clusters(), jobs=st.lists(jobspecs(), min_size=1, max_size=3))
+@given(cluster=clusters(), jobs=st.lists(st.one_of(jobspecs(), flux_jobspecs()), min_size=1, max_size=3))
 def test_index_matcher_agrees_with_reference(cluster, jobs):
     doc, subsystem_docs = cluster
     graph = parse_graph(doc)

@@ -5,7 +5,7 @@ import sys
 import pytest
 
 from compspec.schemas import FormatError
-from compspec.yamltext import load_yaml
+from compspec.documents import parse_yaml as load_yaml
 from rainbow.jobspec import JobspecError, parse_jobspec
 from rainbow.select import SelectionError, select
 
@@ -23,7 +23,7 @@ def test_deep_jobspec_is_a_jobspec_error(text):
 
 
 def test_deep_json_jobspec_is_a_jobspec_error():
-    with pytest.raises(JobspecError, match="nested too deeply"):
+    with pytest.raises(JobspecError, match="nested deeper than"):
         parse_jobspec('{"a": ' + "[" * 200_000 + "]" * 200_000 + "}")
 
 

@@ -58,3 +58,19 @@ def test_local_run_extracts_builds_and_registers(examples_server, tmp_path):
     assert graph["name"] == "laptop"
     saved = (tmp_path / "rainbow-config.yaml").read_text()
     assert "laptop" in saved and "secret" in saved
+
+
+def test_help_is_the_usage_on_stdout_and_exit_0():
+    done = run("-h")
+    assert done.returncode == 0 and done.stderr == ""
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith("Extract every node of a cluster")
+    assert lines[-1].startswith("COMPSPEC names the compspec command")
+    assert not any(line.startswith("set ") for line in lines), "no line of the script itself"
+
+
+def test_a_wrong_call_prints_the_usage_on_stderr():
+    done = run("-x")
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.splitlines()[0] == "extract-cluster.sh: unknown option -x"
+    assert "Options:" in done.stderr

@@ -90,14 +90,14 @@ def test_poller_dry_run_prints_the_local_command_and_takes_nothing(fresh_cluster
     jobid = int(submit(address, creds, "jobspec-constraint.yaml").stdout.split()[1])
     config = tmp_path / "rainbow-config.yaml"
     config.write_text(f"host: {address}\ncluster:\n  name: {creds['cluster']}\n  secret: {creds['secret']}\n")
-    done = script(poller, "--config", str(config), "--once", "--dry-run")
+    done = script(poller, "--config-path", str(config), "--once", "--dry-run")
     assert done.stdout.splitlines() == [f"job {jobid} (jobspec-constraint): would run: {expected}"]
     with RainbowClient(address) as client:  # a dry run accepts nothing: the job is still queued
         assert [job.id for job in client.receive(creds["cluster"], creds["secret"])] == [jobid]
 
 
 def test_poller_without_credentials_is_a_usage_error(tmp_path):
-    done = script("flux_poller.py", "--config", str(tmp_path / "none.yaml"), "--once", "--dry-run", ok=False)
+    done = script("flux_poller.py", "--config-path", str(tmp_path / "none.yaml"), "--once", "--dry-run", ok=False)
     assert done.returncode == 2 and "cluster's name and secret" in done.stderr
 
 

@@ -63,7 +63,8 @@ EXPECTED = {
     },
     "x86-hybrid-i9-12900k": {
         "system.cpu": {"cores": "24", "physical_cores": "16", "sockets": "1", "threads_per_core": "2",
-                       "vendor": "GenuineIntel", "model": "12th Gen Intel(R) Core(TM) i9-12900K",
+                       "performance_cores": "8", "efficiency_cores": "8", "vendor": "GenuineIntel",
+                       "model": "12th Gen Intel(R) Core(TM) i9-12900K",
                        "target": "alderlake", "target_generic": "x86_64_v3"},
         "system.arch": {"name": "amd64", "arch": "x86_64"},
         "processors": "0-23",
@@ -106,6 +107,8 @@ def test_expected_values(extracted, host):
         got = section(document, dotted)
         for key, value in expected[dotted].items():
             assert got.get(key) == value, f"{host} {dotted}.{key}: {got.get(key)!r} != {value!r}"
+    if not host.startswith("x86-hybrid"):
+        assert "performance_cores" not in section(document, "system.cpu")
     for dotted in expected.get("no", []):
         extractor, name, key = dotted.split(".", 2)
         assert key not in section(document, f"{extractor}.{name}"), f"{host} {dotted}"
@@ -313,3 +316,14 @@ def test_cpu_masks_and_lists():
     assert cpuinfo.parse_cpu_mask("ff,0000000f") == [0, 1, 2, 3] + list(range(32, 40))
     assert cpuinfo.parse_cpu_mask("0") == [] and cpuinfo.parse_cpu_mask("zz") == []
     assert cpuinfo.format_cpu_list([0, 1, 2, 5, 7, 8]) == "0-2,5,7-8" and cpuinfo.format_cpu_list([]) == ""
+
+
+@pytest.mark.parametrize("order, arch", [("little", "ppc64le"), ("big", "ppc64")])
+def test_power_endianness_from_the_auxiliary_vector(tmp_path, order, arch):
+    pairs = [(33, 0x7FFF0000), (16, 0xDC0065C2), (6, 65536), (17, 100), (3, 0x10000040), (0, 0)]
+    auxv = b"".join(key.to_bytes(8, order) + value.to_bytes(8, order) for key, value in pairs)
+    (tmp_path / "proc" / "self").mkdir(parents=True)
+    (tmp_path / "proc" / "cpuinfo").write_text(POWER9_CPUINFO)
+    (tmp_path / "proc" / "self" / "auxv").write_bytes(auxv)
+    assert cpuinfo.machine(Host(str(tmp_path))) == arch
+    assert cpuinfo.auxv_byte_order(b"\x01" * 48) == "" and cpuinfo.auxv_byte_order(b"") == ""

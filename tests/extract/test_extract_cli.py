@@ -176,7 +176,7 @@ def test_load_legacy_extractors_key_without_metadata(tmp_path):
 
 
 @pytest.mark.parametrize("content, words", [
-    ("{not json", ["not JSON"]),
+    ("{not json", ["not valid JSON"]),
     (json.dumps({"metadata": {"hostname": "x"}}), ["results"]),
     (json.dumps({"results": {"system": {"sections": {"cpu": {"cores": 4}}}}}), ["results.system.sections.cpu.cores"]),
     (json.dumps({"results": {}, "metadata": {"extracted_at": "yesterday"}}), ["metadata.extracted_at"]),

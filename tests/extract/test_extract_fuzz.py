@@ -17,6 +17,10 @@ LINES = st.lists(st.sampled_from([
     "processor\t: 0", "processor\t: 1", "processor\t: x", "", "flags\t\t: avx2 sse4_2 lm", "vendor_id\t: GenuineIntel",
     "CPU implementer\t: 0x41", "CPU part\t: 0xd40", "physical id\t: 0", "core id\t\t: 3", "cpu\t\t: POWER9",
     "isa\t\t: rv64", "model name\t: : :", "junk", ":", "Features\t: sve", "uarch\t\t: ,",
+    "cpu number\t: 0", "cpu number\t: \u00b2", "vendor_id\t: IBM/S390", "processor 0: version = FF,  machine = 3906",
+    "processor 7: =,=", "ncpus active\t: 2", "ncpus probed\t: 9", "CPU0:\t\tonline", "Processor\t: ARMv7 Processor",
+    "ISA\t\t: loongarch64", "CPU architecture: 7", "CPU architecture: 8", "model name\t: Spacemit(R) X60",
+    "cpu\t\t: POWER10 (raw), altivec supported",
 ]), max_size=30).map("\n".join)
 
 
@@ -25,6 +29,9 @@ LINES = st.lists(st.sampled_from([
 def test_parsers_accept_any_text(text):
     cpuinfo.parse_cpuinfo(text)
     cpuinfo.parse_cpu_list(text)
+    cpuinfo.parse_cpu_mask(text)
+    cpuinfo.auxv_byte_order(text.encode("utf-8", "replace"))
+    cpuinfo.elf_machine(text.encode("utf-8", "replace"), text[:4])
     osrelease.parse_os_release(text)
     kernel.parse_cmdline(text)
     kernel.parse_config(text)
@@ -38,7 +45,11 @@ FILES = ["/proc/cpuinfo", "/proc/meminfo", "/proc/cmdline", "/etc/os-release", "
          "/sys/devices/system/cpu/online", "/sys/devices/system/cpu/cpu0/topology/core_id",
          "/proc/sys/kernel/arch", "/.commands/mpirun-version.txt", "/.commands/nvidia-smi-query.txt",
          "/.commands/rocm-smi.txt", "/.commands/ldd-version.txt", "/proc/driver/nvidia/gpus/x/information",
-         "/sys/bus/pci/devices/0000:00:01.0/class", "/sys/bus/pci/devices/0000:00:01.0/vendor"]
+         "/sys/bus/pci/devices/0000:00:01.0/class", "/sys/bus/pci/devices/0000:00:01.0/vendor",
+         "/sys/devices/system/cpu/present", "/sys/devices/system/cpu/cpu0/topology/thread_siblings_list",
+         "/sys/devices/system/cpu/cpu0/topology/core_siblings",
+         "/sys/devices/system/cpu/cpu0/topology/physical_package_id",
+         "/bin/sh", "/proc/self/auxv"]
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -52,6 +63,6 @@ def test_any_node_tree_gives_a_valid_document(files):
         result = run_extractors(["system", "library", "nfd", "gpu", "kernel"], host_root=root)
     for line in result.warnings:
         assert "\n" not in line
-        # Unavailable reasons only: a section that raised anything else has a bug.
+        # SectionUnavailable reasons only: a section that raised anything else has a bug.
         assert not re.match(r"^[a-z]+\.[a-z]+: [A-Za-z]+(Error|Exception)\b", line), line
     load_extraction(json.loads(json.dumps(result.document)))

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from compspec.extract import SelectionError, parse_selection, run_extractors
+from compspec.extract import ExtractorSelectionError, parse_selection, run_extractors
 from compspec.extractors import cpuinfo, gpu, kernel, library, osrelease
 from compspec.extractors.host import Host
 
@@ -258,7 +258,7 @@ def test_default_selection():
     ("system[]", ["empty section list", "cpu, processor"]),
 ])
 def test_selection_errors_list_valid_names(item, words):
-    with pytest.raises(SelectionError) as info:
+    with pytest.raises(ExtractorSelectionError) as info:
         run_extractors([item])
     for word in words:
         assert word in str(info.value)
@@ -324,7 +324,7 @@ def test_nfd_storage_leaves_out_loop_ram_and_zram_devices(tmp_path):
 def test_nfd_storage_with_only_virtual_block_devices_is_unavailable(tmp_path):
     _write(tmp_path, {"/sys/block/loop0/queue/rotational": "0\n"})
     from compspec.extractors.nfd import storage
-    from compspec.extractors.registry import Unavailable
+    from compspec.extractors.registry import SectionUnavailable
 
-    with pytest.raises(Unavailable, match="no block devices"):
+    with pytest.raises(SectionUnavailable, match="no block devices"):
         storage(Host(str(tmp_path)))

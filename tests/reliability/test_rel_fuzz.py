@@ -90,7 +90,7 @@ def _status(answer: Any) -> str:
 
 def _fuzz(operation: str):
     # No shrinking: every example costs a round trip and two store dumps, and the unshrunk input is reported anyway.
-    return settings(max_examples=EXAMPLES[operation] * SCALE, deadline=None, database=None, derandomize=False,
+    return settings(max_examples=EXAMPLES[operation] * SCALE, deadline=None, database=None,
                     phases=[Phase.explicit, Phase.generate],
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
                                            HealthCheck.filter_too_much, HealthCheck.large_base_example])

@@ -10,7 +10,7 @@ import pytest
 
 from rainbow.jobspec import simple_jobspec
 from rainbow.server.cache import GenerationCache, digest
-from rainbow.server.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
+from rainbow.server.errors import FailedPrecondition, InvalidArgument, PermissionDenied
 from rainbow.server.scheduler import EXISTS, NO_EXISTS, SUCCESS, Scheduler, SelectionConfig
 from rainbow.store import open_store
 
@@ -79,7 +79,7 @@ def test_state_cache_and_constraint_selection(scheduler):
         scheduler.submit(SMALL, tokens, algorithm="constraint", options=options)
     with pytest.raises(InvalidArgument):
         scheduler.update_state("red", red.secret, '["free"]')
-    with pytest.raises(NotFound):
+    with pytest.raises(PermissionDenied, match="^cluster green: secret is missing or not valid$"):
         scheduler.update_state("green", "x", "{}")
 
 
@@ -164,3 +164,28 @@ def test_serve_refuses_an_unreadable_mappings_file(tmp_path):
                                        "--compat-mappings", str(tmp_path / "missing.yaml")])
     assert result.exit_code == 1
     assert "--compat-mappings" in result.output and "missing.yaml" in result.output
+
+
+def test_unknown_cluster_is_answered_as_a_wrong_secret(tmp_path):
+    """Every call checked with a cluster secret: an unknown name gets the wrong secret's code and words, so the
+    answers do not tell which names are registered; deleting a cluster that is not there is an error."""
+    scheduler = Scheduler(open_store(tmp_path / "r.db"), registration_secret="reg",
+                          selection=SelectionConfig("random", {}))
+    red = scheduler.register("red", "reg", GRAPH)
+    calls = {
+        "receive": lambda name, secret: scheduler.receive(name, secret),
+        "accept": lambda name, secret: scheduler.accept(name, secret, [1]),
+        "state": lambda name, secret: scheduler.update_state(name, secret, "{}"),
+        "subsystem": lambda name, secret: scheduler.register_subsystem(name, secret, "io", IO),
+        "delete subsystem": lambda name, secret: scheduler.delete_subsystem(name, secret, "io"),
+        "delete": lambda name, secret: scheduler.delete(name, secret),
+    }
+    for what, call in calls.items():
+        with pytest.raises(PermissionDenied) as wrong:
+            call("red", "guess")
+        with pytest.raises(PermissionDenied) as unknown:
+            call("green", "guess")
+        assert str(unknown.value) == str(wrong.value).replace("red", "green"), what
+    assert scheduler.delete("red", red.secret) == SUCCESS
+    with pytest.raises(PermissionDenied, match="^cluster red: secret is missing or not valid$"):
+        scheduler.delete("red", red.secret)
