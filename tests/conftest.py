@@ -87,3 +87,34 @@ def _stop_quietly(server: ServerProcess) -> bool:
         return True
     except Exception:
         return False
+
+
+NO_POSTGRES = "PostgreSQL is not installed (Debian: apt-get install postgresql; .ci/run installs it)"
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """One throw-away PostgreSQL for the whole run (see pgutil.py); skips when PostgreSQL is absent."""
+    from pgutil import start_postgres
+
+    server = start_postgres()
+    if server is None:
+        pytest.skip(NO_POSTGRES)
+    try:
+        yield server
+    finally:
+        server.remove()
+
+
+@pytest.fixture
+def pg_url(postgres_server) -> str:
+    """The URL of a fresh, empty database on the session's PostgreSQL."""
+    return postgres_server.new_database()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request, tmp_path) -> str:
+    """Where a store lives, once for each backend: a SQLite file, then a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        return str(tmp_path / "rainbow.db")
+    return request.getfixturevalue("pg_url")
