@@ -66,7 +66,10 @@ def _help(*command: str) -> str:
     return result.output
 
 
-@pytest.mark.parametrize("command", [c for c in COMMANDS if c != "config"] + ["config show", "register subsystem"])
+SETTINGS_COMMANDS = [c for c in COMMANDS if c not in ("config", "demo")] + ["config show", "register subsystem"]
+
+
+@pytest.mark.parametrize("command", SETTINGS_COMMANDS)
 def test_help_shows_config_path_and_variables(command):
     text = _help(*command.split())
     assert "--config-path" in text and "env var: RAINBOW_CONFIG" in text
@@ -75,7 +78,7 @@ def test_help_shows_config_path_and_variables(command):
 
 
 def test_no_hand_typed_variables_in_help():
-    for command in [c for c in COMMANDS if c != "config"] + ["config show", "config init"]:
+    for command in SETTINGS_COMMANDS + ["config init", "demo"]:
         assert "env: RAINBOW" not in _help(*command.split()), command
 
 
