@@ -30,9 +30,10 @@ settings.register_profile("random", derandomize=False, database=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "seeded"))
 
 _E2E_FOLDERS = {"e2e", "examples", "interop", "reliability"}
-_E2E_FILES = {"test_cli_e2e.py", "test_docs_demo.py", "test_docs_commands.py"}
+_E2E_FILES = {"test_cli_e2e.py", "test_docs_demo.py", "test_docs_commands.py", "test_store_replicas.py",
+              "test_store_serve.py"}
 _SLOW_FOLDERS = {"interop", "reliability"}
-_SLOW_FILES = {"test_docs_demo.py"}
+_SLOW_FILES = {"test_docs_demo.py", "test_store_replicas.py"}
 _SERVER_FIXTURES = {"rainbow_server", "server_factory", "examples_server", "fresh_cluster"}
 
 
