@@ -80,7 +80,7 @@ def test_help_shows_config_path_and_variables(command):
 
 
 def test_no_hand_typed_variables_in_help():
-    for command in SETTINGS_COMMANDS + ["config init", "demo"]:
+    for command in SETTLED + ["config show", "config init", "demo"]:
         assert "env: RAINBOW" not in _help(*command.split()), command
 
 
