@@ -10,13 +10,13 @@ import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Protocol
 
 import grpc
 from google.protobuf import timestamp_pb2
 
 from rainbow.address import DEFAULT_ADDRESS, with_default_port
-from rainbow.protos import jobs_pb2, jobs_pb2_grpc, memory_pb2, memory_pb2_grpc, rainbow_pb2, rainbow_pb2_grpc
+from rainbow.protos import jobs_pb2, memory_pb2, rainbow_pb2
 from rainbow.tlsfiles import load_tls
 
 
@@ -66,6 +66,11 @@ def error_from_rpc(exc: grpc.RpcError) -> RainbowError:
     status = exc.code() if hasattr(exc, "code") else None
     code = status.name if status is not None else "UNKNOWN"
     details = (exc.details() if hasattr(exc, "details") else "") or ""
+    return error_from_status(code, details)
+
+
+def error_from_status(code: str, details: str) -> RainbowError:
+    """The RainbowError for a status code name and its details, whichever transport carried the call."""
     if code == "UNKNOWN" and details.strip() == "request denied":
         return PermissionDenied("PERMISSION_DENIED", details)
     return _ERRORS.get(code, RainbowError)(code, details)
@@ -196,9 +201,67 @@ RETRY_SERVICE_CONFIG = json.dumps({"methodConfig": [{
 }]})
 
 
+# -- transports -------------------------------------------------------------------------------------------------
+SCHEDULER = "convergedcomputing.org.grpc.v1.RainbowScheduler"
+GRAPH = "service.MemoryGraph"
+JOBS = "rainbow.jobs.v1.RainbowJobs"
+HEALTH = "grpc.health.v1.Health"
+
+
+class Transport(Protocol):
+    """How a call reaches a server: one request message in, one response message out, or a RainbowError.
+
+    The client builds messages and reads answers; the transport only carries them, so the same client runs over a
+    gRPC channel or in the same process as a scheduler (rainbow.server.inprocess)."""
+
+    def call(self, service: str, method: str, request: Any, response_type: Any, timeout: float) -> Any: ...
+
+    def close(self) -> None: ...
+
+
+class GrpcTransport:
+    """A gRPC channel to a server address, plain or TLS; idempotent calls retried by the channel's service config."""
+
+    def __init__(self, address: str, *, tls_ca: str | None = None, tls_cert: str | None = None,
+                 tls_key: str | None = None, server_name: str | None = None) -> None:
+        # The server enforces the message limit; the client must not refuse a large graph or job list first.
+        options: list[tuple[str, Any]] = [("grpc.max_send_message_length", -1),
+                                          ("grpc.max_receive_message_length", -1),
+                                          ("grpc.enable_retries", 1),
+                                          ("grpc.service_config", RETRY_SERVICE_CONFIG)]
+        if server_name:
+            options.append(("grpc.ssl_target_name_override", server_name))
+        if tls_ca or tls_cert:
+            material = load_tls(tls_cert, tls_key, tls_ca)  # TLSFileError (a ValueError) names a bad file
+            credentials = grpc.ssl_channel_credentials(
+                root_certificates=material.ca, private_key=material.key, certificate_chain=material.cert)
+            self.channel = grpc.secure_channel(address, credentials, options=options)
+        else:
+            self.channel = grpc.insecure_channel(address, options=options)
+        self._methods: dict[str, Any] = {}
+
+    def call(self, service: str, method: str, request: Any, response_type: Any, timeout: float) -> Any:
+        path = f"/{service}/{method}"
+        stub = self._methods.get(path)
+        if stub is None:
+            stub = self._methods[path] = self.channel.unary_unary(
+                path, request_serializer=type(request).SerializeToString,
+                response_deserializer=response_type.FromString)
+        try:
+            return stub(request, timeout=timeout)
+        except grpc.RpcError as exc:
+            raise error_from_rpc(exc) from None
+
+    def close(self) -> None:
+        self.channel.close()
+
+
 # -- the client -------------------------------------------------------------------------------------------------
 class RainbowClient:
-    """A connection to one rainbow server. Use as a context manager, or call close()."""
+    """A connection to one rainbow server. Use as a context manager, or call close().
+
+    `transport` replaces the gRPC channel the address and TLS options would open, e.g. with
+    rainbow.server.inprocess.InProcessTransport to run against a scheduler in this process."""
 
     def __init__(
         self,
@@ -209,40 +272,25 @@ class RainbowClient:
         tls_key: str | None = None,
         server_name: str | None = None,
         timeout: float = 30.0,
+        transport: Transport | None = None,
     ) -> None:
         if bool(tls_cert) != bool(tls_key):
             raise ValueError("a client certificate needs its key, and a key its certificate (--tls-cert, --tls-key)")
         address = with_default_port(address)
         self.address = address
         self.timeout = timeout
-        # The server enforces the message limit; the client must not refuse a large graph or job list first.
-        options: list[tuple[str, Any]] = [("grpc.max_send_message_length", -1),
-                                          ("grpc.max_receive_message_length", -1),
-                                          ("grpc.enable_retries", 1),
-                                          ("grpc.service_config", RETRY_SERVICE_CONFIG)]
-        if server_name:
-            options.append(("grpc.ssl_target_name_override", server_name))
         self.tls = bool(tls_ca or tls_cert)
-        if self.tls:
-            material = load_tls(tls_cert, tls_key, tls_ca)  # TLSFileError (a ValueError) names a bad file
-            credentials = grpc.ssl_channel_credentials(
-                root_certificates=material.ca, private_key=material.key, certificate_chain=material.cert)
-            self._channel = grpc.secure_channel(address, credentials, options=options)
-        else:
-            self._channel = grpc.insecure_channel(address, options=options)
-        self._scheduler = rainbow_pb2_grpc.RainbowSchedulerStub(self._channel)
-        self._graph = memory_pb2_grpc.MemoryGraphStub(self._channel)
-        self._jobs = jobs_pb2_grpc.RainbowJobsStub(self._channel)
+        if transport is None:
+            transport = GrpcTransport(address, tls_ca=tls_ca, tls_cert=tls_cert, tls_key=tls_key,
+                                      server_name=server_name)
+        self.transport: Transport = transport
 
     # -- plumbing ------------------------------------------------------------------------------------------------
-    def _call(self, method, request):
-        try:
-            return method(request, timeout=self.timeout)
-        except grpc.RpcError as exc:
-            raise error_from_rpc(exc) from None
+    def _call(self, service: str, method: str, request, response_type):
+        return self.transport.call(service, method, request, response_type, self.timeout)
 
     def close(self) -> None:
-        self._channel.close()
+        self.transport.close()
 
     def __enter__(self) -> "RainbowClient":
         return self
@@ -254,7 +302,7 @@ class RainbowClient:
     def register(self, name: str, secret: str, graph: str | bytes | Mapping[str, Any]) -> RegisterResult:
         """Register a cluster graph with the server's registration secret; REGISTER_EXISTS is an answer, not an error."""
         request = rainbow_pb2.RegisterRequest(name=name, secret=secret, nodes=_text(graph), sent=_now())
-        response = self._call(self._scheduler.Register, request)
+        response = self._call(SCHEDULER, "Register", request, rainbow_pb2.RegisterResponse)
         return RegisterResult(status=rainbow_pb2.RegisterResponse.ResultType.Name(response.status),
                               token=response.token, secret=response.secret)
 
@@ -263,22 +311,22 @@ class RainbowClient:
         """Attach a subsystem graph (io, spack...) to a registered cluster, with the cluster's secret."""
         request = rainbow_pb2.RegisterRequest(name=cluster, secret=secret, nodes=_text(graph), subsystem=subsystem,
                                               sent=_now())
-        response = self._call(self._scheduler.RegisterSubsystem, request)
+        response = self._call(SCHEDULER, "RegisterSubsystem", request, rainbow_pb2.RegisterResponse)
         return rainbow_pb2.RegisterResponse.ResultType.Name(response.status)
 
     def delete(self, cluster: str, secret: str) -> str:
-        response = self._call(self._scheduler.Delete, rainbow_pb2.DeleteRequest(name=cluster, secret=secret))
+        response = self._call(SCHEDULER, "Delete", rainbow_pb2.DeleteRequest(name=cluster, secret=secret), rainbow_pb2.DeleteResponse)
         return rainbow_pb2.DeleteResponse.ResultType.Name(response.status)
 
     def delete_subsystem(self, cluster: str, secret: str, subsystem: str) -> str:
         request = rainbow_pb2.DeleteRequest(name=cluster, secret=secret, subsytem=subsystem)
-        response = self._call(self._scheduler.DeleteSubsystem, request)
+        response = self._call(SCHEDULER, "DeleteSubsystem", request, rainbow_pb2.DeleteResponse)
         return rainbow_pb2.DeleteResponse.ResultType.Name(response.status)
 
     def update_state(self, cluster: str, secret: str, state: str | bytes | Mapping[str, Any]) -> str:
         """Replace the cluster's state (a JSON object of flat key/values that constraint selection reads)."""
         request = rainbow_pb2.UpdateStateRequest(cluster=cluster, secret=secret, payload=_text(state))
-        response = self._call(self._scheduler.UpdateState, request)
+        response = self._call(SCHEDULER, "UpdateState", request, rainbow_pb2.UpdateStateResponse)
         return rainbow_pb2.UpdateStateResponse.ResultType.Name(response.status)
 
     # -- jobs ----------------------------------------------------------------------------------------------------
@@ -302,7 +350,7 @@ class RainbowClient:
             satisfy_only=satisfy_only,
             sent=_now(),
         )
-        response = self._call(self._scheduler.SubmitJob, request)
+        response = self._call(SCHEDULER, "SubmitJob", request, rainbow_pb2.SubmitJobResponse)
         return SubmitResult(
             status=rainbow_pb2.SubmitJobResponse.ResultType.Name(response.status),
             jobid=response.jobid,
@@ -314,7 +362,7 @@ class RainbowClient:
     def satisfy(self, jobspec: str | bytes | Mapping[str, Any], matcher: str = "") -> SatisfyResult:
         """Which registered clusters could run the job (MemoryGraph.Satisfy; needs no credential)."""
         request = memory_pb2.SatisfyRequest(payload=_text(jobspec), matcher=matcher)
-        response = self._call(self._graph.Satisfy, request)
+        response = self._call(GRAPH, "Satisfy", request, memory_pb2.SatisfyResponse)
         return SatisfyResult(
             clusters=list(response.clusters),
             reasons=dict(response.reasons),
@@ -326,20 +374,20 @@ class RainbowClient:
     def receive(self, cluster: str, secret: str, max_jobs: int = 0) -> list[Job]:
         """The cluster's queued, unaccepted jobs in id order (at most max_jobs; <= 0 for all)."""
         request = rainbow_pb2.ReceiveJobsRequest(cluster=cluster, secret=secret, maxJobs=max_jobs, sent=_now())
-        response = self._call(self._scheduler.ReceiveJobs, request)
+        response = self._call(SCHEDULER, "ReceiveJobs", request, rainbow_pb2.ReceiveJobsResponse)
         return [parse_job(jobid, response.jobs[jobid], cluster) for jobid in sorted(response.jobs)]
 
     def accept(self, cluster: str, secret: str, ids: Iterable[int]) -> str:
         """Take jobs off the queue: RESULT_TYPE_SUCCESS when every id was accepted, RESULT_TYPE_PARTIAL otherwise."""
         request = rainbow_pb2.AcceptJobsRequest(cluster=cluster, secret=secret, jobids=list(ids), sent=_now())
-        response = self._call(self._scheduler.AcceptJobs, request)
+        response = self._call(SCHEDULER, "AcceptJobs", request, rainbow_pb2.AcceptJobsResponse)
         return rainbow_pb2.AcceptJobsResponse.ResultType.Name(response.status)
 
     def list_jobs(self, cluster: str, secret: str, state: str = "", after_id: int = 0, limit: int = 0) -> JobPage:
         """One page of the cluster's jobs (state "", "all", "pending" or "accepted"), ids above after_id."""
         request = jobs_pb2.ListJobsRequest(cluster=cluster, secret=secret, state=state, after_id=after_id,
                                            limit=limit)
-        response = self._call(self._jobs.ListJobs, request)
+        response = self._call(JOBS, "ListJobs", request, jobs_pb2.ListJobsResponse)
         jobs = [
             ListedJob(
                 id=job.id,
@@ -367,8 +415,8 @@ class RainbowClient:
     # -- health --------------------------------------------------------------------------------------------------
     def health(self, service: str = "") -> str:
         """The standard gRPC health check's answer, e.g. "SERVING"."""
-        from grpc_health.v1 import health_pb2, health_pb2_grpc
+        from grpc_health.v1 import health_pb2
 
-        stub = health_pb2_grpc.HealthStub(self._channel)
-        response = self._call(stub.Check, health_pb2.HealthCheckRequest(service=service))
+        response = self._call(HEALTH, "Check", health_pb2.HealthCheckRequest(service=service),
+                              health_pb2.HealthCheckResponse)
         return health_pb2.HealthCheckResponse.ServingStatus.Name(response.status)

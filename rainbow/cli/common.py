@@ -22,6 +22,9 @@ from compspec.schemas import FormatError
 from rainbow import config as rconfig
 from rainbow.cli.settings import config_path_option, loaded_config, setting
 
+# The key of click's context object under which a caller supplies the commands' client factory (Settings.client).
+CLIENT_FACTORY = "client_factory"
+
 # Flag name -> the dotted config key it overrides.
 _FLAG_KEYS = {
     "host": "host",
@@ -97,11 +100,21 @@ class Settings:
                 self.require("cluster.secret", "--cluster-secret"))
 
     def client(self):
-        """A RainbowClient for the resolved address and TLS settings (close it, or use it in a with block)."""
+        """A RainbowClient for the resolved address and TLS settings (close it, or use it in a with block).
+
+        A program that runs the commands itself can supply the client: `main(obj={CLIENT_FACTORY: factory})`
+        (click's context object) makes every command call `factory(settings)` first, and use the client it returns (None: the usual one), e.g. to return a client
+        over rainbow.server.inprocess.InProcessTransport."""
         from rainbow.client import RainbowClient
         from rainbow.tlsfiles import TLSFileError
 
+        ctx = click.get_current_context(silent=True)
+        obj = ctx.find_root().obj if ctx is not None else None
+        factory = obj.get(CLIENT_FACTORY) if isinstance(obj, Mapping) else None
         try:
+            client = factory(self) if factory is not None else None
+            if client is not None:
+                return client
             return RainbowClient(
                 self.address,
                 tls_ca=self.get("tls.ca") or None,

@@ -1,4 +1,5 @@
-"""RainbowClient against a scripted in-process servicer: what goes on the wire, how answers and errors come back."""
+"""RainbowClient against a real scheduler in this process (tests/cli/conftest.py): what goes on the wire, how
+answers and errors come back."""
 from __future__ import annotations
 
 import json
@@ -8,90 +9,118 @@ import pytest
 
 from rainbow import client as rc
 
-from .fake_rainbow import FakeServer
+from .conftest import UPSTREAM, World
 
-
-@pytest.fixture(scope="module")
-def fake():
-    server = FakeServer()
-    with rc.RainbowClient(server.address, timeout=10) as client:
-        yield client, server.scheduler, server.graph
-    server.stop()
+GRAPH = (UPSTREAM / "cluster-nodes.json").read_text()
+JOB = {"version": 1, "resources": [{"type": "node", "count": 1}],
+       "tasks": [{"command": ["true"], "slot": "default", "count": {"per_slot": 1}}]}
 
 
 @pytest.fixture
-def wire(fake):
-    client, scheduler, graph = fake
-    scheduler.requests.clear()
-    scheduler.abort_with = None
-    graph.requests.clear()
-    return fake
+def wire(world: World):
+    with world.client() as client:
+        yield client, world
+
+
+def _last(world: World, method: str):
+    return world.transport.requests(method)[-1]
 
 
 def test_register_sends_graph_json_and_returns_credentials(wire):
-    client, scheduler, _ = wire
-    result = client.register("red", "s3", {"graph": {"nodes": {}}})
-    assert result == rc.RegisterResult(status="REGISTER_SUCCESS", token="tok", secret="sec")
-    sent = scheduler.requests[-1]
-    assert (sent.name, sent.secret, json.loads(sent.nodes)) == ("red", "s3", {"graph": {"nodes": {}}})
+    client, world = wire
+    result = client.register("red", "reg", GRAPH)
+    assert result.status == "REGISTER_SUCCESS" and result.token and result.secret
+    sent = _last(world, "Register")
+    assert (sent.name, sent.secret, json.loads(sent.nodes)) == ("red", "reg", json.loads(GRAPH))
     assert sent.sent.seconds > 0
-    assert client.register("exists", "s3", "{}") == rc.RegisterResult("REGISTER_EXISTS", "", "")
+    assert client.register("red", "reg", GRAPH) == rc.RegisterResult("REGISTER_EXISTS", "", "")
 
 
 def test_subsystem_delete_and_state_use_the_wire_names(wire):
-    client, scheduler, _ = wire
-    assert client.register_subsystem("red", "cs", "io", b'{"graph": {}}') == "REGISTER_SUCCESS"
-    assert scheduler.requests[-1].subsystem == "io"
-    assert client.delete("red", "cs") == "DELETE_SUCCESS"
-    assert client.delete_subsystem("red", "cs", "io") == "DELETE_NO_EXISTS"
-    assert scheduler.requests[-1].subsytem == "io"
-    assert client.update_state("red", "cs", {"nodes_free": 3}) == "UPDATE_STATE_SUCCESS"
-    assert json.loads(scheduler.requests[-1].payload) == {"nodes_free": 3}
+    client, world = wire
+    red = client.register("red", "reg", GRAPH)
+    io = (UPSTREAM / "cluster-io-subsystem.json").read_bytes()
+    assert client.register_subsystem("red", red.secret, "io", io) == "REGISTER_SUCCESS"
+    assert _last(world, "RegisterSubsystem").subsystem == "io"
+    assert client.update_state("red", red.secret, {"nodes_free": 3}) == "UPDATE_STATE_SUCCESS"
+    assert json.loads(_last(world, "UpdateState").payload) == {"nodes_free": 3}
+    assert client.delete_subsystem("red", red.secret, "io") == "DELETE_SUCCESS"
+    assert _last(world, "DeleteSubsystem").subsytem == "io"
+    assert client.delete_subsystem("red", red.secret, "io") == "DELETE_NO_EXISTS"
+    assert client.delete("red", red.secret) == "DELETE_SUCCESS"
 
 
 def test_submit_carries_clusters_options_and_reasons(wire):
-    client, scheduler, _ = wire
-    result = client.submit("version: 1\n", [("red", "t1"), ("blue", "t2")], name="job", select_algorithm="constraint",
-                           select_options={"priorities": "[]"}, satisfy_only=True)
-    assert result == rc.SubmitResult("SUBMIT_SUCCESS", 7, "red", ["red"], {"blue": "too small"})
-    sent = scheduler.requests[-1]
-    assert [(c.name, c.token) for c in sent.clusters] == [("red", "t1"), ("blue", "t2")]
-    assert (sent.jobspec, sent.name, sent.select_algorithm, sent.satisfy_only) == ("version: 1\n", "job",
-                                                                                  "constraint", True)
-    assert dict(sent.select_options) == {"priorities": "[]"}
+    client, world = wire
+    red, blue = client.register("red", "reg", GRAPH), client.register("blue", "reg", GRAPH)
+    result = client.submit(JOB, [("red", red.token), ("blue", blue.token)], name="job", select_algorithm="random",
+                           select_options={"seed": "1"}, satisfy_only=True)
+    assert result == rc.SubmitResult("SUBMIT_SUCCESS", 0, "", ["blue", "red"], {})
+    sent = _last(world, "SubmitJob")
+    assert [(c.name, c.token) for c in sent.clusters] == [("red", red.token), ("blue", blue.token)]
+    assert (json.loads(sent.jobspec), sent.name, sent.select_algorithm, sent.satisfy_only) == (JOB, "job",
+                                                                                              "random", True)
+    assert dict(sent.select_options) == {"seed": "1"}
 
 
 def test_satisfy(wire):
-    client, _, graph = wire
-    result = client.satisfy({"version": 1})
-    assert result == rc.SatisfyResult(["red"], {"blue": "needs 4 nodes"}, 2, 1, 1)
-    assert json.loads(graph.requests[-1].payload) == {"version": 1}
+    client, world = wire
+    client.register("red", "reg", GRAPH)
+    result = client.satisfy(JOB)
+    assert result == rc.SatisfyResult(["red"], {}, 1, 1, 0)
+    assert json.loads(_last(world, "Satisfy").payload) == JOB
 
 
-def test_receive_orders_by_id_and_keeps_odd_entries(wire):
-    client, scheduler, _ = wire
-    jobs = client.receive("red", "cs", max_jobs=5)
-    assert [j.id for j in jobs] == [3, 4, 9]
-    assert jobs[0] == rc.Job(3, "red", "a", "{}", "hostname")
-    assert jobs[1] == rc.Job(4, "red", "", "not json", "")
-    assert jobs[2].to_dict() == {"id": 9, "cluster": "red", "name": "b", "jobspec": "version: 1", "command": ""}
-    assert scheduler.requests[-1].maxJobs == 5
+def test_receive_orders_by_id(wire):
+    client, world = wire
+    red = client.register("red", "reg", GRAPH)
+    ids = [client.submit(JOB, [("red", red.token)], name=f"j{n}").jobid for n in range(3)]
+    jobs = client.receive("red", red.secret, max_jobs=5)
+    assert [j.id for j in jobs] == ids
+    assert jobs[0].to_dict() == {"id": ids[0], "cluster": "red", "name": "j0", "jobspec": jobs[0].jobspec,
+                                 "command": ""}
+    assert json.loads(jobs[0].jobspec) == JOB
+    assert _last(world, "ReceiveJobs").maxJobs == 5
+
+
+def test_receive_keeps_odd_entries():
+    assert rc.parse_job(4, "not json", "red") == rc.Job(4, "red", "", "not json", "")
+    text = json.dumps({"id": 9, "cluster": "red", "name": "b", "jobspec": "version: 1", "command": "", "x": 1})
+    assert rc.parse_job(9, text, "red").to_dict() == {"id": 9, "cluster": "red", "name": "b",
+                                                      "jobspec": "version: 1", "command": ""}
 
 
 def test_accept_returns_status(wire):
-    client, scheduler, _ = wire
-    assert client.accept("red", "cs", [3, 9]) == "RESULT_TYPE_PARTIAL"
-    assert list(scheduler.requests[-1].jobids) == [3, 9]
+    client, world = wire
+    red = client.register("red", "reg", GRAPH)
+    job = client.submit(JOB, [("red", red.token)]).jobid
+    assert client.accept("red", red.secret, [job, job + 100]) == "RESULT_TYPE_PARTIAL"
+    assert list(_last(world, "AcceptJobs").jobids) == [job, job + 100]
 
 
 def test_iter_jobs_follows_every_page(wire):
-    client, _, _ = wire
-    page = client.list_jobs("red", "cs", limit=2)
-    assert [j.id for j in page.jobs] == [1, 2] and page.next_after_id == 2
-    jobs = list(client.iter_jobs("red", "cs", limit=2))
-    assert [j.id for j in jobs] == [1, 2, 3, 4, 5]
-    assert jobs[0].to_dict()["accepted"] == "2023-11-14T22:14:20Z"
-    assert jobs[1].accepted is None and jobs[1].to_dict()["submitted"] == "2023-11-14T22:13:20Z"
+    client, _ = wire
+    red = client.register("red", "reg", GRAPH)
+    ids = [client.submit(JOB, [("red", red.token)], name=f"j{n}").jobid for n in range(5)]
+    assert client.accept("red", red.secret, ids[:1]) == "RESULT_TYPE_SUCCESS"
+    page = client.list_jobs("red", red.secret, limit=2)
+    assert [j.id for j in page.jobs] == ids[:2] and page.next_after_id == ids[1]
+    jobs = list(client.iter_jobs("red", red.secret, limit=2))
+    assert [j.id for j in jobs] == ids
+    assert jobs[0].to_dict()["accepted"].endswith("Z") and jobs[0].state == "accepted"
+    assert jobs[1].accepted is None and jobs[1].to_dict()["submitted"].endswith("Z")
+
+
+def test_server_errors_come_back_as_classes(wire):
+    client, _ = wire
+    red = client.register("red", "reg", GRAPH)
+    with pytest.raises(rc.PermissionDenied) as denied:
+        client.update_state("red", "wrong", "{}")
+    assert denied.value.code == "PERMISSION_DENIED"
+    with pytest.raises(rc.InvalidArgument):
+        client.update_state("red", red.secret, "[not json")
+    with pytest.raises(rc.PermissionDenied):
+        client.register("blue", "not-the-registration-secret", GRAPH)
 
 
 @pytest.mark.parametrize(
@@ -106,15 +135,12 @@ def test_iter_jobs_follows_every_page(wire):
         (grpc.StatusCode.RESOURCE_EXHAUSTED, "too big", rc.RainbowError, "RESOURCE_EXHAUSTED"),
     ],
 )
-def test_errors_map_to_classes(wire, code, details, cls, name):
-    client, scheduler, _ = wire
-    scheduler.abort_with = (code, details)
-    with pytest.raises(rc.RainbowError) as info:
-        client.update_state("red", "cs", "{}")
-    assert type(info.value) is cls
-    assert info.value.code == name
-    assert info.value.details == details
-    assert "\n" not in str(info.value)
+def test_errors_map_to_classes(code, details, cls, name):
+    error = rc.error_from_status(code.name, details)
+    assert type(error) is cls
+    assert error.code == name
+    assert error.details == details
+    assert "\n" not in str(error)
 
 
 def test_unreachable_server_is_unavailable():
