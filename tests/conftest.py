@@ -30,9 +30,10 @@ settings.register_profile("random", derandomize=False, database=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "seeded"))
 
 _E2E_FOLDERS = {"e2e", "examples", "interop", "reliability"}
-_E2E_FILES = {"test_cli_e2e.py", "test_docs_demo.py", "test_docs_commands.py"}
+_E2E_FILES = {"test_cli_e2e.py", "test_docs_demo.py", "test_docs_commands.py", "test_store_replicas.py",
+              "test_store_serve.py"}
 _SLOW_FOLDERS = {"interop", "reliability"}
-_SLOW_FILES = {"test_docs_demo.py"}
+_SLOW_FILES = {"test_docs_demo.py", "test_store_replicas.py"}
 _SERVER_FIXTURES = {"rainbow_server", "server_factory", "examples_server", "fresh_cluster"}
 
 
@@ -87,3 +88,34 @@ def _stop_quietly(server: ServerProcess) -> bool:
         return True
     except Exception:
         return False
+
+
+NO_POSTGRES = "PostgreSQL is not installed (Debian: apt-get install postgresql; .ci/run installs it)"
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """One throw-away PostgreSQL for the whole run (see pgutil.py); skips when PostgreSQL is absent."""
+    from pgutil import start_postgres
+
+    server = start_postgres()
+    if server is None:
+        pytest.skip(NO_POSTGRES)
+    try:
+        yield server
+    finally:
+        server.remove()
+
+
+@pytest.fixture
+def pg_url(postgres_server) -> str:
+    """The URL of a fresh, empty database on the session's PostgreSQL."""
+    return postgres_server.new_database()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request, tmp_path) -> str:
+    """Where a store lives, once for each backend: a SQLite file, then a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        return str(tmp_path / "rainbow.db")
+    return request.getfixturevalue("pg_url")

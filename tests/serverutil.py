@@ -32,11 +32,12 @@ __all__ = ["DEFAULT_SECRET", "START_TIMEOUT", "STOP_TIMEOUT", "ServerError", "Se
 class ServerProcess(ServedProcess):
     """One `rainbow serve` on a database file, with none of the caller's RAINBOW_* settings; restartable."""
 
-    def __init__(self, workdir: Path, db_path: Path, secret: str | None, extra_args: Sequence[str],
+    def __init__(self, workdir: Path, db_path: Path | str, secret: str | None, extra_args: Sequence[str],
                  host: str = "127.0.0.1") -> None:
         env = {k: v for k, v in os.environ.items() if not k.startswith("RAINBOW_")}
         super().__init__([], workdir, env=env)
-        self.db_path = Path(db_path)
+        # A SQLite file, or a store URL (postgresql://...) kept as given.
+        self.db_path = db_path if "://" in str(db_path) else Path(db_path)
         self.secret = secret
         self.extra_args = tuple(extra_args)
         self.host = host
@@ -74,5 +75,5 @@ def start_server(tmp_path: str | os.PathLike, *, secret: str | None = DEFAULT_SE
     """
     workdir = Path(tmp_path)
     workdir.mkdir(parents=True, exist_ok=True)
-    db_path = Path(db) if db is not None else workdir / "rainbow.db"
+    db_path = (db if "://" in str(db) else Path(db)) if db is not None else workdir / "rainbow.db"
     return ServerProcess(workdir, db_path, secret, extra_args).start(port)

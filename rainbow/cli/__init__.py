@@ -17,6 +17,7 @@ COMMANDS = {
     "jobs": "rainbow.cli.jobs:jobs",
     "delete": "rainbow.cli.delete:delete",
     "demo": "rainbow.cli.demo:demo",
+    "db": "rainbow.cli.db:db",
 }
 
 

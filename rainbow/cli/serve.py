@@ -23,9 +23,15 @@ def _selection_options(options) -> dict[str, str]:
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", type=click.IntRange(0, 65535), default=50051, show_default=True,
               help="Port to listen on (0: pick a free one; the line 'serving on' shows it).")
-@click.option("--db", "db", default="rainbow.db", show_default=True, help="SQLite database file.")
+@click.option("--db", "db", default="rainbow.db", show_default=True, envvar="RAINBOW_DB", show_envvar=True,
+              help="The store: a SQLite file (or sqlite:///PATH), or postgresql://USER@HOST:PORT/DB, which several "
+                   "servers can share.")
 @setting("--secret", default=None, config_key="scheduler.secret",
-         help="Registration secret (none anywhere: a random one, printed once).")
+         help="Registration secret (none anywhere: the one the store keeps, else a random one, printed once).")
+@click.option("--rotate-registration-secret", "rotate_secret", is_flag=True,
+              help="Replace the registration secret the store keeps with --secret.")
+@click.option("--receive-lease", "receive_lease", type=click.FloatRange(0, 86400), default=0.0, show_default=True,
+              help="Seconds a received job is kept from other ReceiveJobs calls (0: every call lists all pending).")
 @config_path_option
 @click.option("--tls-cert", type=click.Path(dir_okay=False), default=None, help="Server certificate (PEM).")
 @click.option("--tls-key", type=click.Path(dir_okay=False), default=None, help="Server private key (PEM).")
@@ -41,7 +47,8 @@ def _selection_options(options) -> dict[str, str]:
               help="YAML file of extra compatibility namespaces (the artifact request shape); repeatable.")
 def serve(host: str, port: int, db: str, secret: str | None, config_path: str | None, tls_cert: str | None,
           tls_key: str | None, tls_ca: str | None, global_token: str | None, max_message_mb: int | None,
-          workers: int, mapping_files: tuple[str, ...]) -> None:
+          workers: int, mapping_files: tuple[str, ...], rotate_secret: bool = False,
+          receive_lease: float = 0.0) -> None:
     """Serve the rainbow scheduler (register, submit, receive, accept) with health checks and reflection."""
     from rainbow.shutdown import StopSignals, end_process
 
@@ -53,7 +60,7 @@ def serve(host: str, port: int, db: str, secret: str | None, config_path: str | 
     from rainbow.config import apply_env, get_dotted
     from rainbow.server.app import (RainbowServer, ServerOptions, ServerStartError, TLSFiles, check_port_free,
                                     run_until_signalled)
-    from rainbow.server.auth import new_credential
+    from rainbow.server.registration import SecretMismatch, settle_registration_secret
     from rainbow.server.limits import default_limits
     from rainbow.select import select
     from rainbow.server.scheduler import Scheduler, SelectionConfig
@@ -78,10 +85,7 @@ def serve(host: str, port: int, db: str, secret: str | None, config_path: str | 
 
     logging.basicConfig(stream=sys.stderr, level=logging.INFO,
                         format="%(asctime)s rainbow %(levelname)s %(message)s")
-    generated = False
     secret = secret or ""
-    if not secret:
-        secret, generated = new_credential(), True
     selection = SelectionConfig(name=get_dotted(cfg, "scheduler.algorithms.selection.name") or "random",
                                 options=_selection_options(get_dotted(cfg, "scheduler.algorithms.selection.options")))
     try:  # a bad algorithm name or priorities list is a startup error, not an error on every submit
@@ -96,15 +100,21 @@ def serve(host: str, port: int, db: str, secret: str | None, config_path: str | 
     if max_message_mb is not None:
         limits = limits.with_overrides(max_message_mb=max_message_mb)
     try:
-        store = open_store(db)
+        store = open_store(db, pool_size=workers + 2)
     except StoreError as exc:
         raise click.ClickException(f"cannot open the store: {exc}") from None
+    try:
+        settled = settle_registration_secret(store, secret, rotate_secret)
+    except (SecretMismatch, StoreError) as exc:
+        store.close()
+        raise click.ClickException(str(exc)) from None
+    secret, generated = settled.secret, settled.generated
     scheduler = Scheduler(store, registration_secret=secret, selection=selection, global_token=global_token,
-                          limits=limits, mappings=mappings)
+                          limits=limits, mappings=mappings, receive_lease_seconds=receive_lease)
 
     def rebuild() -> None:
         loaded = scheduler.rebuild()
-        logging.getLogger("rainbow.server").info("store %s: %d clusters loaded", db, loaded)
+        logging.getLogger("rainbow.server").info("store %s: %d clusters loaded", store.location, loaded)
 
     options = ServerOptions(host=host, port=port, workers=workers, max_message_bytes=limits.max_message_bytes,
                             tls=tls)

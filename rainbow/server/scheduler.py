@@ -6,8 +6,10 @@ per-cluster match indexes in memory and the full graphs in the store, and rebuil
 start, so a restart loses nothing.
 
 For speed on the submit path it also keeps, in memory, each cluster's token hash and state and the answers of
-repeated submissions; all of them follow the changes made through this process. Several servers sharing one store
-(a future PostgreSQL backend) would each need those changes broadcast, or these caches turned off.
+repeated submissions. Several servers may share one store (PostgreSQL): every request that answers from these
+caches first reads the store's change counters (one small query) and reloads what another server changed, so a
+change committed before a request starts is always seen by it: a deleted cluster's token stops working on every
+server at once, a new state is used by the next submit anywhere.
 """
 from __future__ import annotations
 
@@ -30,7 +32,8 @@ from rainbow.server.auth import credential_matches, hash_credential, new_credent
 from rainbow.server.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
 from rainbow.server.limits import (Limits, check_job_name, check_name, check_nesting, check_size, default_limits,
                                    input_errors, parse_state, require)
-from rainbow.store import JOB_STATES, ClusterRecord, JobIdsExhausted, JobRecord, Store
+from rainbow.store import (JOB_STATES, REGISTRATION_SECRET_HASH, Changes, ClusterRecord, JobIdsExhausted, JobRecord,
+                           Store)
 
 log = logging.getLogger("rainbow.server")
 
@@ -92,8 +95,9 @@ class SelectionConfig:
 class Scheduler:
     def __init__(self, store: Store, *, registration_secret: str, selection: SelectionConfig | None = None,
                  global_token: str | None = None, limits: Limits | None = None,
-                 rng: random.Random | None = None, mappings: Mappings | None = None) -> None:
-        if not registration_secret:
+                 rng: random.Random | None = None, mappings: Mappings | None = None,
+                 receive_lease_seconds: float = 0.0) -> None:
+        if not registration_secret and not store.get_setting(REGISTRATION_SECRET_HASH):
             raise ValueError("the scheduler needs a registration secret")
         self.store = store
         self.limits = limits or default_limits()
@@ -102,12 +106,15 @@ class Scheduler:
         self.mappings = mappings
         self.matcher = Matcher(mappings)
         self._parse_cached = functools.lru_cache(maxsize=512)(lambda text: parse_jobspec(text, mappings))
-        self._registration_hash = hash_credential(registration_secret)
+        # The store's hash wins: the server's start-up has already reconciled it with --secret, and another server
+        # may rotate it later (seen through the change counters).
+        self._registration_hash = store.get_setting(REGISTRATION_SECRET_HASH) or hash_credential(registration_secret)
+        self.receive_lease_seconds = receive_lease_seconds
         self._global_token = global_token or None
         self._rng = rng or random.Random()
         # Graph changes of one cluster (register, subsystems, delete) rebuild its index from what is stored;
         # they are rare, so one lock keeps the index and the store in step without slowing submits.
-        self._graph_lock = threading.Lock()
+        self._graph_lock = threading.RLock()
         # Submit-path caches, kept in step by this process's register/update/delete: each cluster's token hash
         # (a miss falls back to the store) and its parsed state (selection reads it on every submit).
         self._token_hashes: dict[str, str] = {}
@@ -115,6 +122,9 @@ class Scheduler:
         self._state_lock = threading.Lock()
         # Answers of repeated submissions (valid candidate sets, match results); any cluster change expires them.
         self._answers = GenerationCache(1024)
+        # What of the store the caches reflect: the change counters last seen, and each indexed cluster's revision.
+        self._seen = Changes(-1, -1)
+        self._revisions: dict[str, int] = {}
 
     # -- start ------------------------------------------------------------------------------------------------
     def rebuild(self) -> int:
@@ -122,10 +132,14 @@ class Scheduler:
         loaded = 0
         self._answers.bump()
         with self._graph_lock:
-            names = self.store.cluster_names()
-            self._token_hashes = {n: r.token_hash for n, r in self.store.get_clusters(names).items()}
+            seen = self.store.changes()  # read first: whatever is loaded below is at least this new
+            revisions = self.store.cluster_revisions()
+            names = sorted(revisions)
+            self._token_hashes = {n: token for n, (_, token) in revisions.items()}
             self._states = {n: json.loads(text) for n, text in self.store.get_states(names).items()}
+            self._revisions = {}
             for name in names:
+                self._revisions[name] = revisions[name][0]
                 try:
                     index = self._reindex(name)
                     if index is not None:
@@ -133,7 +147,48 @@ class Scheduler:
                         loaded += 1
                 except FormatError as exc:
                     log.error("cluster %s: stored graph no longer loads, not matchable: %s", name, exc)
+            self._seen = seen
         return loaded
+
+    # -- following other servers ------------------------------------------------------------------------------
+    def sync(self) -> None:
+        """Bring the caches up to what the store holds now (one counter read when nothing changed)."""
+        now = self.store.changes()
+        if now == self._seen:
+            return
+        with self._graph_lock:
+            seen = self._seen
+            if now.clusters != seen.clusters:
+                self._refresh_clusters()
+            if now.states != seen.states:
+                for name, text in self.store.states_since(seen.states).items():
+                    if name in self._token_hashes:
+                        self._states[name] = json.loads(text)
+            self._seen = now
+
+    def _refresh_clusters(self) -> None:
+        revisions = self.store.cluster_revisions()
+        stored_hash = self.store.get_setting(REGISTRATION_SECRET_HASH)
+        if stored_hash:
+            self._registration_hash = stored_hash
+        for name in [n for n in self._revisions if n not in revisions]:
+            self._revisions.pop(name, None)
+            self.matcher.remove(name)
+            self._states.pop(name, None)
+        for name, (revision, _) in revisions.items():
+            if self._revisions.get(name) == revision:
+                continue
+            self._revisions[name] = revision
+            try:
+                index = self._reindex(name)
+            except FormatError as exc:
+                log.error("cluster %s: stored graph no longer loads, not matchable: %s", name, exc)
+                self.matcher.remove(name)
+                continue
+            if index is not None:
+                self.matcher.set(name, index)
+        self._token_hashes = {n: token for n, (_, token) in revisions.items()}
+        self._answers.bump()
 
     def _reindex(self, name: str, extra: tuple[str, str] | None = None, without: str | None = None):
         """Build the index of `name` from its stored graphs (plus `extra` subsystem, minus `without`)."""
@@ -164,6 +219,7 @@ class Scheduler:
 
     # -- registration -----------------------------------------------------------------------------------------
     def register(self, name: str, secret: str, nodes: str) -> RegisterOutcome:
+        self.sync()  # the registration secret may have been rotated through another server
         if not credential_matches(self._registration_hash, secret):
             raise PermissionDenied("registration secret is missing or not valid")
         check_name(self.limits, "name", name)
@@ -176,8 +232,11 @@ class Scheduler:
         token = self._global_token or new_credential()
         cluster_secret = new_credential()
         with self._graph_lock:
-            if not self.store.register_cluster(name, hash_credential(token), hash_credential(cluster_secret), nodes):
+            revision = self.store.register_cluster(name, hash_credential(token), hash_credential(cluster_secret),
+                                                   nodes)
+            if not revision:
                 return RegisterOutcome(EXISTS)
+            self._revisions[name] = revision
             self.matcher.set(name, index)
             self._token_hashes[name] = hash_credential(token)
             self._answers.bump()
@@ -196,8 +255,10 @@ class Scheduler:
                 return EXISTS
             with input_errors("nodes"):
                 index = self._reindex(cluster, extra=(subsystem, nodes))
-            if not self.store.add_subsystem(cluster, subsystem, nodes):
+            revision = self.store.add_subsystem(cluster, subsystem, nodes)
+            if not revision:
                 return EXISTS
+            self._revisions[cluster] = revision
             self.matcher.set(cluster, index)
             self._answers.bump()
         log.info("cluster %s: registered subsystem %s", cluster, subsystem)
@@ -208,6 +269,7 @@ class Scheduler:
         self._cluster_for_secret(cluster, secret, "name")
         with self._graph_lock:
             gone = self.store.delete_cluster(cluster)
+            self._revisions.pop(cluster, None)
             self.matcher.remove(cluster)
             self._token_hashes.pop(cluster, None)
             self._states.pop(cluster, None)
@@ -228,8 +290,10 @@ class Scheduler:
             except FormatError as exc:
                 raise FailedPrecondition(f"cluster {cluster}: graph does not load without {subsystem}: {exc}") \
                     from None
-            if not self.store.delete_subsystem(cluster, subsystem):
+            revision = self.store.delete_subsystem(cluster, subsystem)
+            if not revision:
                 return NO_EXISTS
+            self._revisions[cluster] = revision
             self.matcher.set(cluster, index)
             self._answers.bump()
         log.info("cluster %s: deleted subsystem %s", cluster, subsystem)
@@ -283,6 +347,7 @@ class Scheduler:
                options: Mapping[str, str] | None = None, satisfy_only: bool = False) -> SubmitOutcome:
         check_job_name(self.limits, name)
         request = self._parse_jobspec(jobspec)
+        self.sync()
         generation = self._answers.generation
         tokens_key = digest(["tokens", *(part for pair in clusters for part in pair)])
         candidates = self._answers.get(tokens_key, generation)
@@ -334,6 +399,7 @@ class Scheduler:
 
     def satisfy(self, payload: str) -> SatisfyOutcome:
         request = self._parse_jobspec(payload, "payload")
+        self.sync()
         names = self.matcher.names()
         with input_errors("payload"):
             matched, reasons = self.matcher.match(request, names)
@@ -341,7 +407,7 @@ class Scheduler:
 
     def receive(self, cluster: str, secret: str, max_jobs: int = 0) -> list[JobRecord]:
         self._cluster_for_secret(cluster, secret)
-        return self.store.pending_jobs(cluster, max_jobs)
+        return self.store.pending_jobs(cluster, max_jobs, self.receive_lease_seconds)
 
     def accept(self, cluster: str, secret: str, ids: Sequence[int]) -> AcceptOutcome:
         self._cluster_for_secret(cluster, secret)

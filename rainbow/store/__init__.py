@@ -1,22 +1,46 @@
-"""Where the server keeps clusters, graphs, state and jobs: an interface and its SQLite backend."""
+"""Where the server keeps clusters, graphs, state and jobs: an interface and its SQLite and PostgreSQL backends."""
 from __future__ import annotations
 
 from pathlib import Path
 
-from rainbow.store.base import (ACCEPTED, JOB_STATES, MAX_JOB_ID, PENDING, ClusterGraphs, ClusterRecord,
-                                JobIdsExhausted, JobRecord, Store, StoreError)
+from rainbow.store.base import (ACCEPTED, COPY_TABLES, JOB_STATES, MAX_JOB_ID, PENDING, REGISTRATION_SECRET_HASH,
+                                Changes, ClusterGraphs, ClusterRecord, JobIdsExhausted, JobRecord, Leadership,
+                                SchemaVersionError, Store, StoreError)
 
-__all__ = ["ACCEPTED", "JOB_STATES", "MAX_JOB_ID", "PENDING", "ClusterGraphs", "ClusterRecord", "JobIdsExhausted",
-           "JobRecord", "Store", "StoreError", "open_store"]
+__all__ = ["ACCEPTED", "COPY_TABLES", "JOB_STATES", "MAX_JOB_ID", "PENDING", "REGISTRATION_SECRET_HASH", "Changes",
+           "ClusterGraphs", "ClusterRecord", "JobIdsExhausted", "JobRecord", "Leadership", "SchemaVersionError",
+           "Store", "StoreError", "open_store", "store_kind"]
+
+_POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 
 
-def open_store(location: str | Path) -> Store:
-    """Open (creating when needed) the store at `location`: a SQLite file path, or `sqlite:///PATH`."""
+def store_kind(location: str | Path) -> str:
+    """"postgresql" for a postgresql:// URL, "sqlite" for a file path or sqlite:///PATH; StoreError otherwise."""
+    text = str(location)
+    if text.startswith(_POSTGRES_SCHEMES):
+        return "postgresql"
+    if text.startswith("sqlite:///") or "://" not in text:
+        return "sqlite"
+    raise StoreError(f"unsupported store location {text!r}: give a SQLite file path, sqlite:///PATH or "
+                     f"postgresql://USER@HOST:PORT/DB")
+
+
+def open_store(location: str | Path, *, upgrade: bool = False, pool_size: int = 16) -> Store:
+    """Open (creating when needed) the store at `location`: a SQLite file path, `sqlite:///PATH`, or
+    `postgresql://USER@HOST:PORT/DB`.
+
+    A store with an older schema opens only with `upgrade` (which migrates it); one with a newer schema never does.
+    """
+    text = str(location)
+    if store_kind(text) == "postgresql":
+        try:
+            from rainbow.store.postgresql import PostgreSQLStore
+        except ImportError:
+            raise StoreError("a postgresql:// store needs the postgres extra: pip install 'rainbow-compspec[postgres]'"
+                             ) from None
+        return PostgreSQLStore(text, upgrade=upgrade, pool_size=pool_size)
     from rainbow.store.sqlite import SQLiteStore
 
-    text = str(location)
     if text.startswith("sqlite:///"):
         text = text[len("sqlite:///"):]
-    elif "://" in text:
-        raise StoreError(f"unsupported store location {text!r}: give a SQLite file path")
-    return SQLiteStore(text)
+    return SQLiteStore(text, upgrade=upgrade)

@@ -1,7 +1,11 @@
-"""What the server needs from a store, as an abstract class a second backend (PostgreSQL) can implement.
+"""What the server needs from a store, as an abstract class that the SQLite and PostgreSQL backends implement.
 
 Every method is one transaction: it either happens completely or not at all, so a failed request leaves nothing
 half-written behind. Credentials arrive here already hashed; the store never sees a token or secret in the clear.
+
+Several servers may share one store. Each change that a server caches (a cluster, a graph, a credential, a state)
+moves a change counter in the same transaction, and also sets the changed row's `revision` to the new counter
+value; a server reads the counters on each request and reloads what moved, so no server answers from stale data.
 """
 from __future__ import annotations
 
@@ -22,6 +26,45 @@ class StoreError(RuntimeError):
 
 class JobIdsExhausted(StoreError):
     """The next job id would not fit the wire format; nothing was written."""
+
+
+class SchemaVersionError(StoreError):
+    """The store's schema is older (needs `rainbow db upgrade`) or newer (needs a newer rainbow) than this code."""
+
+
+# The setting that holds the registration secret's hash, so that a restarted server keeps the same secret.
+REGISTRATION_SECRET_HASH = "registration_secret_hash"
+
+# What `rainbow db copy` moves, table by table, in an order that satisfies the foreign keys.
+COPY_TABLES: dict[str, tuple[str, ...]] = {
+    "meta": ("key", "value"),
+    "clusters": ("name", "token_hash", "secret_hash", "created", "revision"),
+    "graphs": ("cluster", "subsystem", "jgf", "created"),
+    "states": ("cluster", "payload", "updated", "revision"),
+    "jobs": ("id", "cluster", "name", "jobspec", "state", "submitted", "accepted", "retired", "leased_until"),
+}
+
+
+@dataclass(frozen=True)
+class Changes:
+    """The change counters: `clusters` moves with every cluster, graph or credential change, `states` with every
+    state update."""
+
+    clusters: int
+    states: int
+
+
+class Leadership(abc.ABC):
+    """A named lock held by one process among all sharing the store, until released or the holder dies."""
+
+    @abc.abstractmethod
+    def release(self) -> None: ...
+
+    def __enter__(self) -> "Leadership":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.release()
 
 
 @dataclass(frozen=True)
@@ -53,10 +96,64 @@ class ClusterGraphs:
 
 
 class Store(abc.ABC):
+    #: "sqlite" or "postgresql"
+    kind: str = ""
+    #: where the store is, as `open_store` takes it (without a password)
+    location: str = ""
+
+    # -- schema and settings ----------------------------------------------------------------------------------
+    @abc.abstractmethod
+    def schema_version(self) -> int:
+        """The schema version recorded in the store."""
+
+    @abc.abstractmethod
+    def get_setting(self, key: str) -> str | None: ...
+
+    @abc.abstractmethod
+    def set_setting(self, key: str, value: str) -> None:
+        """Store a server-wide setting (a credential hash among them); moves the clusters change counter."""
+
+    @abc.abstractmethod
+    def setdefault_setting(self, key: str, value: str) -> str:
+        """Store `value` unless the setting exists; returns what is stored (servers starting together agree)."""
+
+    @abc.abstractmethod
+    def changes(self) -> Changes:
+        """The change counters, read in one cheap query (every request reads them)."""
+
+    @abc.abstractmethod
+    def cluster_revisions(self) -> dict[str, tuple[int, str]]:
+        """Every cluster's (revision, token hash): the revision moves when its graphs change."""
+
+    @abc.abstractmethod
+    def states_since(self, revision: int) -> dict[str, str]:
+        """The state JSON text of every cluster whose state changed after change counter value `revision`."""
+
+    @abc.abstractmethod
+    def try_leadership(self, name: str) -> Leadership | None:
+        """Take the lock `name` when no other process (sharing this store) holds it; None when one does.
+
+        Work that must happen once across replicas runs only while its lock is held; the lock goes away with its
+        holder (a dead server's lock is free at once), so another replica takes the work over.
+        """
+
+    # -- copying ----------------------------------------------------------------------------------------------
+    @abc.abstractmethod
+    def rows(self, table: str) -> Iterable[tuple]:
+        """Every row of one of COPY_TABLES, with its columns in that order."""
+
+    @abc.abstractmethod
+    def load_rows(self, table: str, rows: Iterable[tuple]) -> int:
+        """Insert rows read by `rows` from another store (this one must not have any of them yet); returns how many.
+
+        Job ids are kept, and the next new job gets a higher one.
+        """
+
     # -- clusters -------------------------------------------------------------------------------------------------
     @abc.abstractmethod
-    def register_cluster(self, name: str, token_hash: str, secret_hash: str, graph: str) -> bool:
-        """Add the cluster row and its graph together; False (and nothing written) when the name exists."""
+    def register_cluster(self, name: str, token_hash: str, secret_hash: str, graph: str) -> int:
+        """Add the cluster row and its graph together; returns its revision (> 0), or 0 (and nothing written)
+        when the name exists."""
 
     @abc.abstractmethod
     def get_cluster(self, name: str) -> ClusterRecord | None: ...
@@ -80,11 +177,13 @@ class Store(abc.ABC):
     def get_graphs(self, cluster: str) -> ClusterGraphs | None: ...
 
     @abc.abstractmethod
-    def add_subsystem(self, cluster: str, subsystem: str, graph: str) -> bool:
-        """Attach a subsystem graph; False when the cluster already has one of that name (or is gone)."""
+    def add_subsystem(self, cluster: str, subsystem: str, graph: str) -> int:
+        """Attach a subsystem graph; returns the cluster's new revision, or 0 when the cluster already has one of
+        that name (or is gone)."""
 
     @abc.abstractmethod
-    def delete_subsystem(self, cluster: str, subsystem: str) -> bool: ...
+    def delete_subsystem(self, cluster: str, subsystem: str) -> int:
+        """Remove a subsystem graph; returns the cluster's new revision, or 0 when there was none."""
 
     # -- state ----------------------------------------------------------------------------------------------------
     @abc.abstractmethod
@@ -104,8 +203,13 @@ class Store(abc.ABC):
         """
 
     @abc.abstractmethod
-    def pending_jobs(self, cluster: str, limit: int = 0) -> list[JobRecord]:
-        """The cluster's pending jobs by id, at most `limit` of them (<= 0: all)."""
+    def pending_jobs(self, cluster: str, limit: int = 0, lease_seconds: float = 0.0) -> list[JobRecord]:
+        """The cluster's pending jobs by id, at most `limit` of them (<= 0: all).
+
+        With `lease_seconds` > 0 the jobs returned are leased to this caller: no other call returns them until the
+        lease runs out (they are accepted by then, or handed out again), even when the calls reach different
+        servers at the same moment.
+        """
 
     @abc.abstractmethod
     def accept_jobs(self, cluster: str, ids: Sequence[int]) -> list[int]:

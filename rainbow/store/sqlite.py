@@ -8,8 +8,11 @@ reading the jobs, a server being restarted).
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import functools
+import hashlib
 import json
+import os
 import sqlite3
 import threading
 import time
@@ -17,14 +20,29 @@ from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
 from compspec.documents import package_data
-from rainbow.store.base import (ACCEPTED, MAX_JOB_ID, PENDING, JobIdsExhausted, ClusterGraphs, ClusterRecord, JobRecord, Store, StoreError)
+from rainbow.store.base import (ACCEPTED, COPY_TABLES, MAX_JOB_ID, PENDING, Changes, ClusterGraphs, ClusterRecord,
+                                JobIdsExhausted, JobRecord, Leadership, SchemaVersionError, Store, StoreError)
 
 BUSY_TIMEOUT_MS = 10_000
+SCHEMA_FILE = "data/store-schema.yaml"
 
 
-@functools.lru_cache(maxsize=1)
-def _schema_statements() -> tuple[str, ...]:
-    return tuple(package_data("rainbow", "store-schema.yaml")["statements"])
+@functools.lru_cache(maxsize=4)
+def load_schema(name: str = SCHEMA_FILE) -> dict:
+    """A store schema file: `version` (newest), `base` (version of `statements`), `statements`, `migrations`;
+    checked against rainbow/schemas/store-schema.json."""
+    schema = dict(package_data("rainbow", name.removeprefix("data/"), schema="store-schema"))
+    schema["migrations"] = {int(k): list(v) for k, v in (schema.get("migrations") or {}).items()}
+    return schema
+
+
+def schema_message(kind: str, where: str, found: int, latest: int) -> str:
+    """The one-line refusal for a store whose schema this code does not run on as it is."""
+    if found > latest:
+        return (f"{kind} store {where} has schema version {found}, newer than this rainbow's {latest}: "
+                f"run a newer rainbow")
+    return (f"{kind} store {where} has schema version {found}, older than this rainbow's {latest}: "
+            f"run `rainbow db upgrade --db {where}` first")
 
 
 def _job(row: sqlite3.Row | tuple) -> JobRecord:
@@ -35,9 +53,36 @@ def _job(row: sqlite3.Row | tuple) -> JobRecord:
 _JOB_COLUMNS = "id, cluster, name, jobspec, state, submitted, accepted"
 
 
+def _create_private(path: str) -> None:
+    """Create the database file readable by its owner only; SQLite gives its -wal and -shm files the same mode."""
+    if path == ":memory:" or path.startswith("file:"):
+        return
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    except OSError as exc:
+        raise StoreError(f"{path}: {exc.strerror}") from None
+    os.close(fd)
+
+
+class _FileLock(Leadership):
+    def __init__(self, fd: int) -> None:
+        self._fd: int | None = fd
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)  # closing drops the flock
+            self._fd = None
+
+
 class SQLiteStore(Store):
-    def __init__(self, path: str | Path) -> None:
+    kind = "sqlite"
+
+    def __init__(self, path: str | Path, *, upgrade: bool = False) -> None:
         self.path = str(path)
+        self.location = self.path
+        _create_private(self.path)
         try:
             self._db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
                                        check_same_thread=False)
@@ -50,9 +95,116 @@ class SQLiteStore(Store):
         except sqlite3.Error as exc:
             raise StoreError(f"{self.path}: {exc}") from exc
         self._lock = threading.RLock()
+        try:
+            self._prepare(upgrade)
+        except BaseException:
+            self.close()
+            raise
+
+    # -- schema -----------------------------------------------------------------------------------------------
+    def _recorded_version(self, db: sqlite3.Connection) -> int:
+        """0 for an empty file; 1 for a store made before versions were recorded."""
+        tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if "meta" in tables:
+            row = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+            if row is not None:
+                return int(row[0])
+        return 1 if "clusters" in tables else 0
+
+    def _prepare(self, upgrade: bool) -> None:
+        schema = load_schema()
+        latest = schema["version"]
         with self._write() as db:
-            for statement in _schema_statements():
-                db.execute(statement)
+            found = self._recorded_version(db)
+            if found == latest:
+                return
+            if found > latest or (found and not upgrade):
+                raise SchemaVersionError(schema_message("SQLite", self.path, found, latest))
+            if not found:
+                for statement in schema["statements"]:
+                    db.execute(statement)
+                found = schema["base"]
+            for version in range(found + 1, latest + 1):
+                for statement in schema["migrations"].get(version, ()):
+                    db.execute(statement)
+            db.execute("INSERT INTO meta (key, value) VALUES ('schema_version', ?) "
+                       "ON CONFLICT (key) DO UPDATE SET value = excluded.value", (str(latest),))
+
+    def schema_version(self) -> int:
+        with self._single() as db:
+            return self._recorded_version(db)
+
+    def get_setting(self, key: str) -> str | None:
+        with self._single() as db:
+            row = db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def set_setting(self, key: str, value: str) -> None:
+        with self._write() as db:
+            db.execute("INSERT INTO meta (key, value) VALUES (?, ?) "
+                       "ON CONFLICT (key) DO UPDATE SET value = excluded.value", (key, value))
+            self._bump(db, "clusters")
+
+    def setdefault_setting(self, key: str, value: str) -> str:
+        with self._write() as db:
+            if db.execute("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING",
+                          (key, value)).rowcount:
+                self._bump(db, "clusters")
+            return db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()[0]
+
+    @staticmethod
+    def _bump(db: sqlite3.Connection, counter: str) -> int:
+        # `counter` is one of two literal column names chosen by this module, never input.
+        return db.execute(f"UPDATE changes SET {counter} = {counter} + 1 WHERE id = 1 RETURNING {counter}"
+                          ).fetchone()[0]
+
+    def changes(self) -> Changes:
+        with self._single() as db:
+            row = db.execute("SELECT clusters, states FROM changes WHERE id = 1").fetchone()
+        return Changes(row[0], row[1])
+
+    def cluster_revisions(self) -> dict[str, tuple[int, str]]:
+        with self._single() as db:
+            rows = db.execute("SELECT name, revision, token_hash FROM clusters").fetchall()
+        return {name: (revision, token) for name, revision, token in rows}
+
+    def states_since(self, revision: int) -> dict[str, str]:
+        with self._single() as db:
+            rows = db.execute("SELECT cluster, payload FROM states WHERE revision > ?", (revision,)).fetchall()
+        return dict(rows)
+
+    def try_leadership(self, name: str) -> Leadership | None:
+        if self.path == ":memory:":
+            raise StoreError("an in-memory store has no locks to share")
+        digest = hashlib.sha256(name.encode("utf-8")).hexdigest()[:16]
+        lock_path = f"{self.path}-lock-{digest}"
+        try:
+            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as exc:
+            raise StoreError(f"{lock_path}: {exc.strerror}") from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            return None
+        return _FileLock(fd)
+
+    # -- copying ----------------------------------------------------------------------------------------------
+    def rows(self, table: str) -> Iterable[tuple]:
+        columns = COPY_TABLES[table]  # KeyError for anything else: the names below are never input
+        with self._single() as db:
+            return db.execute(f"SELECT {', '.join(columns)} FROM {table} ORDER BY 1, 2").fetchall()
+
+    def load_rows(self, table: str, rows: Iterable[tuple]) -> int:
+        columns = COPY_TABLES[table]
+        marks = ", ".join("?" for _ in columns)
+        conflict = " ON CONFLICT (key) DO UPDATE SET value = excluded.value" if table == "meta" else ""
+        rows = [row for row in rows if not (table == "meta" and row[0] == "schema_version")]
+        with self._write() as db:
+            db.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks}){conflict}", rows)
+            self._bump(db, "clusters")
+            self._bump(db, "states")
+        return len(rows)
 
     # -- transactions -----------------------------------------------------------------------------------------
     @contextlib.contextmanager
@@ -94,16 +246,17 @@ class SQLiteStore(Store):
         return self._transaction("BEGIN IMMEDIATE")
 
     # -- clusters ---------------------------------------------------------------------------------------------
-    def register_cluster(self, name: str, token_hash: str, secret_hash: str, graph: str) -> bool:
+    def register_cluster(self, name: str, token_hash: str, secret_hash: str, graph: str) -> int:
         now = time.time()
         with self._write() as db:
             if db.execute("SELECT 1 FROM clusters WHERE name = ?", (name,)).fetchone():
-                return False
-            db.execute("INSERT INTO clusters (name, token_hash, secret_hash, created) VALUES (?, ?, ?, ?)",
-                       (name, token_hash, secret_hash, now))
+                return 0
+            revision = self._bump(db, "clusters")
+            db.execute("INSERT INTO clusters (name, token_hash, secret_hash, created, revision) "
+                       "VALUES (?, ?, ?, ?, ?)", (name, token_hash, secret_hash, now, revision))
             db.execute("INSERT INTO graphs (cluster, subsystem, jgf, created) VALUES (?, '', ?, ?)",
                        (name, graph, now))
-        return True
+        return revision
 
     def get_cluster(self, name: str) -> ClusterRecord | None:
         with self._single() as db:
@@ -131,6 +284,7 @@ class SQLiteStore(Store):
             db.execute("DELETE FROM states WHERE cluster = ?", (name,))
             db.execute("DELETE FROM jobs WHERE cluster = ? AND state = ?", (name, PENDING))
             db.execute("UPDATE jobs SET retired = 1 WHERE cluster = ? AND retired = 0", (name,))
+            self._bump(db, "clusters")
         return True
 
     # -- graphs -----------------------------------------------------------------------------------------------
@@ -144,34 +298,40 @@ class SQLiteStore(Store):
         main = graphs.pop("")
         return ClusterGraphs(cluster=cluster, graph=main, subsystems=graphs)
 
-    def add_subsystem(self, cluster: str, subsystem: str, graph: str) -> bool:
+    def add_subsystem(self, cluster: str, subsystem: str, graph: str) -> int:
         if not subsystem:
             raise ValueError("a subsystem needs a name")
         with self._write() as db:
             if not db.execute("SELECT 1 FROM clusters WHERE name = ?", (cluster,)).fetchone():
-                return False
+                return 0
             if db.execute("SELECT 1 FROM graphs WHERE cluster = ? AND subsystem = ?",
                           (cluster, subsystem)).fetchone():
-                return False
+                return 0
             db.execute("INSERT INTO graphs (cluster, subsystem, jgf, created) VALUES (?, ?, ?, ?)",
                        (cluster, subsystem, graph, time.time()))
-        return True
+            revision = self._bump(db, "clusters")
+            db.execute("UPDATE clusters SET revision = ? WHERE name = ?", (revision, cluster))
+        return revision
 
-    def delete_subsystem(self, cluster: str, subsystem: str) -> bool:
+    def delete_subsystem(self, cluster: str, subsystem: str) -> int:
         if not subsystem:
-            return False
-        with self._single() as db:
-            return db.execute("DELETE FROM graphs WHERE cluster = ? AND subsystem = ?",
-                              (cluster, subsystem)).rowcount > 0
+            return 0
+        with self._write() as db:
+            if not db.execute("DELETE FROM graphs WHERE cluster = ? AND subsystem = ?", (cluster, subsystem)).rowcount:
+                return 0
+            revision = self._bump(db, "clusters")
+            db.execute("UPDATE clusters SET revision = ? WHERE name = ?", (revision, cluster))
+        return revision
 
     # -- state ------------------------------------------------------------------------------------------------
     def set_state(self, cluster: str, payload: str) -> bool:
         with self._write() as db:
             if not db.execute("SELECT 1 FROM clusters WHERE name = ?", (cluster,)).fetchone():
                 return False
-            db.execute("INSERT INTO states (cluster, payload, updated) VALUES (?, ?, ?) "
-                       "ON CONFLICT (cluster) DO UPDATE SET payload = excluded.payload, updated = excluded.updated",
-                       (cluster, payload, time.time()))
+            revision = self._bump(db, "states")
+            db.execute("INSERT INTO states (cluster, payload, updated, revision) VALUES (?, ?, ?, ?) "
+                       "ON CONFLICT (cluster) DO UPDATE SET payload = excluded.payload, updated = excluded.updated, "
+                       "revision = excluded.revision", (cluster, payload, time.time(), revision))
         return True
 
     def get_states(self, clusters: Iterable[str]) -> dict[str, str]:
@@ -193,7 +353,16 @@ class SQLiteStore(Store):
                 raise JobIdsExhausted(f"job id {cursor.lastrowid} does not fit the wire format (int32)")
             return cursor.lastrowid
 
-    def pending_jobs(self, cluster: str, limit: int = 0) -> list[JobRecord]:
+    def pending_jobs(self, cluster: str, limit: int = 0, lease_seconds: float = 0.0) -> list[JobRecord]:
+        if lease_seconds > 0:
+            now = time.time()
+            with self._write() as db:
+                rows = db.execute(f"UPDATE jobs SET leased_until = ? WHERE id IN (SELECT id FROM jobs "
+                                  "WHERE cluster = ? AND state = ? AND retired = 0 "
+                                  "AND (leased_until IS NULL OR leased_until <= ?) ORDER BY id LIMIT ?) "
+                                  f"RETURNING {_JOB_COLUMNS}",
+                                  (now + lease_seconds, cluster, PENDING, now, limit if limit > 0 else -1)).fetchall()
+            return sorted((_job(row) for row in rows), key=lambda job: job.id)
         with self._single() as db:
             rows = db.execute(f"SELECT {_JOB_COLUMNS} FROM jobs WHERE cluster = ? AND state = ? AND retired = 0 "
                               "ORDER BY id LIMIT ?",

@@ -163,6 +163,8 @@ def test_node_files_get_the_schema_check_only(tmp_path, change, field):
 # ---------------------------------------------------------------------------------------------- package data
 
 
+# Data files that share another file's schema; every other file has a schema of its own name.
+SHARED_SCHEMAS = {"default-config.yaml": "config", "store-schema-postgresql.yaml": "store-schema"}
 DATA_FILES = [(package, path.name) for package in ("compspec", "rainbow")
               for path in resources.files(package).joinpath("data").iterdir() if path.name.endswith(".yaml")]
 
@@ -170,7 +172,7 @@ DATA_FILES = [(package, path.name) for package in ("compspec", "rainbow")
 @pytest.mark.parametrize("package, name", DATA_FILES, ids=[f"{p}/{n}" for p, n in DATA_FILES])
 def test_every_shipped_data_file_has_a_schema_and_satisfies_it(package, name):
     documents.package_data.cache_clear()
-    assert documents.package_data(package, name, "config" if name == "default-config.yaml" else None)
+    assert documents.package_data(package, name, SHARED_SCHEMAS.get(name))
 
 
 def test_a_data_file_missing_a_key_is_refused_naming_it():
@@ -198,3 +200,12 @@ def test_the_compiled_schema_path_never_fetches_a_reference(monkeypatch):
         assert schemas._compiled("x", "rainbow") is None and opened == []
     finally:
         schemas._compiled.cache_clear()
+
+
+def test_the_demo_data_shipped_in_the_package_satisfies_its_schemas():
+    from rainbow.demo import DATA, load_scenario
+
+    assert load_scenario(DATA / "demo.yaml")["clusters"]
+    for path in sorted(DATA.glob("*.yaml")):
+        if path.name != "demo.yaml":
+            assert parse_jobspec(documents.read_bytes(path)).resources

@@ -53,6 +53,15 @@ def figures(request, record_property):
     fig.flush()
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_db(request, tmp_path):
+    """Where the server under test keeps its store, once per backend: None (the default SQLite file in the
+    server's folder) or the URL of a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        return None
+    return request.getfixturevalue("pg_url")
+
+
 def pytest_terminal_summary(terminalreporter) -> None:
     if _FIGURES:
         terminalreporter.section("reliability figures")

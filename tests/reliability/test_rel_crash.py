@@ -38,6 +38,8 @@ pytestmark = [pytest.mark.soak, pytest.mark.timeout(pick(240, 1800))]
 
 
 CRASHES = ["sigkill", "signal-storm"]
+# Each crash on SQLite; on PostgreSQL, SIGKILL (what differs there is the store, not how the process ends).
+CRASH_CASES = [(how, "sqlite") for how in CRASHES] + [("sigkill", "postgresql")]
 
 
 def _crash(server, how: str, rng: random.Random) -> None:
@@ -64,12 +66,12 @@ def _wait_for_progress(ledger: Ledger, since: float, count: int, timeout: float)
     return ledger.count_since(since)
 
 
-@pytest.mark.parametrize("how", CRASHES)
-def test_sigkill_under_load_loses_and_duplicates_nothing(tmp_path, figures, how):
+@pytest.mark.parametrize("how, store_db", CRASH_CASES, indirect=["store_db"])
+def test_sigkill_under_load_loses_and_duplicates_nothing(tmp_path, figures, how, store_db):
     seed = int(os.environ.get("RAINBOW_SEED", time.time_ns() % 2 ** 32))
     rng = random.Random(seed)
     figures.add(seed=seed)
-    server = start_server(tmp_path / "server")
+    server = start_server(tmp_path / "server", db=store_db)
     stop = threading.Event()
     submitters: list[Submitter] = []
     try:
@@ -157,13 +159,13 @@ def test_sigkill_under_load_loses_and_duplicates_nothing(tmp_path, figures, how)
             server.stop()
 
 
-@pytest.mark.parametrize("how", CRASHES)
-def test_sigkill_during_accepts_and_registrations(tmp_path, figures, how):
+@pytest.mark.parametrize("how, store_db", CRASH_CASES, indirect=["store_db"])
+def test_sigkill_during_accepts_and_registrations(tmp_path, figures, how, store_db):
     """Kill while pollers accept and a registrar registers: accepts and registrations are all-or-nothing too."""
     seed = int(os.environ.get("RAINBOW_SEED", time.time_ns() % 2 ** 32)) + 1
     rng = random.Random(seed)
     figures.add(seed=seed)
-    server = start_server(tmp_path / "server")
+    server = start_server(tmp_path / "server", db=store_db)
     stop = threading.Event()
     threads: list[threading.Thread] = []
     try:

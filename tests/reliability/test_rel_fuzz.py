@@ -124,9 +124,11 @@ class Target:
         assert total >= EXAMPLES[key] * SCALE // 2, f"only {total} inputs reached the server"
 
 
-@pytest.fixture(scope="module")
-def target(tmp_path_factory):
-    server = start_server(tmp_path_factory.mktemp("fuzz"))
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def target(request, tmp_path_factory):
+    """The fuzzed server, once on each store backend."""
+    db = request.getfixturevalue("postgres_server").new_database() if request.param == "postgresql" else None
+    server = start_server(tmp_path_factory.mktemp("fuzz"), db=db)
     try:
         with RainbowClient(server.address, timeout=30) as client:
             creds = {}

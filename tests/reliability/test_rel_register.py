@@ -28,8 +28,8 @@ WORKERS = 12
 pytestmark = [pytest.mark.soak, pytest.mark.timeout(pick(240, 900))]
 
 
-def test_parallel_registration_while_submitting(tmp_path, figures):
-    server = start_server(tmp_path / "server")
+def test_parallel_registration_while_submitting(tmp_path, figures, store_db):
+    server = start_server(tmp_path / "server", db=store_db)
     stop = threading.Event()
     subs: list[Submitter] = []
     try:

@@ -127,6 +127,6 @@ def test_closed_store_and_bad_location(tmp_path):
     with pytest.raises(StoreError):
         s.cluster_names()
     with pytest.raises(StoreError):
-        open_store("postgres://somewhere/db")
+        open_store("mysql://somewhere/db")
     with pytest.raises(StoreError):
         open_store(tmp_path / "missing-dir" / "a.db")

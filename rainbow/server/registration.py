@@ -1,0 +1,50 @@
+"""The registration secret lives in the store (as a hash), so that a restarted server, or another replica, accepts
+the same secret as before.
+
+A server started without a secret uses the stored one; one started with the stored secret carries on; one started
+with a different secret is refused, unless the operator says the secret is being rotated.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from rainbow.server.auth import hash_credential, new_credential
+from rainbow.store import REGISTRATION_SECRET_HASH, Store
+
+log = logging.getLogger("rainbow.server")
+
+
+class SecretMismatch(RuntimeError):
+    """--secret differs from the store's registration secret and no rotation was asked for."""
+
+
+@dataclass(frozen=True)
+class Settled:
+    secret: str  # the secret given or made here ("" when the store's is used and was not given)
+    generated: bool  # made here: print it once
+
+
+def settle_registration_secret(store: Store, secret: str | None, rotate: bool = False) -> Settled:
+    """Reconcile the secret given at start-up with the one the store keeps; see the module docstring."""
+    stored = store.get_setting(REGISTRATION_SECRET_HASH)
+    if secret:
+        wanted = hash_credential(secret)
+        if stored is None:
+            if store.setdefault_setting(REGISTRATION_SECRET_HASH, wanted) == wanted:
+                return Settled(secret, False)
+            stored = store.get_setting(REGISTRATION_SECRET_HASH)  # another server set one at the same moment
+        if stored == wanted:
+            return Settled(secret, False)
+        if not rotate:
+            raise SecretMismatch("the store already has a different registration secret: give the same --secret, "
+                                 "none (to use the stored one), or add --rotate-registration-secret to replace it")
+        store.set_setting(REGISTRATION_SECRET_HASH, wanted)
+        log.warning("registration secret rotated: the previous secret no longer registers clusters")
+        return Settled(secret, False)
+    if stored is not None:
+        return Settled("", False)
+    made = new_credential()
+    if store.setdefault_setting(REGISTRATION_SECRET_HASH, hash_credential(made)) == hash_credential(made):
+        return Settled(made, True)
+    return Settled("", False)

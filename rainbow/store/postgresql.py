@@ -1,0 +1,454 @@
+"""The PostgreSQL store: several servers share it, each through its own connection pool (psycopg 3).
+
+Every write is an explicit transaction. When the connection breaks before COMMIT was sent (PostgreSQL restarted, a
+pooled connection went stale), nothing was written and the whole transaction is tried again on a fresh connection;
+when it breaks during COMMIT the outcome is unknown, and the caller gets a StoreError (the client sees UNAVAILABLE and
+may retry, as after any lost answer). Reads are retried whenever the connection breaks.
+
+Concurrency comes from PostgreSQL's row locks: a job is accepted by whichever UPDATE locks its row first (the other
+finds it no longer pending), a submit takes a key-share lock on its cluster row so a concurrent delete waits for it
+(and then removes the new pending job too), and leased receives skip rows another transaction holds
+(`FOR UPDATE SKIP LOCKED`). Job ids come from one identity sequence, so they are unique across servers.
+"""
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import time
+import urllib.parse
+from typing import Any, Callable, Iterable, Sequence, TypeVar
+
+import psycopg
+from psycopg import errors as pg_errors
+from psycopg_pool import ConnectionPool, PoolTimeout
+
+from rainbow.store.base import (ACCEPTED, COPY_TABLES, MAX_JOB_ID, PENDING, Changes, ClusterGraphs, ClusterRecord,
+                                JobIdsExhausted, JobRecord, Leadership, SchemaVersionError, Store, StoreError)
+from rainbow.store.sqlite import load_schema, schema_message
+
+T = TypeVar("T")
+
+SCHEMA_FILE = "data/store-schema-postgresql.yaml"
+# How long a transaction whose connection broke before COMMIT keeps being retried (PostgreSQL restarting).
+RETRY_SECONDS = 10.0
+CONNECT_TIMEOUT = 10
+# A key no other application is likely to use, held while a store's schema is created or upgraded.
+_SCHEMA_LOCK = 0x7261696E626F77  # "rainbow"
+_JOB_COLUMNS = "id, cluster, name, jobspec, state, submitted, accepted"
+_RETRYABLE = (pg_errors.SerializationFailure, pg_errors.DeadlockDetected)
+
+
+def redact(url: str) -> str:
+    """The URL without its password, for messages and logs."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.rsplit("@", 1)
+    user = urllib.parse.unquote(parts.username or "")
+    return urllib.parse.urlunsplit(parts._replace(netloc=f"{user}:***@{netloc[-1]}"))
+
+
+def _job(row: tuple) -> JobRecord:
+    return JobRecord(id=row[0], cluster=row[1], name=row[2], jobspec=row[3], state=row[4], submitted=row[5],
+                     accepted=row[6])
+
+
+def _lock_key(name: str) -> int:
+    return int.from_bytes(hashlib.sha256(name.encode("utf-8")).digest()[:8], "big", signed=True)
+
+
+class _Committing(Exception):
+    """Internal marker: the connection broke while COMMIT was in flight."""
+
+
+class _AdvisoryLock(Leadership):
+    def __init__(self, conn: psycopg.Connection, key: int) -> None:
+        self._conn: psycopg.Connection | None = conn
+        self._key = key
+
+    def release(self) -> None:
+        if self._conn is not None:
+            try:
+                self._conn.execute("SELECT pg_advisory_unlock(%s)", (self._key,))
+            except psycopg.Error:
+                pass  # the session is gone, and the lock with it
+            finally:
+                self._conn.close()
+                self._conn = None
+
+
+class PostgreSQLStore(Store):
+    kind = "postgresql"
+
+    def __init__(self, url: str, *, upgrade: bool = False, pool_size: int = 16) -> None:
+        self.url = url
+        self.location = redact(url)
+        try:  # one plain connection first: a wrong host or database fails at once, with PostgreSQL's reason
+            psycopg.connect(url, connect_timeout=CONNECT_TIMEOUT).close()
+        except psycopg.Error as exc:
+            raise StoreError(f"{self.location}: cannot connect: {_first_line(exc)}") from None
+        try:
+            self._pool = ConnectionPool(url, min_size=min(2, pool_size), max_size=max(pool_size, 1),
+                                        kwargs={"autocommit": True, "connect_timeout": CONNECT_TIMEOUT},
+                                        name="rainbow-store", timeout=CONNECT_TIMEOUT, open=False)
+            self._closed = False
+            self._pool.open(wait=True, timeout=CONNECT_TIMEOUT)
+        except (psycopg.Error, PoolTimeout) as exc:
+            self.close()
+            raise StoreError(f"{self.location}: cannot connect: {_first_line(exc)}") from None
+        try:
+            self._prepare(upgrade)
+        except BaseException:
+            self.close()
+            raise
+
+    # -- running transactions -------------------------------------------------------------------------------
+    def _run(self, work: Callable[[psycopg.Connection], T], *, write: bool, pipeline: bool = False) -> T:
+        """Run `work` on a pooled connection (inside one transaction when `write`), retrying it while the
+        connection broke before anything could have been committed.
+
+        `pipeline` (for one-statement writes that read their result through RETURNING) sends BEGIN together with
+        the statement and COMMIT with the final sync: two round trips instead of three.
+        """
+        deadline = time.monotonic() + RETRY_SECONDS
+        delay = 0.02
+        while True:
+            if self._closed:
+                raise StoreError("the store is closed")
+            committing = False
+            try:
+                with self._pool.connection() as conn:
+                    if not write:
+                        return work(conn)
+                    try:
+                        with (conn.pipeline() if pipeline else contextlib.nullcontext()), conn.transaction():
+                            result = work(conn)
+                            committing = True
+                    except psycopg.OperationalError as exc:
+                        if committing:
+                            raise _Committing(_first_line(exc)) from None
+                        raise
+                    return result
+            except _Committing as exc:
+                raise StoreError(f"{self.location}: connection lost while committing: {exc}") from None
+            except (psycopg.OperationalError, PoolTimeout, *_RETRYABLE) as exc:
+                retry = isinstance(exc, _RETRYABLE) or isinstance(exc, PoolTimeout) or _broken(exc)
+                if not retry or time.monotonic() + delay > deadline:
+                    raise StoreError(f"{self.location}: {_first_line(exc)}") from None
+                time.sleep(delay)
+                delay = min(delay * 2, 0.5)
+            except JobIdsExhausted:
+                raise
+            except psycopg.Error as exc:
+                raise StoreError(f"{self.location}: {_first_line(exc)}") from None
+
+    def _read(self, work: Callable[[psycopg.Connection], T]) -> T:
+        return self._run(work, write=False)
+
+    def _write(self, work: Callable[[psycopg.Connection], T], *, pipeline: bool = False) -> T:
+        return self._run(work, write=True, pipeline=pipeline)
+
+    # -- schema -----------------------------------------------------------------------------------------------
+    @staticmethod
+    def _recorded_version(conn: psycopg.Connection) -> int:
+        if conn.execute("SELECT to_regclass('meta')").fetchone()[0] is None:
+            return 1 if conn.execute("SELECT to_regclass('clusters')").fetchone()[0] is not None else 0
+        row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        return int(row[0]) if row else 1
+
+    def _prepare(self, upgrade: bool) -> None:
+        schema = load_schema(SCHEMA_FILE)
+        latest = schema["version"]
+
+        def work(conn: psycopg.Connection) -> None:
+            # Servers starting together on an empty database: one creates the tables, the others wait for it.
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
+            found = self._recorded_version(conn)
+            if found == latest:
+                return
+            if found > latest or (found and not upgrade):
+                raise SchemaVersionError(schema_message("PostgreSQL", self.location, found, latest))
+            if not found:
+                for statement in schema["statements"]:
+                    conn.execute(statement)
+                found = schema["base"]
+            for version in range(found + 1, latest + 1):
+                for statement in schema["migrations"].get(version, ()):
+                    conn.execute(statement)
+            conn.execute("INSERT INTO meta (key, value) VALUES ('schema_version', %s) "
+                         "ON CONFLICT (key) DO UPDATE SET value = excluded.value", (str(latest),))
+
+        self._write(work)
+
+    def schema_version(self) -> int:
+        return self._read(self._recorded_version)
+
+    def get_setting(self, key: str) -> str | None:
+        row = self._read(lambda c: c.execute("SELECT value FROM meta WHERE key = %s", (key,)).fetchone())
+        return row[0] if row else None
+
+    def set_setting(self, key: str, value: str) -> None:
+        def work(conn):
+            conn.execute("INSERT INTO meta (key, value) VALUES (%s, %s) "
+                         "ON CONFLICT (key) DO UPDATE SET value = excluded.value", (key, value))
+            _bump(conn, "clusters")
+
+        self._write(work)
+
+    def setdefault_setting(self, key: str, value: str) -> str:
+        def work(conn) -> str:
+            if conn.execute("INSERT INTO meta (key, value) VALUES (%s, %s) ON CONFLICT (key) DO NOTHING",
+                            (key, value)).rowcount:
+                _bump(conn, "clusters")
+            return conn.execute("SELECT value FROM meta WHERE key = %s", (key,)).fetchone()[0]
+
+        return self._write(work)
+
+    def changes(self) -> Changes:
+        row = self._read(lambda c: c.execute("SELECT clusters, states FROM changes WHERE id = 1").fetchone())
+        return Changes(row[0], row[1])
+
+    def cluster_revisions(self) -> dict[str, tuple[int, str]]:
+        rows = self._read(lambda c: c.execute("SELECT name, revision, token_hash FROM clusters").fetchall())
+        return {name: (revision, token) for name, revision, token in rows}
+
+    def states_since(self, revision: int) -> dict[str, str]:
+        rows = self._read(lambda c: c.execute("SELECT cluster, payload FROM states WHERE revision > %s",
+                                              (revision,)).fetchall())
+        return dict(rows)
+
+    def try_leadership(self, name: str) -> Leadership | None:
+        key = _lock_key(name)
+        try:
+            conn = psycopg.connect(self.url, autocommit=True, connect_timeout=CONNECT_TIMEOUT)
+        except psycopg.Error as exc:
+            raise StoreError(f"{self.location}: cannot connect: {_first_line(exc)}") from None
+        try:
+            held = conn.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()[0]
+        except psycopg.Error as exc:
+            conn.close()
+            raise StoreError(f"{self.location}: {_first_line(exc)}") from None
+        if not held:
+            conn.close()
+            return None
+        return _AdvisoryLock(conn, key)
+
+    # -- copying ----------------------------------------------------------------------------------------------
+    def rows(self, table: str) -> Iterable[tuple]:
+        columns = COPY_TABLES[table]  # KeyError for anything else: the names below are never input
+        return self._read(lambda c: c.execute(f"SELECT {', '.join(columns)} FROM {table} ORDER BY 1, 2").fetchall())
+
+    def load_rows(self, table: str, rows: Iterable[tuple]) -> int:
+        columns = COPY_TABLES[table]
+        marks = ", ".join("%s" for _ in columns)
+        conflict = " ON CONFLICT (key) DO UPDATE SET value = excluded.value" if table == "meta" else ""
+        rows = [row for row in rows if not (table == "meta" and row[0] == "schema_version")]
+
+        def work(conn):
+            with conn.cursor() as cur:
+                cur.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks}){conflict}", rows)
+            if table == "jobs":
+                conn.execute("SELECT setval(pg_get_serial_sequence('jobs', 'id'), "
+                             "GREATEST((SELECT max(id) FROM jobs), 1))")
+            _bump(conn, "clusters")
+            _bump(conn, "states")
+
+        self._write(work)
+        return len(rows)
+
+    # -- clusters ---------------------------------------------------------------------------------------------
+    def register_cluster(self, name: str, token_hash: str, secret_hash: str, graph: str) -> int:
+        now = time.time()
+
+        def work(conn) -> int:
+            row = conn.execute("INSERT INTO clusters (name, token_hash, secret_hash, created) VALUES (%s, %s, %s, %s) "
+                               "ON CONFLICT (name) DO NOTHING RETURNING name",
+                               (name, token_hash, secret_hash, now)).fetchone()
+            if row is None:
+                return 0
+            revision = _bump(conn, "clusters")
+            conn.execute("UPDATE clusters SET revision = %s WHERE name = %s", (revision, name))
+            conn.execute("INSERT INTO graphs (cluster, subsystem, jgf, created) VALUES (%s, '', %s, %s)",
+                         (name, graph, now))
+            return revision
+
+        return self._write(work)
+
+    def get_cluster(self, name: str) -> ClusterRecord | None:
+        row = self._read(lambda c: c.execute("SELECT name, token_hash, secret_hash, created FROM clusters "
+                                             "WHERE name = %s", (name,)).fetchone())
+        return ClusterRecord(*row) if row else None
+
+    def get_clusters(self, names: Iterable[str]) -> dict[str, ClusterRecord]:
+        wanted = sorted(set(names))
+        rows = self._read(lambda c: c.execute("SELECT name, token_hash, secret_hash, created FROM clusters "
+                                              "WHERE name = ANY(%s)", (wanted,)).fetchall())
+        return {row[0]: ClusterRecord(*row) for row in rows}
+
+    def cluster_names(self) -> list[str]:
+        rows = self._read(lambda c: c.execute("SELECT name FROM clusters ORDER BY name").fetchall())
+        return [row[0] for row in rows]
+
+    def delete_cluster(self, name: str) -> bool:
+        def work(conn) -> bool:
+            if conn.execute("DELETE FROM clusters WHERE name = %s", (name,)).rowcount == 0:
+                return False
+            # graphs and states go by ON DELETE CASCADE
+            conn.execute("DELETE FROM jobs WHERE cluster = %s AND state = %s", (name, PENDING))
+            conn.execute("UPDATE jobs SET retired = 1 WHERE cluster = %s AND retired = 0", (name,))
+            _bump(conn, "clusters")
+            return True
+
+        return self._write(work)
+
+    # -- graphs -----------------------------------------------------------------------------------------------
+    def get_graphs(self, cluster: str) -> ClusterGraphs | None:
+        rows = self._read(lambda c: c.execute("SELECT subsystem, jgf FROM graphs WHERE cluster = %s "
+                                              "ORDER BY subsystem", (cluster,)).fetchall())
+        graphs = dict(rows)
+        if "" not in graphs:
+            return None
+        main = graphs.pop("")
+        return ClusterGraphs(cluster=cluster, graph=main, subsystems=graphs)
+
+    def add_subsystem(self, cluster: str, subsystem: str, graph: str) -> int:
+        if not subsystem:
+            raise ValueError("a subsystem needs a name")
+
+        def work(conn) -> int:
+            # Lock the cluster row: a concurrent delete waits, and so does another subsystem change of it.
+            if conn.execute("SELECT 1 FROM clusters WHERE name = %s FOR UPDATE", (cluster,)).fetchone() is None:
+                return 0
+            row = conn.execute("INSERT INTO graphs (cluster, subsystem, jgf, created) VALUES (%s, %s, %s, %s) "
+                               "ON CONFLICT (cluster, subsystem) DO NOTHING RETURNING subsystem",
+                               (cluster, subsystem, graph, time.time())).fetchone()
+            if row is None:
+                return 0
+            revision = _bump(conn, "clusters")
+            conn.execute("UPDATE clusters SET revision = %s WHERE name = %s", (revision, cluster))
+            return revision
+
+        return self._write(work)
+
+    def delete_subsystem(self, cluster: str, subsystem: str) -> int:
+        if not subsystem:
+            return 0
+
+        def work(conn) -> int:
+            if conn.execute("SELECT 1 FROM clusters WHERE name = %s FOR UPDATE", (cluster,)).fetchone() is None:
+                return 0
+            if conn.execute("DELETE FROM graphs WHERE cluster = %s AND subsystem = %s",
+                            (cluster, subsystem)).rowcount == 0:
+                return 0
+            revision = _bump(conn, "clusters")
+            conn.execute("UPDATE clusters SET revision = %s WHERE name = %s", (revision, cluster))
+            return revision
+
+        return self._write(work)
+
+    # -- state ------------------------------------------------------------------------------------------------
+    def set_state(self, cluster: str, payload: str) -> bool:
+        def work(conn) -> bool:
+            if conn.execute("SELECT 1 FROM clusters WHERE name = %s FOR KEY SHARE", (cluster,)).fetchone() is None:
+                return False
+            revision = _bump(conn, "states")
+            conn.execute("INSERT INTO states (cluster, payload, updated, revision) VALUES (%s, %s, %s, %s) "
+                         "ON CONFLICT (cluster) DO UPDATE SET payload = excluded.payload, "
+                         "updated = excluded.updated, revision = excluded.revision",
+                         (cluster, payload, time.time(), revision))
+            return True
+
+        return self._write(work)
+
+    def get_states(self, clusters: Iterable[str]) -> dict[str, str]:
+        wanted = sorted(set(clusters))
+        rows = self._read(lambda c: c.execute("SELECT cluster, payload FROM states WHERE cluster = ANY(%s)",
+                                              (wanted,)).fetchall())
+        return dict(rows)
+
+    # -- jobs -------------------------------------------------------------------------------------------------
+    def add_job(self, cluster: str, name: str, jobspec: str) -> int | None:
+        def work(conn) -> int | None:
+            # The key-share lock on the cluster row makes a concurrent delete wait until this job is committed
+            # (and then remove it with the cluster's other pending jobs).
+            row = conn.execute("INSERT INTO jobs (cluster, name, jobspec, state, submitted) "
+                               "SELECT name, %s, %s, %s, %s FROM clusters WHERE name = %s FOR KEY SHARE "
+                               "RETURNING id", (name, jobspec, PENDING, time.time(), cluster)).fetchone()
+            if row is None:
+                return None
+            if row[0] > MAX_JOB_ID:  # raising rolls the insert back
+                raise JobIdsExhausted(f"job id {row[0]} does not fit the wire format (int32)")
+            return row[0]
+
+        return self._write(work, pipeline=True)
+
+    def pending_jobs(self, cluster: str, limit: int = 0, lease_seconds: float = 0.0) -> list[JobRecord]:
+        size = limit if limit > 0 else None
+        if lease_seconds > 0:
+            def work(conn) -> list[tuple]:
+                return conn.execute(
+                    "WITH now AS (SELECT extract(epoch FROM clock_timestamp())::double precision AS t) "
+                    f"UPDATE jobs SET leased_until = (SELECT t FROM now) + %s WHERE id IN ("
+                    "SELECT id FROM jobs WHERE cluster = %s AND state = %s AND retired = 0 "
+                    "AND (leased_until IS NULL OR leased_until <= (SELECT t FROM now)) "
+                    f"ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED) RETURNING {_JOB_COLUMNS}",
+                    (lease_seconds, cluster, PENDING, size)).fetchall()
+
+            return sorted((_job(row) for row in self._write(work, pipeline=True)), key=lambda job: job.id)
+        rows = self._read(lambda c: c.execute(f"SELECT {_JOB_COLUMNS} FROM jobs WHERE cluster = %s AND state = %s "
+                                              "AND retired = 0 ORDER BY id LIMIT %s",
+                                              (cluster, PENDING, size)).fetchall())
+        return [_job(row) for row in rows]
+
+    def accept_jobs(self, cluster: str, ids: Sequence[int]) -> list[int]:
+        wanted = sorted({int(i) for i in ids})
+        rows = self._write(lambda c: c.execute(
+            "UPDATE jobs SET state = %s, accepted = %s WHERE cluster = %s AND state = %s AND retired = 0 "
+            "AND id = ANY(%s) RETURNING id", (ACCEPTED, time.time(), cluster, PENDING, wanted)).fetchall(),
+            pipeline=True)
+        return sorted(row[0] for row in rows)
+
+    def list_jobs(self, cluster: str, state: str = "", after_id: int = 0, limit: int = 100) -> list[JobRecord]:
+        sql = f"SELECT {_JOB_COLUMNS} FROM jobs WHERE cluster = %s AND id > %s AND retired = 0"
+        args: list[Any] = [cluster, after_id]
+        if state:
+            sql += " AND state = %s"
+            args.append(state)
+        sql += " ORDER BY id LIMIT %s"
+        args.append(limit if limit > 0 else None)
+        return [_job(row) for row in self._read(lambda c: c.execute(sql, args).fetchall())]
+
+    def count_jobs(self, cluster: str | None = None, state: str = "") -> int:
+        sql = "SELECT COUNT(*) FROM jobs WHERE retired = 0"
+        args: list[Any] = []
+        if cluster is not None:
+            sql += " AND cluster = %s"
+            args.append(cluster)
+        if state:
+            sql += " AND state = %s"
+            args.append(state)
+        return self._read(lambda c: c.execute(sql, args).fetchone()[0])
+
+    def close(self) -> None:
+        self._closed = True
+        pool = getattr(self, "_pool", None)
+        if pool is not None:
+            pool.close()
+
+
+def _bump(conn: psycopg.Connection, counter: str) -> int:
+    # `counter` is one of two literal column names chosen by this module, never input.
+    return conn.execute(f"UPDATE changes SET {counter} = {counter} + 1 WHERE id = 1 RETURNING {counter}"
+                        ).fetchone()[0]
+
+
+def _broken(exc: BaseException) -> bool:
+    """A lost or refused connection (worth another try), not an error in what was asked."""
+    if isinstance(exc, (pg_errors.AdminShutdown, pg_errors.CannotConnectNow)):
+        return True
+    return getattr(exc, "sqlstate", None) is None or str(getattr(exc, "sqlstate", "")).startswith("08")
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
