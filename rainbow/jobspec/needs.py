@@ -44,6 +44,7 @@ class Need:
     # mode "slots": the types the slot names directly; a vertex with a direct child of one of them can hold slots
     hosts: frozenset[str] = frozenset()
     count_range: tuple | None = None
+    exclusive: bool = False
 
 
 @dataclass(eq=False)
@@ -55,6 +56,9 @@ class Group:
     mode: str
     needs: tuple[Need, ...]
     reserve: int = 0
+    # exclusive sibling needs of other types: each takes its vertices whole, so what they hold of this group's
+    # type is withheld from it (how much depends on the graph, so the matcher works it out)
+    exclusive: tuple[Need, ...] = ()
 
 
 def next_uid() -> int:
@@ -126,7 +130,7 @@ def _need(res: ResourceRequest, times: int, where: str, depth: int) -> Need:
     plain = tuple(r for r in res.requires if r.subsystem is not None or r.field not in keys)
     identity = tuple(r for r in res.requires if r.subsystem is None and r.field in keys)
     return Need(next(_UIDS), res.type, demand, mode, quantity, unit, plain, identity, groups,
-                count_range=res.count_range)
+                count_range=res.count_range, exclusive=res.exclusive)
 
 
 def asked_within(need: Need, vtype: str, mode: str) -> int:
@@ -142,18 +146,26 @@ def asked_within(need: Need, vtype: str, mode: str) -> int:
 
 
 def _reserve(groups: list[Group]) -> None:
-    """Set each group's reserve: what its siblings ask for, inside their own vertices, from its pool."""
+    """Set each group's reserve: what its siblings ask for, inside their own vertices, from its pool.
+
+    An exclusive sibling takes its vertices whole (as Fluxion allocates them), so instead of what it asks for it
+    withholds all it holds; that depends on the graph, so it is kept in `exclusive` for the matcher.
+    """
     for group in groups:
         if group.mode == "slots":
             continue
         taken = 0
+        exclusive = []
         for other in groups:
             if other is group:
                 continue
             for need in other.needs:
-                if need.mode in ("count", "slots"):
+                if need.exclusive and need.mode != "slots":
+                    exclusive.append(need)
+                elif need.mode in ("count", "slots"):
                     taken += need.demand * asked_within(need, group.type, group.mode)
         group.reserve = taken
+        group.exclusive = tuple(exclusive)
 
 
 def compile_groups(resources: Sequence[ResourceRequest], times: int = 1, where: str = "resources",

@@ -56,6 +56,24 @@ def hall(vector: Vector, demands: list[int], reserve: int = 0) -> bool:
     return True
 
 
+def withheld(items: list[tuple[int, int, int]], demand: int) -> int:
+    """What an exclusive need keeps from a sibling group: the vertices it takes, fewest withheld first.
+
+    `items` are (what one vertex holds of the sibling's type, what it gives the need, how many such vertices);
+    vertices are taken, those holding least of the sibling first, until they give `demand`.
+    """
+    total = 0
+    for content, amount, count in sorted(items, key=lambda item: (item[0], -item[1])):
+        if demand <= 0:
+            break
+        if amount <= 0:
+            continue
+        taken = min(count, -(-demand // amount))
+        total += taken * content
+        demand -= taken * amount
+    return total
+
+
 def vertex_amount(size: int, unit: str, vtype: str, need: Need) -> int:
     """How much of `need` one vertex provides: 1 vertex, its size, or its size in bytes."""
     if need.mode == "count":
@@ -85,6 +103,7 @@ class Evaluation:
         self._capacity: dict[tuple[int, int], int] = {}
         self._usable: dict[int, bool] = {}
         self._members: dict[int, tuple[Entry, int]] = {}
+        self._exclusive: dict[tuple, list[tuple[int, int, int]]] = {}
         # RFC 31 constraints prune nodes: on properties alone per node class, on hostnames or ranks per node
         constraint = request.constraint
         self.shape_filter = constraint if constraint is not None and not constraint.needs_identity else None
@@ -94,7 +113,8 @@ class Evaluation:
         # per top-level group: (group, demand, per-class table) where the flat view applies, else table None
         self._plan = []
         for group in self.groups:
-            simple = len(group.needs) == 1 and not group.needs[0].identity and self.member_filter is None
+            simple = len(group.needs) == 1 and not group.needs[0].identity and self.member_filter is None \
+                and not group.exclusive
             table = self._units.setdefault(group.uid, ClassTable(partial(self.node_unit, group=group))) \
                 if simple else None
             self._plan.append((group, group.needs[0].demand + group.reserve if simple else 0, table))
@@ -158,7 +178,21 @@ class Evaluation:
         if found is None:
             found = None
             for group in need.groups:
-                if len(group.needs) == 1:
+                if group.exclusive:
+                    per = group.needs[0].demand if len(group.needs) == 1 else max(1, min(n.demand for n in group.needs))
+                    have = self.shape_supply(shape, group) if len(group.needs) == 1 \
+                        else sum(self.shape_vector(shape, group).values())
+                    low, high = 0, have // per if per else 1 << 60
+                    if high > 1 << 20:
+                        high = 1 << 20
+                    while low < high:  # the most k with k copies, less what exclusive siblings withhold
+                        mid = (low + high + 1) // 2
+                        if self.group_ok_times(shape, group, mid):
+                            low = mid
+                        else:
+                            high = mid - 1
+                    fit = low
+                elif len(group.needs) == 1:
                     per = group.needs[0].demand + group.reserve
                     fit = self.shape_supply(shape, group) // per if per else 1 << 60
                 else:
@@ -270,9 +304,54 @@ class Evaluation:
         return found
 
     def group_ok(self, shape: Shape, group: Group) -> bool:
+        if group.exclusive:
+            return self.group_ok_times(shape, group, 1)
         if len(group.needs) == 1:
             return self.shape_supply(shape, group) >= group.needs[0].demand + group.reserve
         return hall(self.shape_vector(shape, group), [need.demand for need in group.needs], group.reserve)
+
+    def group_ok_times(self, shape: Shape, group: Group, times: int) -> bool:
+        """`times` copies of the group below `shape`, less what its exclusive siblings withhold."""
+        reserve = group.reserve * times + self.withheld_below(shape.entries, shape.uid, group, times)
+        if len(group.needs) == 1:
+            return self.shape_supply(shape, group) >= group.needs[0].demand * times + reserve
+        return hall(self.shape_vector(shape, group), [need.demand * times for need in group.needs], reserve)
+
+    # -- exclusive siblings: they take their vertices whole
+
+    def withheld_below(self, entries, key, group: Group, times: int = 1) -> int:
+        """What the group's exclusive siblings (`times` copies of each) withhold from it below one parent."""
+        return sum(withheld(self.exclusive_items(entries, key, need, group), need.demand * times)
+                   for need in group.exclusive)
+
+    def exclusive_items(self, entries, key, need: Need, group: Group) -> list[tuple[int, int, int]]:
+        """(held of the group, given to the need, how many) for the topmost vertices below that could serve `need`."""
+        memo = (key, need.uid, group.uid)
+        found = self._exclusive.get(memo)
+        if found is None:
+            merged: dict[tuple[int, int], int] = {}
+            for entry in entries:
+                for content, amount, count in self.entry_items(entry, need, group):
+                    merged[(content, amount)] = merged.get((content, amount), 0) + count
+            found = self._exclusive[memo] = [(c, a, n) for (c, a), n in merged.items()]
+        return found
+
+    def entry_items(self, entry: Entry, need: Need, group: Group) -> list[tuple[int, int, int]]:
+        shape = entry.shape
+        if shape.type == need.type:
+            if not self.qualifies(shape, need):
+                return []
+            count = self.members_meeting(entry, need)
+            if len(group.needs) == 1:
+                content = self.shape_supply(shape, group)
+            else:
+                content = sum(self.shape_vector(shape, group).values())
+            amount = vertex_amount(shape.size, shape.unit, shape.type, need)
+            return [(content, amount, count)] if count else []
+        if not self.usable(shape):
+            return []
+        times = self.member_count(entry)
+        return [(c, a, n * times) for c, a, n in self.exclusive_items(shape.entries, shape.uid, need, group)]
 
     # -- a whole cluster
 
@@ -318,6 +397,11 @@ class Evaluation:
         return total
 
     def top_ok(self, index: ClusterIndex, group: Group) -> bool:
+        if group.exclusive:
+            reserve = group.reserve + self.withheld_below((index.top,), ("top", index.key), group)
+            if len(group.needs) == 1:
+                return self.top_supply(index, group) >= group.needs[0].demand + reserve
+            return hall(self.top_vector(index, group), [need.demand for need in group.needs], reserve)
         if len(group.needs) == 1:
             return self.top_supply(index, group) >= group.needs[0].demand + group.reserve
         return hall(self.top_vector(index, group), [need.demand for need in group.needs], group.reserve)

@@ -53,9 +53,10 @@ def describe(need: Need) -> str:
         return f"{need.quantity} {'slot' if need.quantity == 1 else 'slots'}{_range(need)} of {parts}, " \
                f"each under one vertex"
     if need.mode == "count":
-        head = f"{need.quantity} {_noun(need.type, need.quantity, need.mode)}{_range(need)}"
+        head = f"{need.quantity} {'exclusive ' if need.exclusive else ''}" \
+               f"{_noun(need.type, need.quantity, need.mode)}{_range(need)}"
     else:
-        head = f">= {_amount(need, need.demand)}"
+        head = f">= {_amount(need, need.demand)}{' exclusive' if need.exclusive else ''}"
     parts = [_requirement(req) for req in need.requires + need.identity]
     for group in need.groups:
         parts.extend(describe(child) for child in group.needs)
@@ -150,6 +151,26 @@ class _Explainer:
             self.best[key] = found
         return found
 
+    def exclusive_shortfall(self, shapes: list[Shape], group: Group) -> str | None:
+        """Enough of the group below some vertex, but not once its exclusive siblings take their vertices whole."""
+        ev = self.ev
+        child = group.needs[0]
+        best = None
+        for shape in shapes:
+            have = ev.shape_supply(shape, group)
+            taken = ev.withheld_below(shape.entries, shape.uid, group)
+            if have - taken >= child.demand + group.reserve:
+                return None
+            if best is None or have - taken > best[0] - best[1]:
+                best = (have, taken, shape.type)
+        if best is None:
+            return None
+        have, taken, where = best
+        names = " and ".join(dict.fromkeys(n.type for n in group.exclusive))
+        verb = "take" if " and " in names else "takes"
+        return (f"the largest {where} has {_amount(child, have)}, and the exclusive {names} {verb} "
+                f"{_amount(child, taken)} of them whole")
+
     def usable_nodes(self, index: ClusterIndex) -> int:
         """Nodes the job may use at all (compatible, and inside its constraint)."""
         ev = self.ev
@@ -191,6 +212,10 @@ class _Explainer:
                 return f"no vertex holds {_kind(child) if child.mode != 'count' else describe(child)}"
             if best < child.demand + group.reserve:
                 return f"the largest {where} has {_amount(child, best)}"
+            if group.exclusive:
+                text = self.exclusive_shortfall(hosts, group)
+                if text is not None:
+                    return text
         if available == 0:
             return "no single vertex holds all of one slot"
         return f"only {available} fit"
@@ -274,6 +299,11 @@ class _Explainer:
             if best < child.demand + group.reserve:
                 return (f"the largest {need.type} has {_amount(child, best)}, and its other resources take "
                         f"{_amount(child, group.reserve)} of them"), True
+            if group.exclusive:
+                shapes = [s for s in self.candidates(index, need.type) if ev.meets(s, need)]
+                text = self.exclusive_shortfall(shapes, group)
+                if text is not None:
+                    return text, True
         have = ev.top_supply(index, ev.narrow(need, need.requires, need.identity, need.groups))
         return f"only {have} {_noun(need.type, have, 'count')} qualify", False
 

@@ -17,7 +17,7 @@ from rainbow.graph.shape import canonical
 from rainbow.jobspec.model import Request
 from rainbow.jobspec.needs import Group, Need
 
-from .engine import hall, vertex_amount
+from .engine import hall, vertex_amount, withheld
 from .requirements import vertex_meets
 
 
@@ -44,7 +44,8 @@ class ReferenceMatcher:
         self.requires = request.requires
         self.constraint = request.constraint
         root = self.graph.root
-        return all(self._group_ok_at(self._top_candidates(root, group), group) for group in request.groups)
+        return all(self._group_ok_at(self._top_candidates(root, group), group, parent=None)
+                   for group in request.groups)
 
     def _usable(self, label: str) -> bool:
         """A node the job may use: it meets the compatibility requirements and the constraint."""
@@ -90,7 +91,7 @@ class ReferenceMatcher:
         for req in need.requires + need.identity:
             if not vertex_meets(values, lambda name: attached.get(name, ()), req):
                 return False
-        return all(self._group_ok_at(list(self._below(label, group)), group) for group in need.groups)
+        return all(self._group_ok_at(list(self._below(label, group)), group, parent=label) for group in need.groups)
 
     def _slots_at(self, label: str, need: Need) -> int:
         """How many whole slots fit under `label`: the most k such that k copies of every part do."""
@@ -98,12 +99,37 @@ class ReferenceMatcher:
         for group in need.groups:
             candidates = list(self._below(label, group))
             k = 0
-            while self._group_ok_at(candidates, group, k + 1):
+            while self._group_ok_at(candidates, group, k + 1, parent=label):
                 k += 1
             best = k if best is None else min(best, k)
         return best or 0
 
-    def _group_ok_at(self, candidates: list[str], group: Group, times: int = 1) -> bool:
+    def _withheld(self, parent: str | None, group: Group, times: int) -> int:
+        """What the group's exclusive siblings take whole, below `parent` (None: the whole cluster)."""
+        total = 0
+        for need in group.exclusive:
+            items = []
+            stack = [self.graph.root] if parent is None else list(self.graph.children[parent])
+            while stack:
+                current = stack.pop()
+                if not self._usable(current):
+                    continue
+                vertex = self.graph.vertices[current]
+                if vertex.type != need.type:
+                    stack.extend(self.graph.children[current])
+                    continue
+                if not self._qualifies(current, need):
+                    continue
+                held = 0
+                for inner in self._below(current, group):
+                    if any(self._qualifies(inner, other) for other in group.needs):
+                        kid = self.graph.vertices[inner]
+                        held += vertex_amount(kid.size, kid.unit, kid.type, group.needs[0])
+                items.append((held, vertex_amount(vertex.size, vertex.unit, vertex.type, need), 1))
+            total += withheld(items, need.demand * times)
+        return total
+
+    def _group_ok_at(self, candidates: list[str], group: Group, times: int = 1, parent: str | None = None) -> bool:
         """Distinct candidates meet `times` copies of every need of the group and its siblings' reserve."""
         vector: dict[int, int] = {}
         for label in candidates:
@@ -120,4 +146,7 @@ class ReferenceMatcher:
             if mask:
                 amount = vertex_amount(vertex.size, vertex.unit, vertex.type, group.needs[0])
                 vector[mask] = vector.get(mask, 0) + amount
-        return hall(vector, [need.demand * times for need in group.needs], group.reserve * times)
+        reserve = group.reserve * times
+        if group.exclusive:
+            reserve += self._withheld(parent, group, times)
+        return hall(vector, [need.demand * times for need in group.needs], reserve)

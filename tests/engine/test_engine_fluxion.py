@@ -22,6 +22,8 @@ GRAPHS = {
     "flat-memory": tiny(memory=(8,)),  # one 8 GB memory vertex per socket
     "props": tiny(properties={0: {"amd": ""}, 1: {"intel": "", "ssd": ""}}),
     "power": tiny(power=True),
+    "one-socket": tiny(nodes=1, sockets=1, cores=8),  # 1 node, one 8-core socket
+    "two-sockets": tiny(nodes=1, sockets=2, cores=8),  # 1 node, two 8-core sockets
 }
 
 
@@ -114,6 +116,49 @@ CASES = [
      "node1 is not amd"),
     ("constraint-unknown-property", "tiny", node_task(1, {"properties": ["gpu-a100"]}), False,
      "needs 1 node with >= 1 core; no node meets the constraint properties gpu-a100", "no node has it"),
+    ("exclusive-socket-beside-cores", "one-socket",
+     flux(res("node", 1, res("socket", 1, res("core", 1), exclusive=True), res("core", 4))), False,
+     "needs 1 node with 1 exclusive socket with >= 1 core and >= 4 cores; the largest node has 8 cores, and the "
+     "exclusive socket takes 8 cores of them whole",
+     "the exclusive socket takes the only socket whole: none of its cores are left for the sibling cores"),
+    ("shared-socket-beside-cores", "one-socket",
+     flux(res("node", 1, res("socket", 1, res("core", 1)), res("core", 4))), True, "",
+     "without exclusive the socket's job takes 1 core; 7 remain for the sibling 4"),
+    ("exclusive-socket-other-socket", "two-sockets",
+     flux(res("node", 1, res("socket", 1, res("core", 1), exclusive=True), res("core", 4))), True, "",
+     "one socket is taken whole; the other socket's 8 cores serve the sibling cores"),
+    ("exclusive-socket-too-many-cores", "two-sockets",
+     flux(res("node", 1, res("socket", 1, res("core", 1), exclusive=True), res("core", 9))), False,
+     "needs 1 node with 1 exclusive socket with >= 1 core and >= 9 cores; the largest node has 16 cores, and the "
+     "exclusive socket takes 8 cores of them whole",
+     "only the other socket's 8 cores are left for the sibling 9"),
+    ("exclusive-leaf-socket", "tiny", flux(res("node", 1, slot(1, res("socket", 1, exclusive=True), res("core", 4)))),
+     True, "", "a childless exclusive socket is also taken whole; the other socket has 4 cores"),
+    ("exclusive-node-in-slot", "tiny", flux(slot(1, res("node", 1, res("core", 1), exclusive=True), res("core", 8))),
+     True, "", "the slot sits at the rack: one node is taken whole, the other gives the 8 cores"),
+    ("exclusive-node-in-slot-too-many-cores", "tiny",
+     flux(slot(1, res("node", 1, res("core", 1), exclusive=True), res("core", 9))), False,
+     "needs 1 slot of 1 exclusive node with >= 1 core and >= 9 cores, each under one vertex; the largest rack has "
+     "16 cores, and the exclusive node takes 8 cores of them whole",
+     "the exclusive node's 8 cores are not left to the sibling: 8 remain, not 9"),
+    ("shared-node-in-slot", "tiny", flux(slot(1, res("node", 1, res("core", 1)), res("core", 9))), True, "",
+     "without exclusive the node's job takes 1 core of 16"),
+    ("exclusive-count-range-min", "tiny",
+     flux(res("node", 1, slot(1, res("socket", {"min": 1, "max": 2}, res("core", 1), exclusive=True),
+                              res("core", 4)))), True, "",
+     "the min, 1 socket, is taken whole; the other socket's 4 cores are left"),
+    ("exclusive-count-range-takes-all", "tiny",
+     flux(res("node", 1, slot(1, res("socket", {"min": 2, "max": 2}, res("core", 1), exclusive=True),
+                              res("core", 1)))), False,
+     "needs 1 node with 2 exclusive sockets (count 2-2, +1) with >= 1 core and >= 1 core; the largest node has 8 "
+     "cores, and the exclusive socket takes 8 cores of them whole",
+     "both sockets are taken whole, so no core is left for the sibling"),
+    ("exclusive-top-slots", "tiny", flux(slot(2, res("socket", 1, res("core", 1), exclusive=True), res("core", 4))),
+     True, "", "each node holds one slot: one socket taken whole, the other's 4 cores beside it"),
+    ("exclusive-top-slots-too-many", "tiny",
+     flux(slot(3, res("socket", 1, res("core", 1), exclusive=True), res("core", 4))), False,
+     "needs 3 slots of 1 exclusive socket with >= 1 core and >= 4 cores, each under one vertex; only 2 fit",
+     "a node's two sockets hold one such slot, not two"),
     ("power-subsystem", "power", {"version": 1, "resources": {"n": {"type": "node", "count": 2, "requires": [
         {"name": "power", "field": "type", "match": "pdu"}], "with": [{"type": "core", "count": 1}]}}}, True, "",
      "the power subsystem in the same file is the cluster's subsystem `power`"),

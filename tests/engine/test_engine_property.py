@@ -147,6 +147,8 @@ def flux_jobspecs(draw):
     if draw(st.booleans()):  # siblings of nested types: a socket with cores beside more cores
         parts = [{"type": "socket", "count": 1, "with": [{"type": "core", "count": count(draw, 1, 3)}]},
                  {"type": "core", "count": count(draw, 1, 4)}]
+        if draw(st.booleans()):  # an exclusive socket is taken whole: its cores are not the sibling's
+            parts[0]["exclusive"] = True
     slot = {"type": "slot", "count": count(draw, 1, 3), "label": "task", "with": parts}
     where = draw(st.sampled_from(["top", "node", "top-node"]))
     if where == "top":
@@ -157,6 +159,9 @@ def flux_jobspecs(draw):
             resources[0]["exclusive"] = True
     else:
         slot["with"] = [{"type": "node", "count": count(draw, 1, 2), "with": parts}]
+        if draw(st.integers(0, 2)) == 0:  # an exclusive node beside cores of the same slot
+            slot["with"][0]["exclusive"] = True
+            slot["with"].append({"type": "core", "count": count(draw, 1, 8)})
         resources = [slot]
     doc = {"version": draw(st.sampled_from([1, 9999])), "resources": resources,
            "tasks": [{"command": ["app"], "slot": "task", "count": {"per_slot": 1}}]}
