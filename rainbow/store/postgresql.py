@@ -23,8 +23,8 @@ from psycopg import errors as pg_errors
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from rainbow.store.base import (ACCEPTED, COPY_TABLES, MAX_JOB_ID, PENDING, Changes, ClusterGraphs, ClusterRecord,
-                                JobIdsExhausted, JobRecord, Leadership, SchemaVersionError, Store, StoreError)
-from rainbow.store.sqlite import load_schema, schema_message
+                                JobIdsExhausted, JobRecord, Leadership, Store, StoreError)
+from rainbow.store.schema import bring_to_schema, load_schema
 
 T = TypeVar("T")
 
@@ -158,25 +158,12 @@ class PostgreSQLStore(Store):
 
     def _prepare(self, upgrade: bool) -> None:
         schema = load_schema(SCHEMA_FILE)
-        latest = schema["version"]
 
         def work(conn: psycopg.Connection) -> None:
             # Servers starting together on an empty database: one creates the tables, the others wait for it.
             conn.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
-            found = self._recorded_version(conn)
-            if found == latest:
-                return
-            if found > latest or (found and not upgrade):
-                raise SchemaVersionError(schema_message("PostgreSQL", self.location, found, latest))
-            if not found:
-                for statement in schema["statements"]:
-                    conn.execute(statement)
-                found = schema["base"]
-            for version in range(found + 1, latest + 1):
-                for statement in schema["migrations"].get(version, ()):
-                    conn.execute(statement)
-            conn.execute("INSERT INTO meta (key, value) VALUES ('schema_version', %s) "
-                         "ON CONFLICT (key) DO UPDATE SET value = excluded.value", (str(latest),))
+            bring_to_schema(conn.execute, schema, self._recorded_version(conn), upgrade=upgrade, kind="PostgreSQL",
+                            where=self.location, placeholder="%s")
 
         self._write(work)
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import functools
 import hashlib
 import json
 import os
@@ -19,30 +18,12 @@ import time
 from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
-from compspec.documents import package_data
 from rainbow.store.base import (ACCEPTED, COPY_TABLES, MAX_JOB_ID, PENDING, Changes, ClusterGraphs, ClusterRecord,
-                                JobIdsExhausted, JobRecord, Leadership, SchemaVersionError, Store, StoreError)
+                                JobIdsExhausted, JobRecord, Leadership, Store, StoreError)
+from rainbow.store.schema import bring_to_schema, load_schema
 
 BUSY_TIMEOUT_MS = 10_000
 SCHEMA_FILE = "data/store-schema.yaml"
-
-
-@functools.lru_cache(maxsize=4)
-def load_schema(name: str = SCHEMA_FILE) -> dict:
-    """A store schema file: `version` (newest), `base` (version of `statements`), `statements`, `migrations`;
-    checked against rainbow/schemas/store-schema.json."""
-    schema = dict(package_data("rainbow", name.removeprefix("data/"), schema="store-schema"))
-    schema["migrations"] = {int(k): list(v) for k, v in (schema.get("migrations") or {}).items()}
-    return schema
-
-
-def schema_message(kind: str, where: str, found: int, latest: int) -> str:
-    """The one-line refusal for a store whose schema this code does not run on as it is."""
-    if found > latest:
-        return (f"{kind} store {where} has schema version {found}, newer than this rainbow's {latest}: "
-                f"run a newer rainbow")
-    return (f"{kind} store {where} has schema version {found}, older than this rainbow's {latest}: "
-            f"run `rainbow db upgrade --db {where}` first")
 
 
 def _job(row: sqlite3.Row | tuple) -> JobRecord:
@@ -112,23 +93,9 @@ class SQLiteStore(Store):
         return 1 if "clusters" in tables else 0
 
     def _prepare(self, upgrade: bool) -> None:
-        schema = load_schema()
-        latest = schema["version"]
         with self._write() as db:
-            found = self._recorded_version(db)
-            if found == latest:
-                return
-            if found > latest or (found and not upgrade):
-                raise SchemaVersionError(schema_message("SQLite", self.path, found, latest))
-            if not found:
-                for statement in schema["statements"]:
-                    db.execute(statement)
-                found = schema["base"]
-            for version in range(found + 1, latest + 1):
-                for statement in schema["migrations"].get(version, ()):
-                    db.execute(statement)
-            db.execute("INSERT INTO meta (key, value) VALUES ('schema_version', ?) "
-                       "ON CONFLICT (key) DO UPDATE SET value = excluded.value", (str(latest),))
+            bring_to_schema(db.execute, load_schema(SCHEMA_FILE), self._recorded_version(db), upgrade=upgrade,
+                            kind="SQLite", where=str(self.path), placeholder="?")
 
     def schema_version(self) -> int:
         with self._single() as db:
