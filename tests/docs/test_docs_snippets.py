@@ -1,16 +1,22 @@
-"""The jobspecs and selection priorities the guide shows are ones the code accepts."""
+"""The jobspecs, selection priorities and format examples the guide shows are ones the code reads as the guide says."""
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
 
+from compspec.artifact import create_artifact, needed_extractors, parse_overrides
+from compspec.extract import run_extractors
+from compspec.schemas import validate
 from rainbow.jobspec import parse_jobspec
 from rainbow.select import parse_priorities
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
+INTEL = Path(__file__).resolve().parents[1] / "data" / "hosts" / "x86-intel-2s-rocky9-impi"
 YAML_BLOCK = re.compile(r"^```yaml\n(.*?)^```", re.M | re.S)
 
 
@@ -33,3 +39,31 @@ def test_selection_priorities_parse():
     (config,) = blocks("selection.md")
     priorities = yaml.safe_load(config)["scheduler"]["algorithms"]["selection"]["options"]["priorities"]
     assert len(parse_priorities(priorities)) == 2
+
+
+# -- the examples of every format in formats.md are documents the code reads as the page says ----------------------
+EXAMPLE_BLOCK = re.compile(r"^```(json|yaml)\n(.*?)^```", re.M | re.S)
+
+
+def examples(page: str) -> list[Any]:
+    found = EXAMPLE_BLOCK.findall((DOCS / page).read_text(encoding="utf-8"))
+    return [json.loads(body) if kind == "json" else yaml.safe_load(body) for kind, body in found]
+
+
+def test_formats_examples_satisfy_their_schemas():
+    node, cluster, subsystem, _, _, request, artifact, config = examples("formats.md")
+    validate("node-extraction", node, "formats.md: node file")
+    validate("artifact-request", request, "formats.md: artifact request")
+    validate("artifact", artifact, "formats.md: artifact")
+    validate("config", config, "formats.md: config", package="rainbow")
+    validate("jgf-rainbow", cluster, "formats.md: cluster graph (an excerpt: its vertices, not a whole tree)")
+    validate("jgf-rainbow", subsystem, "formats.md: subsystem graph")
+
+
+def test_formats_artifact_is_the_request_filled_from_a_node():
+    """The page's artifact is what its request gives for the recorded Intel node with `-a custom.gpu.available=no`."""
+    _, _, _, _, _, request, artifact, _ = examples("formats.md")
+    node = run_extractors(needed_extractors(request), host_root=str(INTEL)).document
+    made, missing = create_artifact(request, node, parse_overrides(["custom.gpu.available=no"]))
+    assert not missing
+    assert [c["attributes"] for c in made["compatibilities"]] == [c["attributes"] for c in artifact["compatibilities"]]
