@@ -21,7 +21,7 @@ from rainbow.client import Job, RainbowClient, RainbowError
 from rainbow.cli.settings import config_path_option, setting
 from rainbow.config import ADDRESS_KEYS, DEFAULT_ADDRESS
 from rainbow.jobspec import JobspecError, load_document
-from rainbow.shutdown import StopSignals
+from rainbow.shutdown import StopSignals, end_process
 
 STOP_GRACE = 10.0
 
@@ -198,6 +198,9 @@ def poller_command(scheduler: str, to_command: Callable[[Shape], list[str]]) -> 
                             raise click.ClickException(str(exc)) from None
                         print(f"poll failed: {exc}", file=sys.stderr)
                     if once or signals.stop.wait(interval):
-                        return
+                        break
+            # Still inside the block, as `rainbow serve` does: signals that keep arriving meet the quiet handler,
+            # never the default action, until the process has ended.
+            end_process(0)
 
     return main

@@ -20,13 +20,13 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, NoReturn, Sequence
 
 from compspec import documents
 from compspec.schemas import FormatError
 from rainbow.client import FailedPrecondition, RainbowClient, RainbowError
 from rainbow.server.launch import LaunchError, ServedProcess, serve_command
-from rainbow.shutdown import Stop, StopSignals, signal_name
+from rainbow.shutdown import Stop, StopSignals, end_process, signal_name
 
 # The demo's data is package data (rainbow/data/demo), so an installed package plays it without a source tree.
 DATA = Path(__file__).resolve().parent / "data" / "demo"
@@ -361,22 +361,29 @@ class Demo:
             self.client = None
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """`rainbow demo [SCENARIO]` (or `python -m rainbow.demo`): play the packaged scenario, or another of its form."""
+def main(argv: Sequence[str] | None = None) -> NoReturn:
+    """`rainbow demo [SCENARIO]` (or `python -m rainbow.demo`): play the packaged scenario, or another of its form,
+    and end the process with the demo's status."""
     # First: a signal from here on ends the demo cleanly, and a second one at once.
     with StopSignals(grace=STOP_TIMEOUT + 5.0, say=lambda line: say(f"demo: {line}"), before_exit=_kill_running,
                      stopping="stopping the server and removing the folder", stop=STOP):
-        args = list(sys.argv[1:] if argv is None else argv)
-        path = Path(args[0]) if args else SCENARIO
-        started = time.monotonic()
-        say("rainbow demo: extract nodes, build cluster graphs, serve, register, submit, receive and accept,")
-        say("all on this machine, in a temporary folder that is removed at the end.")
-        try:
-            scenario = load_scenario(path)
-        except FormatError as exc:
-            say(f"FAILED: cannot read the scenario {path}: {exc}")
-            return 1
-        status = _play(scenario, STOP)
+        status = _run(list(sys.argv[1:] if argv is None else argv))
+        # Still inside the block, as `rainbow serve` does: a signal arriving from here to the end meets the quiet
+        # handler, never the default action, and the interpreter's teardown is skipped.
+        end_process(status)
+
+
+def _run(args: list[str]) -> int:
+    path = Path(args[0]) if args else SCENARIO
+    started = time.monotonic()
+    say("rainbow demo: extract nodes, build cluster graphs, serve, register, submit, receive and accept,")
+    say("all on this machine, in a temporary folder that is removed at the end.")
+    try:
+        scenario = load_scenario(path)
+    except FormatError as exc:
+        say(f"FAILED: cannot read the scenario {path}: {exc}")
+        return 1
+    status = _play(scenario, STOP)
     if status == 0:
         say()
         say(f"Done in {time.monotonic() - started:.1f} s: every step did what it said; nothing is left running.")
@@ -420,4 +427,4 @@ def _kill_running() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -1,8 +1,6 @@
 """`rainbow demo`: the whole flow on this machine, from the installed package (see rainbow/demo.py)."""
 from __future__ import annotations
 
-import sys
-
 import click
 
 
@@ -16,4 +14,4 @@ def demo(scenario: str | None) -> None:
     """
     from rainbow.demo import main
 
-    sys.exit(main([scenario] if scenario else []))
+    main([scenario] if scenario else [])
