@@ -94,6 +94,15 @@ class ClusterGraphs:
     graph: str
     subsystems: Mapping[str, str]
 
+    @classmethod
+    def from_rows(cls, cluster: str, rows: Iterable[tuple[str, str]]) -> "ClusterGraphs | None":
+        """Fold (subsystem, jgf) rows, the cluster graph under the empty name, as every backend stores them."""
+        graphs = dict(rows)
+        if "" not in graphs:
+            return None
+        main = graphs.pop("")
+        return cls(cluster=cluster, graph=main, subsystems=graphs)
+
 
 class Store(abc.ABC):
     #: "sqlite" or "postgresql"

@@ -292,11 +292,7 @@ class PostgreSQLStore(Store):
     def get_graphs(self, cluster: str) -> ClusterGraphs | None:
         rows = self._read(lambda c: c.execute("SELECT subsystem, jgf FROM graphs WHERE cluster = %s "
                                               "ORDER BY subsystem", (cluster,)).fetchall())
-        graphs = dict(rows)
-        if "" not in graphs:
-            return None
-        main = graphs.pop("")
-        return ClusterGraphs(cluster=cluster, graph=main, subsystems=graphs)
+        return ClusterGraphs.from_rows(cluster, rows)
 
     def add_subsystem(self, cluster: str, subsystem: str, graph: str) -> int:
         if not subsystem:

@@ -259,11 +259,7 @@ class SQLiteStore(Store):
         with self._single() as db:
             rows = db.execute("SELECT subsystem, jgf FROM graphs WHERE cluster = ? ORDER BY subsystem",
                               (cluster,)).fetchall()
-        graphs = dict(rows)
-        if "" not in graphs:
-            return None
-        main = graphs.pop("")
-        return ClusterGraphs(cluster=cluster, graph=main, subsystems=graphs)
+        return ClusterGraphs.from_rows(cluster, rows)
 
     def add_subsystem(self, cluster: str, subsystem: str, graph: str) -> int:
         if not subsystem:
