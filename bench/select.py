@@ -1,5 +1,5 @@
 """Selection cost per job over 1,000 matched clusters, for every algorithm and scored preset (target: p50 <= 1 ms
-for the presets).
+for the presets), and the scheduler's CPU per job when 100 clusters bid for it.
 
 Each cluster reports a realistic state (free cores, cost, ETA); the context answers registration order and jobs in
 hand from memory, as the server's caches and one store read do. Prints p50/p99 wall and CPU milliseconds per job.
@@ -63,5 +63,40 @@ def main() -> None:
               f"CPU p50 {statistics.median(cpu):6.3f} ms")
 
 
+def bids(clusters: int = 100, jobs: int = 20) -> None:
+    """Level 2 in-process on a SQLite store: submit with `bid`, every cluster answers, the last answer decides.
+    Prints the scheduler's CPU per job (submit + all answers + decision)."""
+    import json
+    import tempfile
+
+    from rainbow.graph.generate import NodeKind, make_graph
+    from rainbow.jobspec import simple_jobspec
+    from rainbow.server.scheduler import Scheduler
+    from rainbow.store import open_store
+
+    with tempfile.TemporaryDirectory() as folder:
+        scheduler = Scheduler(open_store(Path(folder) / "bench.db"), registration_secret="reg")
+        graph = json.dumps(make_graph("c", [NodeKind(2, sockets=1, cores_per_socket=8)]))
+        creds = {}
+        for i in range(clusters):
+            made = scheduler.register(f"c{i:03d}", "reg", graph)
+            creds[f"c{i:03d}"] = (made.token, made.secret)
+        tokens = [(name, token) for name, (token, _) in creds.items()]
+        spec = json.dumps(simple_jobspec(1, 1, ["app"]))
+        rng = random.Random(1)
+        started_cpu, started = time.process_time(), time.perf_counter()
+        for _ in range(jobs):
+            jobid = scheduler.submit(spec, tokens, algorithm="bid", options={"window": "60"}).jobid
+            for name, (_, secret) in creds.items():
+                scheduler.bidding.answer(name, secret, jobid, True, rng.uniform(0, 600), None, None)
+            assert scheduler.store.bid_window(jobid).cluster
+        cpu = (time.process_time() - started_cpu) * 1000 / jobs
+        wall = (time.perf_counter() - started) * 1000 / jobs
+        scheduler.store.close()
+    print(f"bid with {clusters} bidding clusters: {cpu:.1f} ms CPU per job ({cpu / clusters:.2f} ms per bid), "
+          f"{wall:.1f} ms wall, submit + {clusters} answers + decision, SQLite store")
+
+
 if __name__ == "__main__":
     main()
+    bids()

@@ -16,7 +16,7 @@ import grpc
 from google.protobuf import timestamp_pb2
 
 from rainbow.address import DEFAULT_ADDRESS, with_default_port
-from rainbow.protos import jobs_pb2, memory_pb2, rainbow_pb2
+from rainbow.protos import bids_pb2, jobs_pb2, memory_pb2, rainbow_pb2
 from rainbow.tlsfiles import load_tls
 
 
@@ -135,6 +135,46 @@ class ListedJob:
 
 
 @dataclass(frozen=True)
+class BidAsked:
+    """A bid request open to a cluster: the job, and when its window closes (UTC)."""
+
+    job_id: int
+    name: str
+    jobspec: str
+    closes: datetime | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"job_id": self.job_id, "name": self.name, "closes": _iso(self.closes), "jobspec": self.jobspec}
+
+
+@dataclass(frozen=True)
+class BidSeen:
+    cluster: str
+    answered: bool
+    will_run: bool
+    eta_seconds: float | None
+    cost: float | None
+
+
+@dataclass(frozen=True)
+class JobBids:
+    """A job put out for bids: "bidding", "offered" (pending on `cluster`) or "accepted", with every bid and the
+    reason each candidate won or lost."""
+
+    job_id: int
+    state: str
+    cluster: str
+    closes: datetime | None
+    bids: list[BidSeen]
+    reasons: dict[str, str]
+    tried: list[str]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"job_id": self.job_id, "state": self.state, "cluster": self.cluster, "closes": _iso(self.closes),
+                "bids": [vars(b) for b in self.bids], "reasons": dict(self.reasons), "tried": list(self.tried)}
+
+
+@dataclass(frozen=True)
 class JobPage:
     jobs: list[ListedJob] = field(default_factory=list)
     next_after_id: int = 0
@@ -205,6 +245,7 @@ RETRY_SERVICE_CONFIG = json.dumps({"methodConfig": [{
 SCHEDULER = "convergedcomputing.org.grpc.v1.RainbowScheduler"
 GRAPH = "service.MemoryGraph"
 JOBS = "rainbow.jobs.v1.RainbowJobs"
+BIDS = "rainbow.bids.v1.RainbowBids"
 HEALTH = "grpc.health.v1.Health"
 
 
@@ -411,6 +452,33 @@ class RainbowClient:
             if not page.next_after_id or page.next_after_id <= after_id:
                 return
             after_id = page.next_after_id
+
+    # -- bids (level-2 selection) ---------------------------------------------------------------------------------
+    def open_bids(self, cluster: str, secret: str, limit: int = 0) -> list[BidAsked]:
+        """As a cluster: the bid requests open to it that it has not answered, oldest first."""
+        request = bids_pb2.OpenBidsRequest(cluster=cluster, secret=secret, limit=limit)
+        response = self._call(BIDS, "OpenBids", request, bids_pb2.OpenBidsResponse)
+        return [BidAsked(r.job_id, r.name, r.jobspec, _timestamp(r.closes, r.HasField("closes")))
+                for r in response.requests]
+
+    def answer_bid(self, cluster: str, secret: str, job_id: int, *, will_run: bool = True,
+                   eta_seconds: float | None = None, cost: float | None = None,
+                   valid_for_seconds: float | None = None) -> str:
+        """As a cluster: answer one request; "ANSWER_RECORDED", "ANSWER_ALREADY", "ANSWER_CLOSED" or
+        "ANSWER_UNKNOWN"."""
+        request = bids_pb2.AnswerBidRequest(cluster=cluster, secret=secret, job_id=job_id, will_run=will_run,
+                                            eta_seconds=eta_seconds, cost=cost, valid_for_seconds=valid_for_seconds)
+        response = self._call(BIDS, "AnswerBid", request, bids_pb2.AnswerBidResponse)
+        return bids_pb2.AnswerBidResponse.Result.Name(response.result)
+
+    def job_bids(self, job_id: int, cluster: str, token: str) -> JobBids:
+        """As the submitter (the token of one of the job's candidate clusters): its bids and the winner."""
+        request = bids_pb2.JobBidsRequest(job_id=job_id, cluster=cluster, token=token)
+        r = self._call(BIDS, "JobBids", request, bids_pb2.JobBidsResponse)
+        bids = [BidSeen(b.cluster, b.answered, b.will_run, b.eta_seconds if b.HasField("eta_seconds") else None,
+                        b.cost if b.HasField("cost") else None) for b in r.bids]
+        return JobBids(r.job_id, r.state, r.cluster, _timestamp(r.closes, r.HasField("closes")), bids,
+                       dict(sorted(r.reasons.items())), list(r.tried))
 
     # -- health --------------------------------------------------------------------------------------------------
     def health(self, service: str = "") -> str:

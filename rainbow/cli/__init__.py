@@ -15,6 +15,7 @@ COMMANDS = {
     "receive": "rainbow.cli.jobs:receive",
     "accept": "rainbow.cli.jobs:accept",
     "jobs": "rainbow.cli.jobs:jobs",
+    "bids": "rainbow.cli.bids:bids",
     "delete": "rainbow.cli.delete:delete",
     "demo": "rainbow.cli.demo:demo",
     "db": "rainbow.cli.db:db",

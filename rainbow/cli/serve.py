@@ -63,6 +63,8 @@ def serve(host: str, port: int, db: str, secret: str | None, config_path: str | 
     from rainbow.server.registration import SecretMismatch, settle_registration_secret
     from rainbow.server.limits import default_limits
     from rainbow.select import select, site_presets
+    from rainbow.server.bidding import BID, BidSettings, bid_options
+    from rainbow.server.errors import InvalidArgument
     from rainbow.server.scheduler import Scheduler, SelectionConfig
     from rainbow.store import StoreError, open_store
 
@@ -94,8 +96,11 @@ def serve(host: str, port: int, db: str, secret: str | None, config_path: str | 
                                 options=_selection_options(get_dotted(cfg, "scheduler.algorithms.selection.options")),
                                 presets=presets)
     try:  # a bad algorithm name or priorities list is a startup error, not an error on every submit
-        select(selection.name, ["probe"], options=selection.options, states={}, parameters={}, presets=presets)
-    except FormatError as exc:
+        if selection.name == BID:
+            bid_options(BidSettings(), selection.options, presets)
+        else:
+            select(selection.name, ["probe"], options=selection.options, states={}, parameters={}, presets=presets)
+    except (FormatError, InvalidArgument) as exc:
         raise click.ClickException(f"scheduler.algorithms.selection: {exc}") from None
     try:
         mappings = load_mappings(mapping_files) if mapping_files else None

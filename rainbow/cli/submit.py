@@ -102,8 +102,8 @@ def _explain_lines(result_clusters: list[str], chosen: str, reasons: dict[str, s
 @click.option("--cluster", "picks", multiple=True, metavar="NAME[=TOKEN]",
               help="Submit only to these clusters (repeatable); default: every cluster in the config.")
 @setting("--select-algorithm", config_key="scheduler.algorithms.selection.name",
-         help="Selection: random, constraint, or a scored preset (first-fit, least-loaded, spread, bin-pack, "
-              "cheapest, earliest-start, or one the server's config defines).")
+         help="Selection: random, constraint, a scored preset (first-fit, least-loaded, spread, bin-pack, "
+              "cheapest, earliest-start, or one the server's config defines), or bid (the clusters bid).")
 @click.option("--select-option", "select_option", multiple=True, metavar="KEY=VALUE",
               help="Selection option (repeatable), e.g. priorities=\"$(cat priorities.yaml)\" for constraint, "
                    "weight.SCORER=N or filter=EXPRESSION for a preset.")
@@ -143,6 +143,9 @@ def submit(jobspec_file: str | None, nodes: int | None, tasks: int | None, name:
     if satisfy_only:
         fits = ", ".join(result.clusters) if result.clusters else "none"
         lines = [f"clusters that fit: {fits}"]
+    elif not result.cluster:  # level 2: the clusters bid, and the winner is known later
+        lines = [f"submitted job {result.jobid} for bids from {', '.join(result.clusters)}; "
+                 f"`rainbow bids show {result.jobid}` shows the winner"]
     else:
         lines = [f"submitted job {result.jobid} to cluster {result.cluster}"]
     if explain:

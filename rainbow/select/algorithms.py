@@ -59,7 +59,8 @@ def select(algorithm: str, matched: Sequence[str], *, options: Mapping[str, str]
                   parameters=dict(parameters or {}), rng=rng or _random.Random())
     preset = (presets or {}).get(name) or builtin_presets().get(name)
     if preset is None:
-        raise SelectionError(f"select_algorithm: unknown algorithm {name!r} (known: {', '.join(known_algorithms(presets))})")
+        known = ", ".join(known_algorithms(presets))
+        raise SelectionError(f"select_algorithm: unknown algorithm {name!r} (known: {known})")
     scored = run(tuned(preset, options or {}), sorted(set(matched)), states or {}, parameters or {},
                  context or Context())
     return Selection(scored.ranked[0] if scored.ranked else None, scored.ranked, explain=scored.reasons)

@@ -27,6 +27,7 @@ from rainbow.graph import build_index, parse_graph, parse_subsystem
 from rainbow.jobspec import parse_jobspec
 from rainbow.match import Matcher
 from rainbow.select import Context, Preset, select
+from rainbow.server.bidding import BID, BidSettings, Bidding, bid_options
 from rainbow.server.cache import GenerationCache, digest
 from rainbow.server.auth import credential_matches, hash_credential, new_credential
 from rainbow.server.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
@@ -98,7 +99,7 @@ class Scheduler:
     def __init__(self, store: Store, *, registration_secret: str, selection: SelectionConfig | None = None,
                  global_token: str | None = None, limits: Limits | None = None,
                  rng: random.Random | None = None, mappings: Mappings | None = None,
-                 receive_lease_seconds: float = 0.0) -> None:
+                 receive_lease_seconds: float = 0.0, bids: BidSettings | None = None) -> None:
         if not registration_secret and not store.get_setting(REGISTRATION_SECRET_HASH):
             raise ValueError("the scheduler needs a registration secret")
         self.store = store
@@ -127,6 +128,7 @@ class Scheduler:
         # What of the store the caches reflect: the change counters last seen, and each indexed cluster's revision.
         self._seen = Changes(-1, -1)
         self._revisions: dict[str, int] = {}
+        self.bidding = Bidding(self, bids)
 
     # -- start ------------------------------------------------------------------------------------------------
     def rebuild(self) -> int:
@@ -361,10 +363,14 @@ class Scheduler:
             raise InvalidArgument(f"select_options: more than {self.limits.max_select_options} entries")
         for key, value in options.items():
             check_size(f"select_options[{key[:40]}]", value, self.limits.max_select_option_bytes)
+        requested = algorithm
         if not algorithm or algorithm == self.selection.name:
             # The server's configured options (constraint priorities) hold unless the request gives its own.
             algorithm = self.selection.name
             options = {**self.selection.options, **options}
+        if algorithm == BID and not requested:
+            # Upstream clients name no algorithm and expect a cluster in the answer: they keep the level-1 fallback.
+            algorithm, options = self.bidding.settings.fallback, {}
         match_key = digest(["match", jobspec, *candidates])
         answer = self._answers.get(match_key, generation)
         if answer is None:
@@ -373,6 +379,9 @@ class Scheduler:
             answer = (tuple(fits), dict(why))
             self._answers.put(match_key, generation, answer)
         matched, reasons = list(answer[0]), dict(answer[1])
+        if algorithm == BID:
+            return self._submit_for_bids(request, jobspec, name, matched, reasons, candidates, options,
+                                         satisfy_only)
         with input_errors("select_algorithm"):
             choice = select(algorithm, matched, options=options, states=self._states_of(matched),
                             parameters=request.parameters, rng=self._rng, context=self._selection_context(request),
@@ -390,9 +399,7 @@ class Scheduler:
                 raise FailedPrecondition(f"selection {algorithm} left no cluster among {', '.join(matched)}")
             details = "; ".join(f"{c}: {reasons.get(c, 'does not fit')}" for c in candidates)
             raise FailedPrecondition(f"no cluster can run the job: {details}")
-        # A job without a name (upstream jobspecs have none) is named after its command, as Flux does.
-        default_name = request.command[0].rsplit("/", 1)[-1] if request.command else ""
-        job_name = check_job_name(self.limits, name or request.name or default_name)
+        job_name = self._job_name(request, name)
         try:
             jobid = self.store.add_job(choice.chosen, job_name, jobspec)
         except JobIdsExhausted as exc:
@@ -401,6 +408,35 @@ class Scheduler:
             raise FailedPrecondition(f"cluster {choice.chosen} was deleted while the job was being submitted")
         log.info("job %d queued for cluster %s", jobid, choice.chosen)
         return SubmitOutcome(jobid, choice.chosen, list(matched), dict(reasons))
+
+    def _job_name(self, request, name: str) -> str:
+        # A job without a name (upstream jobspecs have none) is named after its command, as Flux does.
+        default_name = request.command[0].rsplit("/", 1)[-1] if request.command else ""
+        return check_job_name(self.limits, name or request.name or default_name)
+
+    def _submit_for_bids(self, request, jobspec: str, name: str, matched: list[str], reasons: dict[str, str],
+                         candidates: Sequence[str], options: Mapping[str, str], satisfy_only: bool) -> SubmitOutcome:
+        """Level 2: queue the job with no cluster and ask the clusters that fit to bid; the answer carries the job
+        id and an empty cluster (`JobBids` tells the winner once decided)."""
+        if not matched:
+            details = "; ".join(f"{c}: {reasons.get(c, 'does not fit')}" for c in candidates)
+            raise FailedPrecondition(f"no cluster can run the job: {details}")
+        settings = bid_options(self.bidding.settings, options, self.selection.presets)
+        for cluster in matched:
+            reasons[cluster] = f"fits; asked to bid, window {settings['window']:g} s"
+        if satisfy_only:
+            return SubmitOutcome(0, "", list(matched), reasons)
+        try:
+            jobid = self.bidding.open(self._job_name(request, name), jobspec, matched, options)
+        except JobIdsExhausted as exc:
+            raise FailedPrecondition(str(exc)) from None
+        return SubmitOutcome(jobid, "", list(matched), reasons)
+
+    def live_clusters(self, names: Sequence[str]) -> list[str]:
+        """Those of `names` still registered (as of the last sync)."""
+        self.sync()
+        known = self._token_hashes
+        return [name for name in names if name in known]
 
     def _selection_context(self, request) -> Context:
         """What scored presets weigh besides state: the job's size, each graph's totals, registration order and

@@ -10,7 +10,8 @@ from operator import attrgetter
 import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from rainbow.protos import jobs_pb2, jobs_pb2_grpc, memory_pb2, memory_pb2_grpc, rainbow_pb2, rainbow_pb2_grpc
+from rainbow.protos import (bids_pb2, bids_pb2_grpc, jobs_pb2, jobs_pb2_grpc, memory_pb2, memory_pb2_grpc,
+                            rainbow_pb2, rainbow_pb2_grpc)
 from rainbow.server.errors import ServiceError
 from rainbow.server.scheduler import EXISTS, SUCCESS, Scheduler
 from rainbow.store import JobRecord, StoreError
@@ -160,3 +161,45 @@ class RainbowJobsServicer(jobs_pb2_grpc.RainbowJobsServicer):
                                    submitted=_timestamp(j.submitted), accepted=_timestamp(j.accepted),
                                    jobspec=j.jobspec) for j in jobs],
             next_after_id=next_after)
+
+
+_ANSWERS = {"recorded": bids_pb2.AnswerBidResponse.ANSWER_RECORDED,
+            "answered": bids_pb2.AnswerBidResponse.ANSWER_ALREADY,
+            "closed": bids_pb2.AnswerBidResponse.ANSWER_CLOSED,
+            "unknown": bids_pb2.AnswerBidResponse.ANSWER_UNKNOWN}
+
+
+def _optional(message, name: str) -> float | None:
+    return getattr(message, name) if message.HasField(name) else None
+
+
+class RainbowBidsServicer(bids_pb2_grpc.RainbowBidsServicer):
+    def __init__(self, scheduler: Scheduler) -> None:
+        self.bidding = scheduler.bidding
+
+    @_rpc
+    def OpenBids(self, request, context):
+        found = self.bidding.requests(request.cluster, request.secret, request.limit)
+        return bids_pb2.OpenBidsResponse(requests=[
+            bids_pb2.BidRequest(job_id=r.job_id, name=r.name, jobspec=r.jobspec, closes=_timestamp(r.closes_at))
+            for r in found])
+
+    @_rpc
+    def AnswerBid(self, request, context):
+        outcome = self.bidding.answer(request.cluster, request.secret, request.job_id, request.will_run,
+                                      _optional(request, "eta_seconds"), _optional(request, "cost"),
+                                      _optional(request, "valid_for_seconds"))
+        return bids_pb2.AnswerBidResponse(result=_ANSWERS[outcome])
+
+    @_rpc
+    def JobBids(self, request, context):
+        window = self.bidding.status(request.job_id, request.cluster, request.token)
+        if window.job_state == "accepted":
+            state = "accepted"
+        else:
+            state = "bidding" if window.state == "open" else "offered"
+        return bids_pb2.JobBidsResponse(
+            job_id=window.job_id, state=state, cluster=window.cluster, closes=_timestamp(window.closes_at),
+            bids=[bids_pb2.BidInfo(cluster=b.cluster, answered=b.answered is not None, will_run=b.will_run,
+                                   eta_seconds=b.eta_seconds, cost=b.cost) for b in window.bids],
+            reasons=window.reasons, tried=window.tried)

@@ -42,6 +42,8 @@ COPY_TABLES: dict[str, tuple[str, ...]] = {
     "graphs": ("cluster", "subsystem", "jgf", "created"),
     "states": ("cluster", "payload", "updated", "revision"),
     "jobs": ("id", "cluster", "name", "jobspec", "state", "submitted", "accepted", "retired", "leased_until"),
+    "bid_windows": ("job_id", "state", "closes_at", "offer_until", "winner", "tried", "options", "reasons", "created"),
+    "bids": ("job_id", "cluster", "answered", "will_run", "eta_seconds", "cost", "valid_until"),
 }
 
 

@@ -24,6 +24,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 
 from rainbow.store.base import (ACCEPTED, COPY_TABLES, MAX_JOB_ID, PENDING, Changes, ClusterGraphs, ClusterRecord,
                                 JobIdsExhausted, JobRecord, Leadership, Store, StoreError)
+from rainbow.store.bids import BidStore
 from rainbow.store.schema import bring_to_schema, load_schema
 
 T = TypeVar("T")
@@ -77,7 +78,7 @@ class _AdvisoryLock(Leadership):
                 self._conn = None
 
 
-class PostgreSQLStore(Store):
+class PostgreSQLStore(BidStore, Store):
     kind = "postgresql"
 
     def __init__(self, url: str, *, upgrade: bool = False, pool_size: int = 16) -> None:
@@ -147,6 +148,10 @@ class PostgreSQLStore(Store):
 
     def _write(self, work: Callable[[psycopg.Connection], T], *, pipeline: bool = False) -> T:
         return self._run(work, write=True, pipeline=pipeline)
+
+    def _transact(self, work):
+        """`work(execute)` in one write transaction, its SQL written with `?` placeholders."""
+        return self._write(lambda conn: work(lambda sql, args=(): conn.execute(sql.replace("?", "%s"), args)))
 
     # -- schema -----------------------------------------------------------------------------------------------
     @staticmethod

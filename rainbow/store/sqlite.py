@@ -20,6 +20,7 @@ from typing import Iterable, Iterator, Sequence
 
 from rainbow.store.base import (ACCEPTED, COPY_TABLES, MAX_JOB_ID, PENDING, Changes, ClusterGraphs, ClusterRecord,
                                 JobIdsExhausted, JobRecord, Leadership, Store, StoreError)
+from rainbow.store.bids import BidStore
 from rainbow.store.schema import bring_to_schema, load_schema
 
 BUSY_TIMEOUT_MS = 10_000
@@ -57,7 +58,7 @@ class _FileLock(Leadership):
             self._fd = None
 
 
-class SQLiteStore(Store):
+class SQLiteStore(BidStore, Store):
     kind = "sqlite"
 
     def __init__(self, path: str | Path, *, upgrade: bool = False) -> None:
@@ -211,6 +212,10 @@ class SQLiteStore(Store):
     def _write(self):
         # IMMEDIATE takes the write lock up front, so two writers never deadlock upgrading from read locks.
         return self._transaction("BEGIN IMMEDIATE")
+
+    def _transact(self, work):
+        with self._write() as db:
+            return work(db.execute)
 
     # -- clusters ---------------------------------------------------------------------------------------------
     def register_cluster(self, name: str, token_hash: str, secret_hash: str, graph: str) -> int:
