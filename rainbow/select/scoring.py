@@ -121,22 +121,25 @@ def _least_loaded(names, states, ctx):
     reported."""
     capacity = _capacity(names, ctx)
     values: dict[str, float] = dict.fromkeys(names, 0.0)
-    said: dict[str, tuple[float, int, str]] = {}
+    unit_of: dict[str, str] = {}
     left = names
     for unit in ("core", "node"):
-        for name, free in reported(left, states, f"{unit}s_free").items():
+        found = reported(left, states, f"{unit}s_free")
+        for name, free in found.items():
             total = capacity[name].get(unit, 0)
             if total > 0:
-                share = free / total
-                values[name] = 100.0 if share >= 1 else (0.0 if share <= 0 else 100.0 * share)
-                said[name] = (free, total, unit)
-        left = [name for name in left if name not in said] if said else left
+                values[name] = 100.0 if free >= total else (0.0 if free <= 0 else 100.0 * free / total)
+                unit_of[name] = unit
+        if len(unit_of) == len(names):
+            break
+        left = [name for name in left if name not in unit_of]
 
     def note(name: str) -> str:
-        if name not in said:
+        unit = unit_of.get(name)
+        if unit is None:
             return "no free cores or nodes reported"
-        free, total, unit = said[name]
-        return f"{free:g} of {total} {unit}s free"
+        free = reported((name,), states, f"{unit}s_free")[name]
+        return f"{free:g} of {capacity[name][unit]} {unit}s free"
 
     return Scores(values, note)
 
