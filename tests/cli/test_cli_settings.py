@@ -68,10 +68,11 @@ def _help(*command: str) -> str:
 
 # The demo starts its own server in a folder of its own: it reads no settings; `db` works on the store named by its
 # --db (or RAINBOW_DB) alone.
-SETTLED = [c for c in COMMANDS if c not in ("config", "demo", "db")]
+SETTLED = [c for c in COMMANDS if c not in ("config", "demo", "db", "bids")]
 
 
-@pytest.mark.parametrize("command", SETTLED + ["config show", "register subsystem"])
+@pytest.mark.parametrize("command", SETTLED + ["config show", "register subsystem", "bids list", "bids answer",
+                                               "bids show"])
 def test_help_shows_config_path_and_variables(command):
     text = _help(*command.split())
     assert "--config-path" in text and "env var: RAINBOW_CONFIG" in text
