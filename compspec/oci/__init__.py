@@ -8,6 +8,9 @@ from typing import Any
 from compspec import documents
 
 
+CACHE_ENV = "COMPSPEC_CACHE_DIR"
+
+
 class RegistryError(Exception):
     """Resolving or pushing through a registry failed; the message is one line that names the image."""
 

@@ -16,11 +16,14 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from compspec import documents
-from compspec.oci.client import sha256
+from compspec.oci import CACHE_ENV
 from compspec.outfile import OutputError, write_output
 from compspec.schemas import FormatError
 
-CACHE_ENV = "COMPSPEC_CACHE_DIR"
+
+
+def sha256(data: bytes) -> str:
+    return "sha256:" + hashlib.sha256(data).hexdigest()
 
 
 def default_dir(env: Mapping[str, str] | None = None) -> Path:
