@@ -40,7 +40,7 @@ def show(reference: str, as_json: bool, insecure_registries: tuple[str, ...], ca
     click.echo(f"artifact: {found.artifact} ({found.via}{', cached' if found.cached else ''})")
     for compat in found.spec.get("compatibilities", []):
         for key, value in sorted(compat.get("attributes", {}).items()):
-            click.echo(f"{compat['name']}.{key}: {value}")
+            click.echo(f"{compat['name']}.{key}: {value if value else chr(34) * 2}")
 
 
 @artifact.command("push")
