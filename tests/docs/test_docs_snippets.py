@@ -51,7 +51,11 @@ def examples(page: str) -> list[Any]:
 
 
 def test_formats_examples_satisfy_their_schemas():
-    node, cluster, subsystem, _, _, request, artifact, config = examples("formats.md")
+    node, cluster, subsystem, _, _, request, artifact, manifest, container, config = examples("formats.md")
+    validate("match-manifest", manifest, "formats.md: match manifest")
+    validate("jobspec-nextgen", {"version": 1, "resources": {"n": {"type": "node"}}, **container},
+             "formats.md: container attribute")
+    assert set(container["attributes"]["system"]["container"]) == {"image", "digest", "pull", "artifact"}
     validate("node-extraction", node, "formats.md: node file")
     validate("artifact-request", request, "formats.md: artifact request")
     validate("artifact", artifact, "formats.md: artifact")
