@@ -66,7 +66,7 @@ def test_formats_examples_satisfy_their_schemas():
 
 def test_formats_artifact_is_the_request_filled_from_a_node():
     """The page's artifact is what its request gives for the recorded Intel node with `-a custom.gpu.available=no`."""
-    _, _, _, _, _, request, artifact, _ = examples("formats.md")
+    _, _, _, _, _, request, artifact, _, _, _ = examples("formats.md")
     node = run_extractors(needed_extractors(request), host_root=str(INTEL)).document
     made, missing = create_artifact(request, node, parse_overrides(["custom.gpu.available=no"]))
     assert not missing
