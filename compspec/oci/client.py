@@ -58,10 +58,15 @@ def sha256(data: bytes) -> str:
     return "sha256:" + hashlib.sha256(data).hexdigest()
 
 
+def endpoint(registry: str) -> str:
+    """The host:port that serves a registry's API (Docker Hub's references say docker.io)."""
+    return settings()["endpoints"].get(registry, registry)
+
+
 def oras_container(ref: Reference) -> oras.container.Container:
     """The SDK's view of a reference, set field by field (its parser takes `my.org/app` for a registry)."""
-    container = oras.container.Container(ref.repository.rsplit("/", 1)[-1], registry=ref.registry)
-    container.registry = ref.registry
+    container = oras.container.Container(ref.repository.rsplit("/", 1)[-1], registry=endpoint(ref.registry))
+    container.registry = endpoint(ref.registry)
     namespace, _, repository = ref.repository.rpartition("/")
     container.namespace = namespace or None
     container.repository = repository
@@ -79,6 +84,7 @@ class RegistryClient(oras.provider.Registry):
         self.allow_http = is_loopback(host) or host in allowed or registry in allowed
         super().__init__(hostname=registry, insecure=False)
         self.registry = registry
+        self.endpoint = endpoint(registry)
         self.credentials: Credentials | None = find_credentials(registry, env)
         self._authorization: str | None = None
         self._scheme: str | None = None
@@ -99,12 +105,12 @@ class RegistryClient(oras.provider.Registry):
     def _pick_scheme(self) -> str:
         """HTTPS; a host allowed plain HTTP (loopback, or named insecure) falls back to it when HTTPS fails."""
         try:
-            self._send("GET", f"https://{self.registry}/v2/", None, {}, None, False).close()
+            self._send("GET", f"https://{self.endpoint}/v2/", None, {}, None, False).close()
             return "https"
         except RegistryError:
             if not self.allow_http:
                 raise
-        self._send("GET", f"http://{self.registry}/v2/", None, {}, None, False).close()
+        self._send("GET", f"http://{self.endpoint}/v2/", None, {}, None, False).close()
         return "http"
 
     def _send(self, method: str, url: str, data: Any, headers: dict, json_body: Any,
@@ -184,7 +190,7 @@ class RegistryClient(oras.provider.Registry):
         return body
 
     def _url(self, ref: Reference, kind: str, name: str) -> str:
-        return f"{self.prefix}://{self.registry}/v2/{ref.repository}/{kind}/{name}"
+        return f"{self.prefix}://{self.endpoint}/v2/{ref.repository}/{kind}/{name}"
 
     def _check(self, response: requests.Response, what: str) -> None:
         if response.status_code >= 400:

@@ -43,10 +43,11 @@ def _isolated(monkeypatch, tmp_path):
 
 
 def push_image(reference: str, env=None) -> str:
-    """A small image (a config and no layers) at `reference`; its manifest digest."""
+    """A small image (a config and no layers) at `reference`, its own (a label names it); its manifest digest."""
     ref = parse_reference(reference)
     client = RegistryClient(ref.registry, env=env)
     config = client.upload(ref, json.dumps({"architecture": "amd64", "os": "linux",
+                                            "config": {"Labels": {"test.reference": reference}},
                                             "rootfs": {"type": "layers", "diff_ids": []}}).encode(),
                            "application/vnd.oci.image.config.v1+json")
     digest, _ = client.put_manifest(ref, {"schemaVersion": 2, "mediaType": OCI_MANIFEST, "config": config,

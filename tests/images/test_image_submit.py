@@ -35,7 +35,7 @@ def test_submit_by_image_places_or_refuses_as_the_artifact_file_does(rainbow_ser
         registered = client.register(name, rainbow_server.secret, graph)
         picks += ["--cluster", f"{name}={registered.token}"]
     beta_secret = registered.secret
-    rocky8, rocky9 = f"{registry.address}/lammps:rocky8", f"{registry.address}/lammps:rocky9"
+    rocky8, rocky9 = f"{registry.address}/submit/lammps:rocky8", f"{registry.address}/submit/lammps:rocky9"
     rocky8_digest = push_image(rocky8)
     resolver = Resolver(cache_dir=None)
     resolver.push(json.loads((ARTIFACTS / "compspec-intel-mpi-rocky-8-amd64.json").read_text()), subject=rocky8)
@@ -64,12 +64,12 @@ def test_submit_by_image_places_or_refuses_as_the_artifact_file_does(rainbow_ser
     jobspec = json.loads(job.jobspec)
     container = jobspec["attributes"]["system"]["container"]
     assert container["image"] == rocky8 and container["digest"] == rocky8_digest
-    assert container["pull"] == f"{registry.address}/lammps@{rocky8_digest}"
+    assert container["pull"] == f"{registry.address}/submit/lammps@{rocky8_digest}"
     assert jobspec["requires"]["org.supercontainers"]["mpi.implementation"] == "intel-mpi"
     assert jobspec["tasks"][0]["command"] == ["lmp", "-in", "in.lj"]
 
-    missing = rainbow("submit", *picks, "--image", f"{registry.address}/lammps:none", "--nodes", "1", "--", "lmp",
+    missing = rainbow("submit", *picks, "--image", f"{registry.address}/submit/lammps:none", "--nodes", "1", "--", "lmp",
                       env=env)
     assert missing.exit_code == 1
-    assert missing.stderr.strip() == (f"Error: image {registry.address}/lammps:none: not in registry "
+    assert missing.stderr.strip() == (f"Error: image {registry.address}/submit/lammps:none: not in registry "
                                       f"{registry.address}, nor its artifact tag none-compspec")
