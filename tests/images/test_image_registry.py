@@ -198,3 +198,35 @@ def test_match_by_image(registry):
     result = compspec("match", "--image", images[0], "--image", images[1],
                       "--match", "org.supercontainers.os.version=9.3")
     assert result.exit_code == 0 and result.stdout.split() == [images[1]]
+
+
+def test_manifest_entries_naming_images(registry, tmp_path):
+    base = f"{registry.address}/manifest"
+    push_image(f"{base}:rocky8")
+    Resolver(cache_dir=None).push(json.loads(ROCKY_8.read_text()), subject=f"{base}:rocky8")
+    pushed = Resolver(cache_dir=None).push(json.loads(ROCKY_9.read_text()), target=f"{base}:rocky9-compspec")
+    manifest = tmp_path / "images.yaml"
+    manifest.write_text(f"images:\n- name: {base}:rocky8\n- name: rocky9-build\n  artifact: {pushed.artifact}\n"
+                        f"- name: ubuntu-file\n  artifact: {ARTIFACTS / 'compspec-openmpi-ubuntu-gpu-22.04.json'}\n")
+    result = compspec("match", "-i", manifest, "--match", "org.supercontainers.os.vendor=rocky", "--json")
+    assert result.exit_code == 0, result.output
+    found = json.loads(result.stdout)
+    assert found["matches"] == [f"{base}:rocky8", "rocky9-build"] and list(found["mismatches"]) == ["ubuntu-file"]
+    manifest.write_text(f"images:\n- name: {base}:rocky7\n")
+    message = failure(compspec("match", "-i", manifest))
+    assert message.startswith(f"Error: image {base}:rocky7: not in registry")
+
+
+def test_a_damaged_cache_is_a_miss_never_an_error(registry, tmp_path):
+    image = f"{registry.address}/damaged:v1"
+    Resolver(cache_dir=None).push(json.loads(ROCKY_8.read_text()), target=f"{image}-compspec")
+    cache = tmp_path / "cache"
+    first = Resolver(cache_dir=cache).resolve(image)
+    blob, = (cache / "blobs" / "sha256").iterdir()
+    assert "sha256:" + blob.name == first.artifact_digest
+    blob.write_text("{}")  # no longer the content its name says
+    for record in (cache / "refs").iterdir():
+        record.write_text("not json")
+    again = Resolver(cache_dir=cache).resolve(image)
+    assert not again.cached and again.spec == first.spec
+    assert blob.read_bytes() != b"{}"  # fetched and stored again
