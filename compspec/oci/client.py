@@ -81,7 +81,8 @@ class RegistryClient(oras.provider.Registry):
     def __init__(self, registry: str, insecure_hosts: Iterable[str] = (), env: Mapping[str, str] | None = None):
         host = Reference(registry, "x").host
         allowed = {h.strip() for h in insecure_hosts if h.strip()}
-        self.allow_http = is_loopback(host) or host in allowed or registry in allowed
+        self.loopback = is_loopback(host)
+        self.allow_http = self.loopback or host in allowed or registry in allowed
         super().__init__(hostname=registry, insecure=False)
         self.registry = registry
         self.endpoint = endpoint(registry)
@@ -103,7 +104,19 @@ class RegistryClient(oras.provider.Registry):
         pass  # the SDK sets it once in its constructor; the scheme is chosen on first use instead
 
     def _pick_scheme(self) -> str:
-        """HTTPS; a host allowed plain HTTP (loopback, or named insecure) falls back to it when HTTPS fails."""
+        """HTTPS; a host named insecure falls back to plain HTTP when HTTPS fails, as docker does.
+
+        A loopback registry is asked in plain HTTP first: nothing on the way can read or change it, and trying TLS
+        first costs more than the request (loading the CA bundle). A TLS registry answers such a request 400.
+        """
+        if self.allow_http and self.loopback:
+            try:
+                response = self._send("GET", f"http://{self.endpoint}/v2/", None, {}, None, False)
+                response.close()
+                if response.status_code != 400:
+                    return "http"
+            except RegistryError:
+                pass
         try:
             self._send("GET", f"https://{self.endpoint}/v2/", None, {}, None, False).close()
             return "https"
