@@ -36,7 +36,7 @@ _SLOW_FOLDERS = {"interop", "reliability"}
 _SLOW_FILES = {"test_docs_demo.py", "test_store_replicas.py"}
 # fixtures that start a server process: rainbow's, or the OCI registry of tests/images
 _SERVER_FIXTURES = {"rainbow_server", "server_factory", "examples_server", "fresh_cluster", "registry",
-                    "auth_registry"}
+                    "auth_registry", "tls_registry"}
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -2,6 +2,7 @@
 
     registry = start_registry(tmp_path)                     # anonymous
     registry = start_registry(tmp_path, users={"ann": "pw"})  # htpasswd basic auth
+    registry = start_registry(tmp_path, tls=(cert, key))      # HTTPS
     registry.address                                        # "127.0.0.1:PORT"
     registry.stop(); registry.start()                       # same port, same storage
 
@@ -37,7 +38,7 @@ def _free_port() -> int:
 
 
 class Registry:
-    def __init__(self, workdir: Path, users: dict[str, str] | None = None):
+    def __init__(self, workdir: Path, users: dict[str, str] | None = None, tls: tuple[str, str] | None = None):
         self.workdir = workdir
         self.port = _free_port()
         self.address = f"127.0.0.1:{self.port}"
@@ -45,6 +46,8 @@ class Registry:
         config = {"version": 0.1, "log": {"level": "error"},
                   "storage": {"filesystem": {"rootdirectory": str(workdir / "data")}, "delete": {"enabled": True}},
                   "http": {"addr": self.address}}
+        if tls:
+            config["http"]["tls"] = {"certificate": tls[0], "key": tls[1]}
         if users:
             htpasswd = workdir / "htpasswd"
             htpasswd.write_text("".join(f"{user}:{bcrypt.hashpw(pw.encode(), bcrypt.gensalt(4)).decode()}\n"
@@ -82,8 +85,10 @@ class Registry:
         self.log.close()
 
 
-def start_registry(workdir: Path, users: dict[str, str] | None = None) -> Registry:
+def start_registry(workdir: Path, users: dict[str, str] | None = None,
+                   tls: tuple[str, str] | None = None) -> Registry:
+    """`tls`: (certificate, key) PEM files to serve HTTPS with."""
     workdir.mkdir(parents=True, exist_ok=True)
-    registry = Registry(workdir, users)
+    registry = Registry(workdir, users, tls)
     registry.start()
     return registry

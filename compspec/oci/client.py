@@ -19,6 +19,7 @@ import oras.auth.utils
 import oras.container
 import oras.provider
 import requests
+import urllib3
 
 from compspec import documents
 from compspec.oci import RegistryError, settings
@@ -36,6 +37,14 @@ EMPTY_CONFIG = "application/vnd.oci.empty.v1+json"
 
 class Unreachable(RegistryError):
     """No connection to the registry (refused, timed out, name not found)."""
+
+
+class TlsError(RegistryError):
+    """The TLS handshake failed; `untrusted` when only the certificate's issuer was not trusted."""
+
+    def __init__(self, message: str, untrusted: bool = False):
+        super().__init__(message)
+        self.untrusted = untrusted
 
 
 @dataclass(frozen=True)
@@ -104,7 +113,8 @@ class RegistryClient(oras.provider.Registry):
         pass  # the SDK sets it once in its constructor; the scheme is chosen on first use instead
 
     def _pick_scheme(self) -> str:
-        """HTTPS; a host named insecure falls back to plain HTTP when HTTPS fails, as docker does.
+        """HTTPS; a host named insecure, as docker treats it, gets TLS without a certificate check when its
+        certificate is not trusted, and plain HTTP when it does not speak TLS.
 
         A loopback registry is asked in plain HTTP first: nothing on the way can read or change it, and trying TLS
         first costs more than the request (loading the CA bundle). A TLS registry answers such a request 400.
@@ -120,6 +130,14 @@ class RegistryClient(oras.provider.Registry):
         try:
             self._send("GET", f"https://{self.endpoint}/v2/", None, {}, None, False).close()
             return "https"
+        except TlsError as exc:
+            if not self.allow_http:
+                raise
+            if exc.untrusted:  # as docker treats an insecure registry: TLS without checking whose certificate
+                self._tls_verify = False
+                urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)  # asked for: no warning per call
+                self._send("GET", f"https://{self.endpoint}/v2/", None, {}, None, False).close()
+                return "https"
         except RegistryError:
             if not self.allow_http:
                 raise
@@ -130,12 +148,16 @@ class RegistryClient(oras.provider.Registry):
               stream: bool) -> requests.Response:
         try:
             return self.session.request(method, url, data=data, json=json_body, headers=headers, stream=stream,
-                                        timeout=self._timeout, allow_redirects=True)
+                                        timeout=self._timeout, allow_redirects=True, verify=self._tls_verify)
         except requests.exceptions.SSLError as exc:
             reason = str(exc.args[0]) if exc.args else "handshake failed"
+            untrusted = "CERTIFICATE_VERIFY_FAILED" in reason
             if "WRONG_VERSION_NUMBER" in reason or "wrong version number" in reason:
                 reason = "it does not speak TLS (a plain HTTP registry: name it with --insecure-registry)"
-            raise RegistryError(f"registry {self.registry}: TLS failed: {_short(reason)}") from None
+            elif untrusted:
+                reason = ("its certificate is not trusted (name its CA with REQUESTS_CA_BUNDLE, or the registry "
+                          "with --insecure-registry)")
+            raise TlsError(f"registry {self.registry}: TLS failed: {_short(reason)}", untrusted) from None
         except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
             raise Unreachable(f"registry {self.registry} unreachable ({_why(exc)})") from None
         except requests.exceptions.RequestException as exc:

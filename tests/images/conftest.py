@@ -14,10 +14,10 @@ from compspec.oci.reference import parse_reference
 USERS = {"ann": "s3cret-pw"}
 
 
-def _registry(tmp_path_factory, name: str, users=None):
+def _registry(tmp_path_factory, name: str, users=None, tls=None):
     if not registryutil.available():
         pytest.skip("docker-registry is not installed (.ci/run installs it)")
-    registry = registryutil.start_registry(tmp_path_factory.mktemp(name), users)
+    registry = registryutil.start_registry(tmp_path_factory.mktemp(name), users, tls)
     yield registry
     registry.stop()
 
@@ -32,9 +32,22 @@ def auth_registry(tmp_path_factory):
     yield from _registry(tmp_path_factory, "auth-registry", USERS)
 
 
+@pytest.fixture(scope="session")
+def tls_registry(tmp_path_factory):
+    """A registry serving HTTPS with a certificate of a throwaway CA; `.ca` is the CA's file."""
+    from certs import TestCA
+
+    ca = TestCA(tmp_path_factory.mktemp("registry-ca"))
+    served = ca.issue("registry", "127.0.0.1", server=True)
+    for registry in _registry(tmp_path_factory, "tls-registry", tls=(served.cert, served.key)):
+        registry.ca = ca.ca_path
+        yield registry
+
+
 @pytest.fixture(autouse=True)
 def _isolated(monkeypatch, tmp_path):
-    for key in ("ORAS_USER", "ORAS_PASS", "REGISTRY_AUTH_FILE", "COMPSPEC_INSECURE_REGISTRY", "XDG_CACHE_HOME"):
+    for key in ("ORAS_USER", "ORAS_PASS", "REGISTRY_AUTH_FILE", "COMPSPEC_INSECURE_REGISTRY", "XDG_CACHE_HOME",
+                "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
         monkeypatch.delenv(key, raising=False)
     (tmp_path / "docker").mkdir()
     monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path / "docker"))

@@ -230,3 +230,18 @@ def test_a_damaged_cache_is_a_miss_never_an_error(registry, tmp_path):
     again = Resolver(cache_dir=cache).resolve(image)
     assert not again.cached and again.spec == first.spec
     assert blob.read_bytes() != b"{}"  # fetched and stored again
+
+
+def test_tls_registry_trusted_by_its_ca_or_named_insecure(tls_registry, monkeypatch):
+    # 0.0.0.0 reaches it without being loopback, so nothing is allowed without TLS and a trusted certificate
+    here = f"0.0.0.0:{tls_registry.port}"
+    image = f"{here}/secure:v1"
+    assert "its certificate is not trusted" in failure(compspec("artifact", "push", ROCKY_8, f"{image}-compspec"))
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", tls_registry.ca)
+    pushed = compspec("artifact", "push", ROCKY_8, f"{tls_registry.address}/secure:v1-compspec")
+    assert pushed.exit_code == 0, pushed.output
+    assert compspec("artifact", "show", f"{tls_registry.address}/secure:v1", "--no-cache").exit_code == 0
+    monkeypatch.delenv("REQUESTS_CA_BUNDLE")
+    shown = compspec("artifact", "show", image, "--no-cache", "--insecure-registry", here)
+    assert shown.exit_code == 0, shown.output
+    assert "org.supercontainers.os.version: 8.9" in shown.stdout
