@@ -68,6 +68,12 @@ def test_submit_by_image_places_or_refuses_as_the_artifact_file_does(rainbow_ser
     assert jobspec["requires"]["org.supercontainers"]["mpi.implementation"] == "intel-mpi"
     assert jobspec["tasks"][0]["command"] == ["lmp", "-in", "in.lj"]
 
+    jobspec = tmp_path / "job.yaml"
+    jobspec.write_text("version: 1\nresources:\n  one: {type: node, with: [{type: core, count: 2}]}\n"
+                       "tasks:\n- {command: [lmp], resources: one}\n")
+    from_file = rainbow("submit", "--satisfy-only", "--json", *picks, "--jobspec", jobspec, "--image", rocky8, env=env)
+    assert from_file.exit_code == 0 and json.loads(from_file.stdout)["clusters"] == ["beta"], from_file.output
+
     missing = rainbow("submit", *picks, "--image", f"{registry.address}/submit/lammps:none", "--nodes", "1", "--", "lmp",
                       env=env)
     assert missing.exit_code == 1
