@@ -235,4 +235,8 @@ class Store(abc.ABC):
     def count_jobs(self, cluster: str | None = None, state: str = "") -> int: ...
 
     @abc.abstractmethod
+    def active_jobs(self, clusters: Sequence[str]) -> dict[str, int]:
+        """Jobs assigned to each of `clusters` and not finished (pending or accepted); clusters with none left out."""
+
+    @abc.abstractmethod
     def close(self) -> None: ...

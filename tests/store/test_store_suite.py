@@ -278,3 +278,15 @@ def test_job_ids_past_the_wire_format_are_refused(store):
         store.add_job("red", "one-too-many", "spec")
     assert [j.name for j in store.pending_jobs("red")] == ["last"]
     assert store.count_jobs("red") == 1
+
+
+def test_active_jobs_count_pending_and_accepted_of_live_clusters(store):
+    for name in ("red", "blue", "gone"):
+        store.register_cluster(name, f"t-{name}", f"s-{name}", "{}")
+    red = [store.add_job("red", f"r{i}", "spec") for i in range(3)]
+    store.add_job("blue", "b", "spec")
+    store.add_job("gone", "g", "spec")
+    store.accept_jobs("red", red[:2])
+    store.delete_cluster("gone")
+    assert store.active_jobs(["red", "blue", "gone", "never"]) == {"red": 3, "blue": 1}
+    assert store.active_jobs([]) == {}
