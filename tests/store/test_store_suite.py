@@ -17,10 +17,10 @@ def store(store_url):
 
 
 def test_new_store_records_its_schema_version(store, store_url):
-    assert store.schema_version() == 2
+    assert store.schema_version() == 3
     store.close()
     again = open_store(store_url)
-    assert again.schema_version() == 2
+    assert again.schema_version() == 3
     again.close()
 
 
@@ -219,7 +219,7 @@ def test_newer_schema_is_refused(store, store_url):
     store.load_rows("meta", [])  # opens a write: the store works
     _set_version(store, 99)
     store.close()
-    with pytest.raises(SchemaVersionError, match="schema version 99, newer than this rainbow's 2"):
+    with pytest.raises(SchemaVersionError, match="schema version 99, newer than this rainbow's 3"):
         open_store(store_url)
     with pytest.raises(SchemaVersionError):
         open_store(store_url, upgrade=True)
