@@ -12,9 +12,10 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from rainbow.protos import jobs_pb2, jobs_pb2_grpc, memory_pb2, memory_pb2_grpc, rainbow_pb2, rainbow_pb2_grpc
+from rainbow.protos import access_pb2, access_pb2_grpc, jobs_pb2, jobs_pb2_grpc, memory_pb2, memory_pb2_grpc, rainbow_pb2, rainbow_pb2_grpc
 from rainbow.server.scheduler import Scheduler
-from rainbow.server.servicers import MemoryGraphServicer, RainbowJobsServicer, RainbowSchedulerServicer
+from rainbow.server.servicers import (MemoryGraphServicer, RainbowAccessServicer, RainbowJobsServicer,
+                                      RainbowSchedulerServicer)
 from rainbow.shutdown import StopSignals
 from rainbow.tlsfiles import TLSFileError, load_tls
 
@@ -24,6 +25,7 @@ SERVICE_NAMES = (
     rainbow_pb2.DESCRIPTOR.services_by_name["RainbowScheduler"].full_name,
     memory_pb2.DESCRIPTOR.services_by_name["MemoryGraph"].full_name,
     jobs_pb2.DESCRIPTOR.services_by_name["RainbowJobs"].full_name,
+    access_pb2.DESCRIPTOR.services_by_name["RainbowAccess"].full_name,
 )
 
 
@@ -105,6 +107,7 @@ class RainbowServer:
         rainbow_pb2_grpc.add_RainbowSchedulerServicer_to_server(RainbowSchedulerServicer(self.scheduler), server)
         memory_pb2_grpc.add_MemoryGraphServicer_to_server(MemoryGraphServicer(self.scheduler), server)
         jobs_pb2_grpc.add_RainbowJobsServicer_to_server(RainbowJobsServicer(self.scheduler), server)
+        access_pb2_grpc.add_RainbowAccessServicer_to_server(RainbowAccessServicer(self.scheduler), server)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, server)
         reflection.enable_server_reflection(
             (*SERVICE_NAMES, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME),

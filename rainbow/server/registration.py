@@ -10,7 +10,7 @@ import logging
 from dataclasses import dataclass
 
 from rainbow.server.auth import hash_credential, new_credential
-from rainbow.store import REGISTRATION_SECRET_HASH, Store
+from rainbow.store import ADMIN_TOKEN_HASH, REGISTRATION_SECRET_HASH, Store
 
 log = logging.getLogger("rainbow.server")
 
@@ -48,3 +48,22 @@ def settle_registration_secret(store: Store, secret: str | None, rotate: bool = 
     if store.setdefault_setting(REGISTRATION_SECRET_HASH, hash_credential(made)) == hash_credential(made):
         return Settled(made, True)
     return Settled("", False)
+
+
+def settle_admin_token(store: Store, token: str | None, rotate: bool = False) -> bool:
+    """Reconcile the admin token given at start-up with the store's, as for the registration secret, except that
+    none is made up: without one anywhere the admin calls stay refused. Returns whether one is set."""
+    stored = store.get_setting(ADMIN_TOKEN_HASH)
+    if not token:
+        return stored is not None
+    wanted = hash_credential(token)
+    if stored is None:
+        stored = store.setdefault_setting(ADMIN_TOKEN_HASH, wanted)
+    if stored == wanted:
+        return True
+    if not rotate:
+        raise SecretMismatch("the store already has a different admin token: give the same --admin-token, none (to "
+                             "use the stored one), or add --rotate-admin-token to replace it")
+    store.set_setting(ADMIN_TOKEN_HASH, wanted)
+    log.warning("admin token replaced at start-up: the previous token no longer works")
+    return True

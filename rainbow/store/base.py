@@ -308,8 +308,9 @@ class Store(abc.ABC):
         """Every user with its grants, by name."""
 
     @abc.abstractmethod
-    def user_for_token(self, token_hash: str) -> str | None:
-        """The user whose current token, or whose token being rotated out (until its time), hashes to this."""
+    def user_for_token(self, token_hash: str) -> tuple[str, float] | None:
+        """(user, until) for the user whose current token (until 0.0), or whose token being rotated out (until its
+        time, epoch seconds), hashes to this."""
 
     @abc.abstractmethod
     def add_group(self, name: str, clusters: Sequence[str], audit: AuditEntry | None = None) -> bool:

@@ -417,12 +417,12 @@ class SQLiteStore(Store):
             by_user.setdefault(user, []).append((kind, target))
         return [UserRecord(name, created, tuple(by_user.get(name, ()))) for name, created in rows]
 
-    def user_for_token(self, token_hash: str) -> str | None:
+    def user_for_token(self, token_hash: str) -> tuple[str, float] | None:
         with self._single() as db:
-            row = db.execute("SELECT name FROM users WHERE token_hash = ? UNION ALL "
-                             "SELECT owner FROM retiring_credentials WHERE kind = ? AND hash = ? AND until > ? "
+            row = db.execute("SELECT name, 0.0 FROM users WHERE token_hash = ? UNION ALL "
+                             "SELECT owner, until FROM retiring_credentials WHERE kind = ? AND hash = ? AND until > ? "
                              "LIMIT 1", (token_hash, USER_TOKEN, token_hash, time.time())).fetchone()
-        return row[0] if row else None
+        return (row[0], float(row[1])) if row else None
 
     def add_group(self, name: str, clusters: Sequence[str], audit: AuditEntry | None = None) -> bool:
         with self._write() as db:

@@ -34,7 +34,7 @@ def test_users_groups_and_grants(store):
     assert store.user_clusters("bob") == []
     assert [(u.name, u.grants) for u in store.users()] == [
         ("ann", (("cluster", "solo"), ("group", "gpu"))), ("bob", ())]
-    assert store.user_for_token("h-ann") == "ann"
+    assert store.user_for_token("h-ann") == ("ann", 0.0)
     assert store.user_for_token("h-nobody") is None
     assert store.revoke("ann", "cluster", "solo")
     assert not store.revoke("ann", "cluster", "solo")
@@ -68,10 +68,11 @@ def test_user_jobs_across_clusters(store):
 def test_user_token_rotation_with_and_without_overlap(store):
     store.add_user("ann", "old")
     assert store.set_user_token("ann", "new", keep_old_until=time.time() + 60)
-    assert store.user_for_token("new") == "ann" and store.user_for_token("old") == "ann"
+    assert store.user_for_token("new") == ("ann", 0.0) and store.user_for_token("old")[0] == "ann"
+    assert store.user_for_token("old")[1] > time.time()
     assert store.retiring_hashes(USER_TOKEN, "ann") == ["old"]
     assert store.set_user_token("ann", "newer")
-    assert store.user_for_token("old") == "ann"  # its overlap still runs
+    assert store.user_for_token("old")[0] == "ann"  # its overlap still runs
     assert store.user_for_token("new") is None
     assert store.set_user_token("ann", "last", keep_old_until=time.time() - 1)
     assert store.user_for_token("newer") is None
