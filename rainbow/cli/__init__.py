@@ -19,6 +19,8 @@ COMMANDS = {
     "delete": "rainbow.cli.delete:delete",
     "demo": "rainbow.cli.demo:demo",
     "db": "rainbow.cli.db:db",
+    "admin": "rainbow.cli.admin:admin",
+    "rotate": "rainbow.cli.rotate:rotate",
 }
 
 

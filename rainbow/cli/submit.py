@@ -118,6 +118,28 @@ def _explain_lines(result_clusters: list[str], chosen: str, reasons: dict[str, s
     return lines
 
 
+def _submit_as_user(settings: Settings, token: str, document: str | dict[str, Any], job_name: str,
+                    picks: tuple[str, ...], algorithm: str, options: dict[str, str], satisfy_only: bool, explain: bool,
+                    as_json: bool) -> None:
+    """The user-token path: the server picks the candidates from the user's grants (--cluster NAME narrows them)."""
+    with settings.client() as client:
+        result = client.submit_as_user(document, token, list(picks), name=job_name, select_algorithm=algorithm,
+                                       select_options=options, satisfy_only=satisfy_only)
+    data = {"status": result.status, "jobid": result.jobid, "cluster": result.cluster,
+            "clusters": result.clusters, "reasons": result.reasons}
+    if satisfy_only:
+        lines = [f"clusters that fit: {', '.join(result.clusters) if result.clusters else 'none'}"]
+    else:
+        lines = [f"submitted job {result.jobid} to cluster {result.cluster}"]
+    if explain:
+        named = sorted({*result.clusters, *result.reasons, *([result.cluster] if result.cluster else [])})
+        lines += _explain_lines(result.clusters, "" if satisfy_only else result.cluster, result.reasons,
+                                [(c, "") for c in named])
+    emit(as_json, data, lines)
+    if satisfy_only and not result.clusters:
+        raise click.exceptions.Exit(1)
+
+
 @click.command()
 @click.option("--jobspec", "jobspec_file", type=click.Path(exists=True, dir_okay=False),
               help="A jobspec file (nextgen v1 or Flux v1, YAML or JSON).")
@@ -137,7 +159,8 @@ def _explain_lines(result_clusters: list[str], chosen: str, reasons: dict[str, s
 @setting("--registry-cache", config_key="registry.cache", envvar="COMPSPEC_CACHE_DIR",
          help="With --image: the artifact cache (default: as compspec's, ~/.cache/compspec/oci).")
 @click.option("--cluster", "picks", multiple=True, metavar="NAME[=TOKEN]",
-              help="Submit only to these clusters (repeatable); default: every cluster in the config.")
+              help="Submit only to these clusters (repeatable); default: every cluster in the config, or with a "
+                   "user token every cluster its grants reach.")
 @setting("--select-algorithm", config_key="scheduler.algorithms.selection.name",
          help="Selection: random, constraint, a scored preset (first-fit, least-loaded, spread, bin-pack, "
               "cheapest, earliest-start, or one the server's config defines), or bid (the clusters bid).")
@@ -145,7 +168,10 @@ def _explain_lines(result_clusters: list[str], chosen: str, reasons: dict[str, s
               help="Selection option (repeatable), e.g. priorities=\"$(cat priorities.yaml)\" for constraint, "
                    "weight.SCORER=N or filter=EXPRESSION for a preset.")
 @click.option("--satisfy-only", is_flag=True, help="Only say which clusters fit; queue nothing.")
-@click.option("--explain", is_flag=True, help="Print each cluster's outcome: why it does not fit, or its scores under a preset.")
+@click.option("--explain", is_flag=True,
+              help="Print each cluster's outcome: why it does not fit, or its scores under a preset.")
+@setting("--user-token", config_key="user.token",
+         help="A user token: submit to the clusters the user's grants reach, with no per-cluster tokens.")
 @connection_options
 @json_option
 @click.argument("command", nargs=-1, type=click.UNPROCESSED)
@@ -161,6 +187,11 @@ def submit(jobspec_file: str | None, nodes: int | None, tasks: int | None, name:
     algorithm, options = _selection(settings, select_algorithm, select_option)
     resolved = _image(image, insecure_registries, registry_cache, artifact) if image else None
     document, job_name = _jobspec(jobspec_file, nodes, tasks, command, artifact, strict, name, resolved)
+    token = settings.get("user.token") or ""
+    if token and not any("=" in pick for pick in picks):
+        _submit_as_user(settings, token, document, job_name, picks, algorithm, options, satisfy_only, explain,
+                        as_json)
+        return
     candidates = _clusters(settings, picks)
     with settings.client() as client:
         def send(only: bool):

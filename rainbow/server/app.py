@@ -12,12 +12,12 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from rainbow.protos import (bids_pb2, bids_pb2_grpc, jobs_pb2, jobs_pb2_grpc, memory_pb2, memory_pb2_grpc,
-                            rainbow_pb2, rainbow_pb2_grpc)
+from rainbow.protos import (access_pb2, access_pb2_grpc, bids_pb2, bids_pb2_grpc, jobs_pb2, jobs_pb2_grpc, memory_pb2,
+                            memory_pb2_grpc, rainbow_pb2, rainbow_pb2_grpc)
 from rainbow.server.bidding import BidSweeper
 from rainbow.server.scheduler import Scheduler
-from rainbow.server.servicers import (MemoryGraphServicer, RainbowBidsServicer, RainbowJobsServicer,
-                                     RainbowSchedulerServicer)
+from rainbow.server.servicers import (MemoryGraphServicer, RainbowAccessServicer, RainbowBidsServicer,
+                                     RainbowJobsServicer, RainbowSchedulerServicer)
 from rainbow.shutdown import StopSignals
 from rainbow.tlsfiles import TLSFileError, load_tls
 
@@ -28,6 +28,7 @@ SERVICE_NAMES = (
     memory_pb2.DESCRIPTOR.services_by_name["MemoryGraph"].full_name,
     jobs_pb2.DESCRIPTOR.services_by_name["RainbowJobs"].full_name,
     bids_pb2.DESCRIPTOR.services_by_name["RainbowBids"].full_name,
+    access_pb2.DESCRIPTOR.services_by_name["RainbowAccess"].full_name,
 )
 
 
@@ -111,6 +112,7 @@ class RainbowServer:
         memory_pb2_grpc.add_MemoryGraphServicer_to_server(MemoryGraphServicer(self.scheduler), server)
         jobs_pb2_grpc.add_RainbowJobsServicer_to_server(RainbowJobsServicer(self.scheduler), server)
         bids_pb2_grpc.add_RainbowBidsServicer_to_server(RainbowBidsServicer(self.scheduler), server)
+        access_pb2_grpc.add_RainbowAccessServicer_to_server(RainbowAccessServicer(self.scheduler), server)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, server)
         reflection.enable_server_reflection(
             (*SERVICE_NAMES, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME),

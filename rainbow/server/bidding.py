@@ -100,10 +100,10 @@ class Bidding:
         return self.scheduler.store
 
     # -- submit ---------------------------------------------------------------------------------------------------
-    def open(self, name: str, jobspec: str, candidates: list[str], options: Mapping[str, str]) -> int:
+    def open(self, name: str, jobspec: str, candidates: list[str], options: Mapping[str, str], user: str = "") -> int:
         settings = bid_options(self.settings, options, self.scheduler.selection.presets)
         closes = time.time() + settings["window"]
-        jobid = self.store.add_bidding_job(name, jobspec, candidates, closes, settings)
+        jobid = self.store.add_bidding_job(name, jobspec, candidates, closes, settings, user=user)
         log.info("job %d open for bids from %s until %.1f s from now", jobid, ", ".join(candidates),
                  settings["window"])
         return jobid

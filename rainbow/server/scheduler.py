@@ -18,6 +18,7 @@ import json
 import logging
 import random
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
@@ -33,8 +34,8 @@ from rainbow.server.auth import credential_matches, hash_credential, new_credent
 from rainbow.server.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
 from rainbow.server.limits import (Limits, check_job_name, check_name, check_nesting, check_size, default_limits,
                                    input_errors, parse_state, require)
-from rainbow.store import (JOB_STATES, REGISTRATION_SECRET_HASH, Changes, ClusterRecord, JobIdsExhausted, JobRecord,
-                           Store)
+from rainbow.store import (CLUSTER_SECRET, CLUSTER_TOKEN, JOB_STATES, REGISTRATION_SECRET, REGISTRATION_SECRET_HASH,
+                           Changes, ClusterRecord, JobIdsExhausted, JobRecord, Store)
 
 log = logging.getLogger("rainbow.server")
 
@@ -45,6 +46,8 @@ _CACHED_JOBSPEC_BYTES = 64 * 1024
 # Compared against when a cluster name is unknown, so that case takes the path a wrong secret takes; no secret
 # hashes to it (it is the hash of a random credential nobody is given).
 _NO_CLUSTER_HASH = hash_credential(new_credential())
+# Users whose token lookups are kept between changes.
+_MAX_CACHED_USERS = 10_000
 
 
 
@@ -66,6 +69,7 @@ class SubmitOutcome:
     cluster: str
     clusters: list[str]
     reasons: dict[str, str]
+    user: str = ""
 
 
 @dataclass(frozen=True)
@@ -129,6 +133,9 @@ class Scheduler:
         self._seen = Changes(-1, -1)
         self._revisions: dict[str, int] = {}
         self.bidding = Bidding(self, bids)
+        # User token hash -> (user, the clusters its grants reach, until when a token being rotated out works or 0);
+        # emptied whenever the clusters change counter moves (every user, group and grant change moves it).
+        self._users: dict[str, tuple[str, tuple[str, ...], float]] = {}
 
     # -- start ------------------------------------------------------------------------------------------------
     def rebuild(self) -> int:
@@ -151,6 +158,7 @@ class Scheduler:
                         loaded += 1
                 except FormatError as exc:
                     log.error("cluster %s: stored graph no longer loads, not matchable: %s", name, exc)
+            self._users = {}
             self._seen = seen
         return loaded
 
@@ -192,6 +200,7 @@ class Scheduler:
             if index is not None:
                 self.matcher.set(name, index)
         self._token_hashes = {n: token for n, (_, token) in revisions.items()}
+        self._users = {}
         self._answers.bump()
 
     def _reindex(self, name: str, extra: tuple[str, str] | None = None, without: str | None = None):
@@ -217,14 +226,19 @@ class Scheduler:
         check_name(self.limits, field_name, name)
         record = self.store.get_cluster(name)
         stored = record.secret_hash if record is not None else _NO_CLUSTER_HASH
-        if not credential_matches(stored, secret) or record is None:
-            raise PermissionDenied(f"cluster {name}: secret is missing or not valid")
-        return record
+        if credential_matches(stored, secret) and record is not None:
+            return record
+        if record is not None and secret and any(credential_matches(old, secret)
+                                                 for old in self.store.retiring_hashes(CLUSTER_SECRET, name)):
+            return record  # rotated out, but its overlap still runs
+        raise PermissionDenied(f"cluster {name}: secret is missing or not valid")
 
     # -- registration -----------------------------------------------------------------------------------------
     def register(self, name: str, secret: str, nodes: str) -> RegisterOutcome:
         self.sync()  # the registration secret may have been rotated through another server
-        if not credential_matches(self._registration_hash, secret):
+        if not credential_matches(self._registration_hash, secret) and not (
+                secret and any(credential_matches(old, secret)
+                               for old in self.store.retiring_hashes(REGISTRATION_SECRET))):
             raise PermissionDenied("registration secret is missing or not valid")
         check_name(self.limits, "name", name)
         require("nodes", nodes)
@@ -322,8 +336,9 @@ class Scheduler:
                 return self._parse_cached(text)
             return parse_jobspec(text, self.mappings)
 
-    def _check_tokens(self, clusters: Sequence[tuple[str, str]]) -> list[str]:
-        """The candidate names, once each, after checking every token; any bad one denies the whole request."""
+    def _check_tokens(self, clusters: Sequence[tuple[str, str]]) -> tuple[list[str], bool]:
+        """The candidate names, once each, after checking every token (any bad one denies the whole request), and
+        whether a token being rotated out was among them."""
         if not clusters:
             raise InvalidArgument("clusters: at least one cluster (name and token) is required")
         if len(clusters) > self.limits.max_submit_clusters:
@@ -338,10 +353,16 @@ class Scheduler:
         missing = [name for name in tokens if name not in known]
         if missing:  # registered by another server on the same store, or unknown
             known = {**known, **{n: r.token_hash for n, r in self.store.get_clusters(missing).items()}}
+        retiring = False
         for name, token in tokens.items():
-            if not credential_matches(known.get(name), token):
-                raise PermissionDenied(f"cluster {name}: token is missing or not valid")
-        return sorted(tokens)
+            if credential_matches(known.get(name), token):
+                continue
+            if name in known and any(credential_matches(old, token)
+                                     for old in self.store.retiring_hashes(CLUSTER_TOKEN, name)):
+                retiring = True
+                continue
+            raise PermissionDenied(f"cluster {name}: token is missing or not valid")
+        return sorted(tokens), retiring
 
     def _states_of(self, names: Sequence[str]) -> dict[str, dict[str, Any]]:
         states = self._states
@@ -356,8 +377,69 @@ class Scheduler:
         tokens_key = digest(["tokens", *(part for pair in clusters for part in pair)])
         candidates = self._answers.get(tokens_key, generation)
         if candidates is None:
-            candidates = tuple(self._check_tokens(clusters))
-            self._answers.put(tokens_key, generation, candidates)
+            names, retiring = self._check_tokens(clusters)
+            candidates = tuple(names)
+            if not retiring:  # a token being rotated out is checked again each time: its overlap ends
+                self._answers.put(tokens_key, generation, candidates)
+        return self._submit_to(request, jobspec, candidates, generation, name=name, algorithm=algorithm,
+                               options=options, satisfy_only=satisfy_only)
+
+    def submit_as_user(self, jobspec: str, token: str, picks: Sequence[str] = (), *, name: str = "",
+                       algorithm: str = "", options: Mapping[str, str] | None = None,
+                       satisfy_only: bool = False) -> SubmitOutcome:
+        """Submit with a user token: the candidates are the registered clusters the user's grants reach (`picks`
+        narrows them). A job never goes outside the grant; when only clusters outside it fit, the refusal says so."""
+        check_job_name(self.limits, name)
+        request = self._parse_jobspec(jobspec)
+        self.sync()
+        generation = self._answers.generation
+        user, granted = self.user_for_token(token)
+        registered = self._token_hashes
+        if picks:
+            for i, pick in enumerate(picks):
+                check_name(self.limits, f"clusters[{i}]", pick)
+                if pick not in granted:
+                    raise PermissionDenied(f"cluster {pick}: not in the grants of user {user}")
+            candidates = tuple(sorted(set(picks)))
+        else:
+            candidates = tuple(c for c in granted if c in registered)
+            if not candidates:
+                raise FailedPrecondition(f"user {user}: no registered cluster in the user's grants")
+        try:
+            outcome = self._submit_to(request, jobspec, candidates, generation, name=name, algorithm=algorithm,
+                                      options=options, satisfy_only=satisfy_only, user=user)
+        except FailedPrecondition as exc:
+            outside = [c for c in self.matcher.names() if c not in set(granted)]
+            with input_errors("jobspec"):
+                fits, _ = self.matcher.match(request, outside) if outside else ([], {})
+            if not fits:
+                raise
+            raise FailedPrecondition(f"{exc}; outside the grants of user {user}, {', '.join(sorted(fits))} would "
+                                     f"fit, but a user's job goes only to granted clusters") from None
+        return SubmitOutcome(outcome.jobid, outcome.cluster, outcome.clusters, outcome.reasons, user)
+
+    def user_for_token(self, token: str) -> tuple[str, tuple[str, ...]]:
+        """The user a token belongs to and the clusters its grants reach; PermissionDenied for any other token."""
+        if not token:
+            raise PermissionDenied("user token is missing")
+        key = hash_credential(token)
+        cached = self._users.get(key)
+        if cached is not None and (not cached[2] or cached[2] > time.time()):
+            return cached[0], cached[1]
+        found = self.store.user_for_token(key)
+        if found is None:
+            raise PermissionDenied("user token is not valid")
+        user, until = found
+        clusters = tuple(self.store.user_clusters(user))
+        if len(self._users) >= _MAX_CACHED_USERS:
+            self._users.clear()
+        self._users[key] = (user, clusters, until)
+        return user, clusters
+
+    def _submit_to(self, request, jobspec: str, candidates: Sequence[str], generation: int, *, name: str,
+                   algorithm: str, options: Mapping[str, str] | None, satisfy_only: bool,
+                   user: str = "") -> SubmitOutcome:
+        """Match, select and queue among `candidates`, whose credentials are checked."""
         options = dict(options or {})
         if len(options) > self.limits.max_select_options:
             raise InvalidArgument(f"select_options: more than {self.limits.max_select_options} entries")
@@ -381,7 +463,7 @@ class Scheduler:
         matched, reasons = list(answer[0]), dict(answer[1])
         if algorithm == BID:
             return self._submit_for_bids(request, jobspec, name, matched, reasons, candidates, options,
-                                         satisfy_only)
+                                         satisfy_only, user)
         with input_errors("select_algorithm"):
             choice = select(algorithm, matched, options=options, states=self._states_of(matched),
                             parameters=request.parameters, rng=self._rng, context=self._selection_context(request),
@@ -401,12 +483,15 @@ class Scheduler:
             raise FailedPrecondition(f"no cluster can run the job: {details}")
         job_name = self._job_name(request, name)
         try:
-            jobid = self.store.add_job(choice.chosen, job_name, jobspec)
+            jobid = self.store.add_job(choice.chosen, job_name, jobspec, user=user)
         except JobIdsExhausted as exc:
             raise FailedPrecondition(str(exc)) from None
         if jobid is None:
             raise FailedPrecondition(f"cluster {choice.chosen} was deleted while the job was being submitted")
-        log.info("job %d queued for cluster %s", jobid, choice.chosen)
+        if user:
+            log.info("job %d queued for cluster %s by user %s", jobid, choice.chosen, user)
+        else:
+            log.info("job %d queued for cluster %s", jobid, choice.chosen)
         return SubmitOutcome(jobid, choice.chosen, list(matched), dict(reasons))
 
     def _job_name(self, request, name: str) -> str:
@@ -415,7 +500,8 @@ class Scheduler:
         return check_job_name(self.limits, name or request.name or default_name)
 
     def _submit_for_bids(self, request, jobspec: str, name: str, matched: list[str], reasons: dict[str, str],
-                         candidates: Sequence[str], options: Mapping[str, str], satisfy_only: bool) -> SubmitOutcome:
+                         candidates: Sequence[str], options: Mapping[str, str], satisfy_only: bool,
+                         user: str = "") -> SubmitOutcome:
         """Level 2: queue the job with no cluster and ask the clusters that fit to bid; the answer carries the job
         id and an empty cluster (`JobBids` tells the winner once decided)."""
         if not matched:
@@ -427,7 +513,7 @@ class Scheduler:
         if satisfy_only:
             return SubmitOutcome(0, "", list(matched), reasons)
         try:
-            jobid = self.bidding.open(self._job_name(request, name), jobspec, matched, options)
+            jobid = self.bidding.open(self._job_name(request, name), jobspec, matched, options, user)
         except JobIdsExhausted as exc:
             raise FailedPrecondition(str(exc)) from None
         return SubmitOutcome(jobid, "", list(matched), reasons)

@@ -66,8 +66,9 @@ class BidStore:
         raise NotImplementedError
 
     def add_bidding_job(self, name: str, jobspec: str, candidates: Sequence[str], closes_at: float,
-                        options: dict[str, Any]) -> int:
-        """Queue a job with no cluster yet and open its bid window to `candidates`; returns the job id."""
+                        options: dict[str, Any], user: str = "") -> int:
+        """Queue a job with no cluster yet and open its bid window to `candidates` (recording the user who
+        submitted it, if one did); returns the job id."""
         now = time.time()
 
         def work(execute: Execute) -> int:
@@ -79,6 +80,8 @@ class BidStore:
                     (jobid, OPEN, closes_at, json.dumps(options), now))
             for cluster in candidates:
                 execute("INSERT INTO bids (job_id, cluster) VALUES (?, ?)", (jobid, cluster))
+            if user:
+                execute("INSERT INTO job_users (job, username) VALUES (?, ?)", (jobid, user))
             return jobid
 
         return self._transact(work)
