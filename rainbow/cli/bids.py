@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from rainbow.cli.common import client_command, cluster_options, connection_options, emit, json_option, resolve
+from rainbow.cli.settings import setting
 
 _JOB_ID = click.IntRange(min=1, max=2**31 - 1)
 
@@ -64,16 +65,18 @@ def answer(job_id: int, eta: float | None, cost: float | None, valid_for: float 
 @click.argument("job_id", type=_JOB_ID)
 @click.option("--cluster", "pick", default=None, metavar="NAME[=TOKEN]",
               help="A candidate cluster whose token to show it with (default: the config's clusters, in turn).")
+@setting("--user-token", config_key="user.token",
+         help="The user token the job was submitted with (instead of a cluster token).")
 @connection_options
 @json_option
 @client_command
-def show(job_id: int, pick: str | None, as_json: bool, **params) -> None:
+def show(job_id: int, pick: str | None, user_token: str | None, as_json: bool, **params) -> None:
     """The bids for a job put out for bids, and its winner once decided, with each candidate's reason."""
     from rainbow.cli.submit import _clusters
     from rainbow.client import RainbowError
 
     settings = resolve(params)
-    pairs = _clusters(settings, (pick,) if pick else ())
+    pairs = [("", user_token)] if user_token and not pick else _clusters(settings, (pick,) if pick else ())
     found = None
     with settings.client() as client:
         for cluster, token in pairs:  # the job's candidates are some of them: any one's token will do
@@ -81,7 +84,7 @@ def show(job_id: int, pick: str | None, as_json: bool, **params) -> None:
                 found = client.job_bids(job_id, cluster, token)
                 break
             except RainbowError as exc:
-                if exc.code not in ("PERMISSION_DENIED",) or cluster == pairs[-1][0]:
+                if exc.code != "PERMISSION_DENIED" or (cluster, token) == pairs[-1]:
                     raise
     lines = [f"job {found.job_id}: {found.state}" + (f" on cluster {found.cluster}" if found.cluster else "")]
     for bid in found.bids:

@@ -69,7 +69,8 @@ class RainbowBidsServicer:
         raise NotImplementedError('Method not implemented!')
 
     def JobBids(self, request, context):
-        """As the submitter (the token of one of the job's candidate clusters): the bids and, once decided, the winner.
+        """As the submitter (the token of one of the job's candidate clusters, or with cluster "" the user token that
+        submitted it): the bids and, once decided, the winner.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -136,13 +136,20 @@ class Bidding:
 
     # -- the submitter's side -------------------------------------------------------------------------------------
     def status(self, job_id: int, cluster: str, token: str) -> BidWindow:
+        """The window of a job, to the token of one of its candidate clusters, or (cluster "") to the user token
+        that submitted it."""
         self.scheduler.sync()
         window = self.store.bid_window(job_id)
         if window is None:
             raise NotFound(f"job {job_id}: no bids were asked for it")
-        if cluster not in window.candidates:
+        if not cluster:  # a user token: the user who submitted the job
+            user, _ = self.scheduler.user_for_token(token)
+            if user != window.user:
+                raise PermissionDenied(f"job {job_id}: submitted by another user")
+        elif cluster not in window.candidates:
             raise PermissionDenied(f"job {job_id}: cluster {cluster} was not one of its candidates")
-        self.scheduler._check_tokens([(cluster, token)])
+        else:
+            self.scheduler._check_tokens([(cluster, token)])
         if self._due(window, time.time()):
             self._decide(window, time.time())
             window = self.store.bid_window(job_id) or window

@@ -45,6 +45,7 @@ class BidWindow:
     options: dict[str, Any]
     reasons: dict[str, str]
     bids: list[Bid] = field(default_factory=list)
+    user: str = ""  # the user who submitted it with a user token, if one did
 
     @property
     def candidates(self) -> list[str]:
@@ -120,15 +121,17 @@ class BidStore:
     def bid_window(self, job_id: int) -> BidWindow | None:
         def work(execute: Execute) -> BidWindow | None:
             row = execute("SELECT w.job_id, j.name, j.jobspec, j.state, j.cluster, w.state, w.closes_at, "
-                          "w.offer_until, w.winner, w.tried, w.options, w.reasons FROM bid_windows w "
-                          "JOIN jobs j ON j.id = w.job_id WHERE w.job_id = ?", (job_id,)).fetchone()
+                          "w.offer_until, w.winner, w.tried, w.options, w.reasons, u.username FROM bid_windows w "
+                          "JOIN jobs j ON j.id = w.job_id LEFT JOIN job_users u ON u.job = w.job_id "
+                          "WHERE w.job_id = ?", (job_id,)).fetchone()
             if row is None:
                 return None
             bids = [Bid(cluster, answered, bool(will_run), eta, cost, valid)
                     for cluster, answered, will_run, eta, cost, valid in execute(
                         "SELECT cluster, answered, will_run, eta_seconds, cost, valid_until FROM bids "
                         "WHERE job_id = ? ORDER BY cluster", (job_id,)).fetchall()]
-            return BidWindow(*row[:9], json.loads(row[9]), json.loads(row[10]), json.loads(row[11]), bids)
+            return BidWindow(*row[:9], json.loads(row[9]), json.loads(row[10]), json.loads(row[11]), bids,
+                             row[12] or "")
 
         return self._transact(work)
 

@@ -161,3 +161,23 @@ def test_a_server_defaulting_to_bids_keeps_level_one_for_clients_naming_no_algor
         assert asked.cluster == ""
     finally:
         scheduler.store.close()
+
+
+def test_a_user_sees_the_bids_of_the_jobs_it_submitted(site):
+    from rainbow.server.auth import hash_credential
+
+    scheduler, creds = site
+    scheduler.store.add_user("ann", hash_credential("ann-token"))
+    scheduler.store.add_user("bob", hash_credential("bob-token"))
+    for user in ("ann", "bob"):
+        for name in NAMES:
+            scheduler.store.grant(user, "cluster", name)
+    outcome = scheduler.submit_as_user(SPEC, "ann-token", algorithm="bid", options={"window": "30"})
+    assert outcome.cluster == "" and outcome.user == "ann"
+    window = scheduler.bidding.status(outcome.jobid, "", "ann-token")
+    assert window.user == "ann" and window.state == "open"
+    with pytest.raises(PermissionDenied, match="another user"):
+        scheduler.bidding.status(outcome.jobid, "", "bob-token")
+    with pytest.raises(PermissionDenied):
+        scheduler.bidding.status(outcome.jobid, "", "nobody")
+    assert [job.id for job in scheduler.store.user_jobs("ann")] == [outcome.jobid]
