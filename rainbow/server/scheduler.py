@@ -549,6 +549,11 @@ class Scheduler:
         self._cluster_for_secret(cluster, secret)
         return self.store.pending_jobs(cluster, max_jobs, self.receive_lease_seconds)
 
+    def receive_texts(self, cluster: str, secret: str, max_jobs: int = 0) -> list[tuple[int, str]]:
+        """As receive, each job as (id, the JSON text ReceiveJobs carries)."""
+        self._cluster_for_secret(cluster, secret)
+        return self.store.pending_job_texts(cluster, max_jobs, self.receive_lease_seconds)
+
     def accept(self, cluster: str, secret: str, ids: Sequence[int]) -> AcceptOutcome:
         self._cluster_for_secret(cluster, secret)
         if not ids:

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import functools
-import json
 import logging
 import uuid
 from operator import attrgetter
@@ -46,12 +45,6 @@ _NAME_TOKEN = attrgetter("name", "token")
 
 def _request_id() -> str:
     return uuid.uuid4().hex
-
-
-def job_json(job: JobRecord) -> str:
-    """A job as ReceiveJobs carries it (protocol.md: these five keys, always)."""
-    return json.dumps({"id": job.id, "cluster": job.cluster, "name": job.name, "jobspec": job.jobspec,
-                       "command": ""})
 
 
 class RainbowSchedulerServicer(rainbow_pb2_grpc.RainbowSchedulerServicer):
@@ -100,11 +93,10 @@ class RainbowSchedulerServicer(rainbow_pb2_grpc.RainbowSchedulerServicer):
 
     @_rpc
     def ReceiveJobs(self, request, context):
-        jobs = self.scheduler.receive(request.cluster, request.secret, request.maxJobs)
+        jobs = self.scheduler.receive_texts(request.cluster, request.secret, request.maxJobs)
         status = (rainbow_pb2.ReceiveJobsResponse.REQUEST_JOBS_SUCCESS if jobs
                   else rainbow_pb2.ReceiveJobsResponse.REQUEST_JOBS_NORESULTS)
-        return rainbow_pb2.ReceiveJobsResponse(request_id=_request_id(), status=status,
-                                               jobs={job.id: job_json(job) for job in jobs})
+        return rainbow_pb2.ReceiveJobsResponse(request_id=_request_id(), status=status, jobs=dict(jobs))
 
     @_rpc
     def AcceptJobs(self, request, context):

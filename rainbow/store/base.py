@@ -275,6 +275,11 @@ class Store(abc.ABC):
         """
 
     @abc.abstractmethod
+    def pending_job_texts(self, cluster: str, limit: int = 0, lease_seconds: float = 0.0) -> list[tuple[int, str]]:
+        """As pending_jobs, each job as (id, the JSON text ReceiveJobs carries), written by the database: draining a
+        queue then costs no Python work per job."""
+
+    @abc.abstractmethod
     def accept_jobs(self, cluster: str, ids: Sequence[int]) -> list[int]:
         """Mark those of `ids` that are this cluster's pending jobs as accepted; return the ids that changed.
 

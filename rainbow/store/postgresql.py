@@ -37,6 +37,9 @@ CONNECT_TIMEOUT = 10
 # A key no other application is likely to use, held while a store's schema is created or upgraded.
 _SCHEMA_LOCK = 0x7261696E626F77  # "rainbow"
 _JOB_COLUMNS = "id, cluster, name, jobspec, state, submitted, accepted"
+# A job as ReceiveJobs carries it (protocol.md: these five keys, always), made by the database in the same pass.
+_WIRE_COLUMNS = ("id, json_build_object('id', id, 'cluster', cluster, 'name', name, 'jobspec', jobspec, "
+                 "'command', '')::text")
 _RETRYABLE = (pg_errors.SerializationFailure, pg_errors.DeadlockDetected)
 
 
@@ -376,6 +379,12 @@ class PostgreSQLStore(BidStore, Store):
         return self._write(work, pipeline=not user)
 
     def pending_jobs(self, cluster: str, limit: int = 0, lease_seconds: float = 0.0) -> list[JobRecord]:
+        return [_job(row) for row in self._pending(cluster, limit, lease_seconds, _JOB_COLUMNS)]
+
+    def pending_job_texts(self, cluster: str, limit: int = 0, lease_seconds: float = 0.0) -> list[tuple[int, str]]:
+        return self._pending(cluster, limit, lease_seconds, _WIRE_COLUMNS)
+
+    def _pending(self, cluster: str, limit: int, lease_seconds: float, columns: str) -> list[tuple]:
         size = limit if limit > 0 else None
         if lease_seconds > 0:
             def work(conn) -> list[tuple]:
@@ -384,14 +393,13 @@ class PostgreSQLStore(BidStore, Store):
                     f"UPDATE jobs SET leased_until = (SELECT t FROM now) + %s WHERE id IN ("
                     "SELECT id FROM jobs WHERE cluster = %s AND state = %s AND retired = 0 "
                     "AND (leased_until IS NULL OR leased_until <= (SELECT t FROM now)) "
-                    f"ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED) RETURNING {_JOB_COLUMNS}",
+                    f"ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED) RETURNING {columns}",
                     (lease_seconds, cluster, PENDING, size)).fetchall()
 
-            return sorted((_job(row) for row in self._write(work, pipeline=True)), key=lambda job: job.id)
-        rows = self._read(lambda c: c.execute(f"SELECT {_JOB_COLUMNS} FROM jobs WHERE cluster = %s AND state = %s "
+            return sorted(self._write(work, pipeline=True), key=lambda row: row[0])
+        return self._read(lambda c: c.execute(f"SELECT {columns} FROM jobs WHERE cluster = %s AND state = %s "
                                               "AND retired = 0 ORDER BY id LIMIT %s",
                                               (cluster, PENDING, size)).fetchall())
-        return [_job(row) for row in rows]
 
     def accept_jobs(self, cluster: str, ids: Sequence[int]) -> list[int]:
         wanted = sorted({int(i) for i in ids})

@@ -34,6 +34,8 @@ def _job(row: sqlite3.Row | tuple) -> JobRecord:
 
 
 _JOB_COLUMNS = "id, cluster, name, jobspec, state, submitted, accepted"
+# A job as ReceiveJobs carries it (protocol.md: these five keys, always), made by the database in the same pass.
+_WIRE_COLUMNS = "id, json_object('id', id, 'cluster', cluster, 'name', name, 'jobspec', jobspec, 'command', '')"
 
 
 def _create_private(path: str) -> None:
@@ -327,20 +329,24 @@ class SQLiteStore(BidStore, Store):
             return cursor.lastrowid
 
     def pending_jobs(self, cluster: str, limit: int = 0, lease_seconds: float = 0.0) -> list[JobRecord]:
+        return [_job(row) for row in self._pending(cluster, limit, lease_seconds, _JOB_COLUMNS)]
+
+    def pending_job_texts(self, cluster: str, limit: int = 0, lease_seconds: float = 0.0) -> list[tuple[int, str]]:
+        return self._pending(cluster, limit, lease_seconds, _WIRE_COLUMNS)
+
+    def _pending(self, cluster: str, limit: int, lease_seconds: float, columns: str) -> list[tuple]:
         if lease_seconds > 0:
             now = time.time()
             with self._write() as db:
                 rows = db.execute(f"UPDATE jobs SET leased_until = ? WHERE id IN (SELECT id FROM jobs "
                                   "WHERE cluster = ? AND state = ? AND retired = 0 "
                                   "AND (leased_until IS NULL OR leased_until <= ?) ORDER BY id LIMIT ?) "
-                                  f"RETURNING {_JOB_COLUMNS}",
+                                  f"RETURNING {columns}",
                                   (now + lease_seconds, cluster, PENDING, now, limit if limit > 0 else -1)).fetchall()
-            return sorted((_job(row) for row in rows), key=lambda job: job.id)
+            return sorted(rows, key=lambda row: row[0])
         with self._single() as db:
-            rows = db.execute(f"SELECT {_JOB_COLUMNS} FROM jobs WHERE cluster = ? AND state = ? AND retired = 0 "
-                              "ORDER BY id LIMIT ?",
-                              (cluster, PENDING, limit if limit > 0 else -1)).fetchall()
-        return [_job(row) for row in rows]
+            return db.execute(f"SELECT {columns} FROM jobs WHERE cluster = ? AND state = ? AND retired = 0 "
+                              "ORDER BY id LIMIT ?", (cluster, PENDING, limit if limit > 0 else -1)).fetchall()
 
     def accept_jobs(self, cluster: str, ids: Sequence[int]) -> list[int]:
         wanted = json.dumps(sorted({int(i) for i in ids}))
