@@ -453,7 +453,8 @@ class Scheduler:
         if algorithm == BID and not requested:
             # Upstream clients name no algorithm and expect a cluster in the answer: they keep the level-1 fallback.
             algorithm, options = self.bidding.settings.fallback, {}
-        match_key = digest(["match", jobspec, *candidates])
+        shape = request.match_key()
+        match_key = (shape, tuple(candidates)) if shape is not None else digest(["match", jobspec, *candidates])
         answer = self._answers.get(match_key, generation)
         if answer is None:
             with input_errors("jobspec"):
