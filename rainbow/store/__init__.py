@@ -3,13 +3,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from rainbow.store.base import (ACCEPTED, COPY_TABLES, JOB_STATES, MAX_JOB_ID, PENDING, REGISTRATION_SECRET_HASH,
-                                Changes, ClusterGraphs, ClusterRecord, JobIdsExhausted, JobRecord, Leadership,
-                                SchemaVersionError, Store, StoreError)
+from rainbow.store.base import (ACCEPTED, CANCELLED, CLOSED, COMPLETED, COPY_TABLES, FAILED, FINAL_STATUSES,
+                                JOB_STATES, JOB_STATUSES, MAX_JOB_ID, PENDING, REGISTRATION_SECRET_HASH, RUNNING,
+                                SUBMITTED, Changes, ClusterGraphs, ClusterRecord, JobIdsExhausted, JobRecord,
+                                JobReport, Leadership, SchemaVersionError, Store, StoreError)
 
-__all__ = ["ACCEPTED", "COPY_TABLES", "JOB_STATES", "MAX_JOB_ID", "PENDING", "REGISTRATION_SECRET_HASH", "Changes",
-           "ClusterGraphs", "ClusterRecord", "JobIdsExhausted", "JobRecord", "Leadership", "SchemaVersionError",
-           "Store", "StoreError", "open_store", "store_kind"]
+__all__ = ["ACCEPTED", "CANCELLED", "CLOSED", "COMPLETED", "COPY_TABLES", "FAILED", "FINAL_STATUSES", "JOB_STATES",
+           "JOB_STATUSES", "MAX_JOB_ID", "PENDING", "REGISTRATION_SECRET_HASH", "RUNNING", "SUBMITTED", "Changes",
+           "ClusterGraphs", "ClusterRecord", "JobIdsExhausted", "JobRecord", "JobReport", "Leadership",
+           "SchemaVersionError", "Store", "StoreError", "open_store", "store_kind"]
 
 _POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 
