@@ -60,7 +60,7 @@ def agent(manager: str, state_dir: str, interval: float, state_interval: float, 
         journal = Journal(f"{state_dir}/journal.jsonl")
     except OSError as exc:
         raise click.ClickException(f"{state_dir}: cannot keep the journal there: {exc.strerror}") from None
-    local = create(manager, workdir=state_dir)
+    local = create(manager, workdir=state_dir, cluster=name)
     options = AgentOptions(cluster=name, secret=secret, interval=interval, state_interval=state_interval,
                            max_jobs=max_jobs, requeue=requeue, backoff_max=backoff_max)
     with settings.client() as client:

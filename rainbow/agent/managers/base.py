@@ -41,13 +41,20 @@ def one_line(text: str, width: int = 500) -> str:
 
 
 class Manager(abc.ABC):
-    """One local resource manager. `workdir` is where jobs' output files go (the agent's state folder)."""
+    """One local resource manager. `workdir` is where jobs' output files go (the agent's state folder); `cluster`
+    is the rainbow cluster the agent serves, marked on each job where the manager has room for it, so that two
+    clusters sharing one manager never take each other's jobs for their own."""
 
     name = ""
 
-    def __init__(self, workdir: str | Path = ".", env: Mapping[str, str] | None = None) -> None:
+    def __init__(self, workdir: str | Path = ".", env: Mapping[str, str] | None = None, cluster: str = "") -> None:
         self.workdir = Path(workdir)
         self.env = dict(os.environ if env is None else env)
+        self.cluster = cluster
+
+    def mark(self, rainbow_id: int) -> str:
+        """What identifies a job as this cluster's rainbow job `rainbow_id` (Slurm keeps it as the comment)."""
+        return f"rainbow:{self.cluster}:{rainbow_id}"
 
     # -- running the manager's commands -----------------------------------------------------------------------
     def run(self, args: Sequence[str], *, stdin: str | None = None) -> subprocess.CompletedProcess:

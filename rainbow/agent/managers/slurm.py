@@ -1,7 +1,7 @@
 """Slurm through its commands (sbatch, squeue, scontrol, scancel, sinfo), as a login node has them.
 
-Every job is named `rainbow-<id>` (and carries the same comment), so `squeue --name` finds a job the agent
-submitted before it died. Finished jobs are read with `scontrol show job` while Slurm keeps them (MinJobAge, five
+Every job is named `rainbow-<id>` and carries the comment `rainbow:<cluster>:<id>`, so `squeue --name` finds a job
+the agent submitted before it died, and only its own cluster's. Finished jobs are read with `scontrol show job` while Slurm keeps them (MinJobAge, five
 minutes by default), which is far longer than the agent's poll interval.
 """
 from __future__ import annotations
@@ -54,7 +54,7 @@ def status_of(fields: dict[str, str]) -> LocalStatus:
 @manager("slurm")
 class Slurm(Manager):
     def command(self, shape: Shape) -> list[str]:
-        args = ["sbatch", "--parsable", f"--job-name={shape.name}", f"--comment={shape.name}",
+        args = ["sbatch", "--parsable", f"--job-name={shape.name}", f"--comment={self.mark(shape.rainbow_id)}",
                 f"--nodes={shape.nodes}", f"--ntasks={shape.tasks}", f"--cpus-per-task={shape.cores_per_task}",
                 f"--output={self.output_path(shape)}"]
         if shape.gpus_per_node:
@@ -80,9 +80,12 @@ class Slurm(Manager):
         return local
 
     def find(self, rainbow_id: int) -> str | None:
-        out = self.checked(["squeue", "-h", "--states=all", f"--name=rainbow-{rainbow_id}", "-o", "%i"])
-        ids = out.split()
-        return ids[0] if ids else None
+        out = self.checked(["squeue", "-h", "--states=all", f"--name=rainbow-{rainbow_id}", "-o", "%i|%k"])
+        for line in out.splitlines():
+            local, _, comment = line.strip().partition("|")
+            if local and comment.strip() == self.mark(rainbow_id):
+                return local
+        return None
 
     def status(self, local_ids: Sequence[str]) -> dict[str, LocalStatus]:
         found: dict[str, LocalStatus] = {}
