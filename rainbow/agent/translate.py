@@ -106,14 +106,25 @@ def _nodes(resources: Iterable[Mapping[str, Any]], factor: int = 1) -> tuple[int
     return nodes, per_node
 
 
-def _task_count(task: Mapping[str, Any], nodes: int) -> int:
-    """Tasks the job runs: count.total, count.per_slot (one slot per node), replicas, or one per node."""
+def _slots(resources: Iterable[Mapping[str, Any]], factor: int = 1) -> int:
+    """Slot instances of a resource list (Flux: the job runs count.per_slot tasks in each)."""
+    total = 0
+    for resource in resources:
+        if resource.get("type") == "slot":
+            total += factor * _count(resource)
+        else:
+            total += _slots(resource.get("with", ()), factor * _count(resource))
+    return total
+
+
+def _task_count(task: Mapping[str, Any], nodes: int, slots: int) -> int:
+    """Tasks the job runs: count.total, count.per_slot times the slots, replicas, or one per node."""
     count = task.get("count")
     if isinstance(count, Mapping):
         if "total" in count:
             return max(1, int(count["total"]))
         if "per_slot" in count:
-            return max(1, int(count["per_slot"]) * max(nodes, 1))
+            return max(1, int(count["per_slot"]) * max(slots or nodes, 1))
     if isinstance(count, int):
         return max(1, count)
     if task.get("replicas"):
@@ -136,7 +147,7 @@ def job_shape(job: Job) -> Shape:
             resources = [resources[chosen]] if chosen in resources else list(resources.values())
         nodes, per_node = _nodes(resources)
         nodes = max(nodes, 1)
-        ntasks = _task_count(task, nodes)
+        ntasks = _task_count(task, nodes, _slots(resources))
         cores_per_task = max(1, (max(per_node.cores, 1) * nodes) // ntasks)
         system = (spec.get("attributes") or {}).get("system") or {}
         duration = float(system.get("duration") or 0)
