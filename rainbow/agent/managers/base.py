@@ -48,7 +48,7 @@ class Manager(abc.ABC):
     name = ""
 
     def __init__(self, workdir: str | Path = ".", env: Mapping[str, str] | None = None, cluster: str = "") -> None:
-        self.workdir = Path(workdir)
+        self.workdir = Path(workdir).resolve()  # output paths handed to the manager must not depend on its cwd
         self.env = dict(os.environ if env is None else env)
         self.cluster = cluster
 
