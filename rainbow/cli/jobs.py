@@ -175,14 +175,16 @@ def job(job_id: int, as_user: bool, tokens: tuple[str, ...], as_json: bool, **pa
     if as_json:
         emit(True, job_json(record))
         return
-    for key in ("id", "name", "cluster", "state", "status", "local_id", "exit_code", "reason", "submitted",
-                "accepted", "started", "ended", "updated", "cancel_requested", "tried"):
+    for key in ("id", "name", "cluster", "state", "status", "local_id", "exit_code", "reason", "tried",
+                "cancel_requested", "submitted", "accepted", "started", "ended"):
         value = record.get(key)
         if key == "tried":
-            value = ", ".join(value) if value else ""
-        if value in (None, "", False) and key not in ("state", "status"):
-            continue
-        click.echo(f"{key}: {_when(value) if key in ('submitted', 'accepted', 'started', 'ended', 'updated') else value}")
+            value = ", ".join(value)
+        elif key in ("submitted", "accepted", "started", "ended"):
+            value = _when(value)
+        elif key == "cancel_requested":
+            value = "yes" if value else "no"
+        click.echo(f"{key}: {'-' if value in (None, '') else value}")
 
 
 @click.command()
