@@ -16,8 +16,10 @@ MANAGERS = ("slurm", "flux", "shell")
 
 @click.command()
 @setting("--manager", type=click.Choice(MANAGERS), config_key="agent.manager", required=True,
+         envvar="RAINBOW_AGENT_MANAGER",
          help="The cluster's resource manager (shell: run jobs as local processes).")
 @setting("--state-dir", type=click.Path(file_okay=False), config_key="agent.state_dir",
+         envvar="RAINBOW_AGENT_STATE_DIR",
          default="rainbow-agent", show_default=True,
          help="Folder of the agent's journal and of the jobs' output files.")
 @setting("--interval", type=click.FloatRange(min=0.05), config_key="agent.interval", default=5.0,
