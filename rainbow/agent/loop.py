@@ -174,17 +174,23 @@ class Agent:
         self.journal.record(job_id, local, reported="submitted")
 
     def _refused(self, job: Job, reason: str, requeue: bool) -> None:
-        result = self._report(job.id, "failed", reason=reason, requeue=requeue)
+        try:
+            result = self._report(job.id, "failed", reason=reason, requeue=requeue)
+        except NotFound:  # our earlier report took effect (the job moved) and only its answer was lost
+            log.info("job %d: refused (%s); no longer this cluster's", job.id, reason)
+            return
         if result.requeued_to:
             log.info("job %d: refused (%s); requeued for cluster %s", job.id, reason, result.requeued_to)
         else:
             log.info("job %d: refused and reported failed: %s", job.id, reason)
 
-    def _cancel_local(self, job_id: int, local: str) -> None:
+    def _cancel_local(self, job_id: int, local: str) -> bool:
         try:
             self.manager.cancel(local)
         except ManagerError as exc:
             log.warning("job %d: cancelling %s failed: %s", job_id, local, exc)
+            return False
+        return True
 
     def follow(self) -> None:
         """Report what changed of the jobs this agent runs; retry accepts whose answer was lost."""
@@ -203,7 +209,13 @@ class Agent:
                 "failed", reason=f"{self.manager.name} no longer knows job {entry.local_id}")
             if now.status == entry.reported:
                 continue
-            self._report(entry.id, now.status, local_id=entry.local_id, exit_code=now.exit_code, reason=now.reason)
+            try:
+                self._report(entry.id, now.status, local_id=entry.local_id, exit_code=now.exit_code,
+                             reason=now.reason)
+            except NotFound:  # its cluster was deleted and registered again: nobody follows this job any more
+                log.info("job %d: the scheduler no longer has it; no longer followed", entry.id)
+                self.journal.record(entry.id, entry.local_id, done=True)
+                continue
             done = now.status in FINAL
             self.journal.record(entry.id, entry.local_id, reported=now.status, done=done)
             code = f" (exit code {now.exit_code})" if now.exit_code is not None and done else ""
@@ -221,8 +233,8 @@ class Agent:
                 except ManagerError as exc:
                     log.warning("job %d: cannot look it up to cancel it: %s", job.id, exc)
                     continue
-            if local is not None:
-                self._cancel_local(job.id, local)
+            if local is not None and not self._cancel_local(job.id, local):
+                continue  # asked again next round
             self._report(job.id, "cancelled", local_id=local or "", reason="cancelled by request")
             self.journal.record(job.id, local or "", reported="cancelled", done=True)
             log.info("job %d: cancelled%s", job.id, f" ({self.manager.name} job {local})" if local else "")
