@@ -62,7 +62,7 @@ def serve(host: str, port: int, db: str, secret: str | None, config_path: str | 
                                     run_until_signalled)
     from rainbow.server.registration import SecretMismatch, settle_registration_secret
     from rainbow.server.limits import default_limits
-    from rainbow.select import select
+    from rainbow.select import select, site_presets
     from rainbow.server.scheduler import Scheduler, SelectionConfig
     from rainbow.store import StoreError, open_store
 
@@ -86,10 +86,15 @@ def serve(host: str, port: int, db: str, secret: str | None, config_path: str | 
     logging.basicConfig(stream=sys.stderr, level=logging.INFO,
                         format="%(asctime)s rainbow %(levelname)s %(message)s")
     secret = secret or ""
+    try:
+        presets = site_presets(cfg.get("selection_presets") or {})
+    except FormatError as exc:
+        raise click.ClickException(str(exc)) from None
     selection = SelectionConfig(name=get_dotted(cfg, "scheduler.algorithms.selection.name") or "random",
-                                options=_selection_options(get_dotted(cfg, "scheduler.algorithms.selection.options")))
+                                options=_selection_options(get_dotted(cfg, "scheduler.algorithms.selection.options")),
+                                presets=presets)
     try:  # a bad algorithm name or priorities list is a startup error, not an error on every submit
-        select(selection.name, ["probe"], options=selection.options, states={}, parameters={})
+        select(selection.name, ["probe"], options=selection.options, states={}, parameters={}, presets=presets)
     except FormatError as exc:
         raise click.ClickException(f"scheduler.algorithms.selection: {exc}") from None
     try:

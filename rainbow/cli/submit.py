@@ -80,7 +80,7 @@ def _explain_lines(result_clusters: list[str], chosen: str, reasons: dict[str, s
     lines = []
     for cluster, _ in candidates:
         if cluster == chosen:
-            lines.append(f"  {cluster}: selected")
+            lines.append(f"  {cluster}: selected" + (f": {reasons[cluster]}" if cluster in reasons else ""))
         elif cluster in reasons:
             lines.append(f"  {cluster}: {reasons[cluster]}")
         elif not chosen and cluster in result_clusters:
@@ -102,11 +102,13 @@ def _explain_lines(result_clusters: list[str], chosen: str, reasons: dict[str, s
 @click.option("--cluster", "picks", multiple=True, metavar="NAME[=TOKEN]",
               help="Submit only to these clusters (repeatable); default: every cluster in the config.")
 @setting("--select-algorithm", config_key="scheduler.algorithms.selection.name",
-         help="Selection algorithm: random or constraint.")
+         help="Selection: random, constraint, or a scored preset (first-fit, least-loaded, spread, bin-pack, "
+              "cheapest, earliest-start, or one the server's config defines).")
 @click.option("--select-option", "select_option", multiple=True, metavar="KEY=VALUE",
-              help="Selection option (repeatable), e.g. priorities=\"$(cat priorities.yaml)\".")
+              help="Selection option (repeatable), e.g. priorities=\"$(cat priorities.yaml)\" for constraint, "
+                   "weight.SCORER=N or filter=EXPRESSION for a preset.")
 @click.option("--satisfy-only", is_flag=True, help="Only say which clusters fit; queue nothing.")
-@click.option("--explain", is_flag=True, help="Print each cluster's outcome and, when it does not fit, why.")
+@click.option("--explain", is_flag=True, help="Print each cluster's outcome: why it does not fit, or its scores under a preset.")
 @connection_options
 @json_option
 @click.argument("command", nargs=-1, type=click.UNPROCESSED)

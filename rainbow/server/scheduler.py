@@ -26,7 +26,7 @@ from compspec.schemas import FormatError
 from rainbow.graph import build_index, parse_graph, parse_subsystem
 from rainbow.jobspec import parse_jobspec
 from rainbow.match import Matcher
-from rainbow.select import select
+from rainbow.select import Context, Preset, select
 from rainbow.server.cache import GenerationCache, digest
 from rainbow.server.auth import credential_matches, hash_credential, new_credential
 from rainbow.server.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
@@ -102,6 +102,8 @@ class SelectionConfig:
 
     name: str = "random"
     options: dict[str, str] = field(default_factory=dict)
+    # scored presets the site defines (config `selection_presets`), beside the built-in ones
+    presets: dict[str, Preset] = field(default_factory=dict)
 
 
 class Scheduler:
@@ -385,13 +387,16 @@ class Scheduler:
         matched, reasons = list(answer[0]), dict(answer[1])
         with input_errors("select_algorithm"):
             choice = select(algorithm, matched, options=options, states=self._states_of(matched),
-                            parameters=request.parameters, rng=self._rng)
+                            parameters=request.parameters, rng=self._rng, context=self._selection_context(request),
+                            presets=self.selection.presets)
         if satisfy_only:
             eligible = set(choice.eligible)
             for cluster in matched:  # fits, yet the selection's filters left it out: say so, not "does not fit"
                 if cluster not in eligible:
                     reasons[cluster] = f"fits, but selection {algorithm or 'random'} left it out"
+            reasons.update(choice.reasons)
             return SubmitOutcome(0, "", list(choice.eligible), reasons)
+        reasons.update(choice.reasons)
         if choice.chosen is None:
             if matched:
                 raise FailedPrecondition(f"selection {algorithm} left no cluster among {', '.join(matched)}")
@@ -409,6 +414,19 @@ class Scheduler:
             raise FailedPrecondition(f"cluster {choice.chosen} was deleted while the job was being submitted")
         log.info("job %d queued for cluster %s", jobid, choice.chosen)
         return SubmitOutcome(jobid, choice.chosen, list(matched), dict(reasons))
+
+    def _selection_context(self, request) -> Context:
+        """What scored presets weigh besides state: the job's size, each graph's totals, registration order and
+        the jobs each cluster has in hand (the last two are store reads, made only when a scorer asks)."""
+        def capacity(name: str) -> dict[str, int]:
+            index = self.matcher.get(name)
+            return index.totals if index is not None else {}
+
+        def created(names):
+            return {name: record.created for name, record in self.store.get_clusters(names).items()}
+
+        return Context(demand=request.totals(), duration=request.duration, capacity=capacity, created=created,
+                       active=self.store.active_jobs)
 
     def satisfy(self, payload: str) -> SatisfyOutcome:
         request = self._parse_jobspec(payload, "payload")
@@ -516,7 +534,8 @@ class Scheduler:
             request = self._parse_jobspec(job.jobspec)
             fits, _ = self.matcher.match(request, remaining)
             choice = select(self.selection.name, list(fits), options=dict(self.selection.options),
-                            states=self._states_of(list(fits)), parameters=request.parameters, rng=self._rng)
+                            states=self._states_of(list(fits)), parameters=request.parameters, rng=self._rng,
+                            context=self._selection_context(request), presets=self.selection.presets)
         except Exception as exc:  # noqa: BLE001  (a job that no longer matches is failed, not requeued)
             log.info("job %d: not requeued: %s", job_id, " ".join(str(exc).split())[:200])
             return None

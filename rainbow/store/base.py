@@ -349,4 +349,9 @@ class Store(abc.ABC):
     def count_jobs(self, cluster: str | None = None, state: str = "") -> int: ...
 
     @abc.abstractmethod
+    def active_jobs(self, clusters: Sequence[str]) -> dict[str, int]:
+        """Jobs assigned to each of `clusters` and not finished (pending, or accepted and not reported ended by the
+        cluster's agent); clusters with none left out."""
+
+    @abc.abstractmethod
     def close(self) -> None: ...

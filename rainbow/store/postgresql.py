@@ -477,6 +477,12 @@ class PostgreSQLStore(Store):
             args.append(state)
         return self._read(lambda c: c.execute(sql, args).fetchone()[0])
 
+    def active_jobs(self, clusters: Sequence[str]) -> dict[str, int]:
+        rows = self._read(lambda c: c.execute(
+            "SELECT cluster, COUNT(*) FROM jobs WHERE retired = 0 AND state IN (%s, %s) AND status <> ALL(%s) "
+            "AND cluster = ANY(%s) GROUP BY cluster", (PENDING, ACCEPTED, _FINAL, list(clusters))).fetchall())
+        return {cluster: count for cluster, count in rows}
+
     def close(self) -> None:
         self._closed = True
         pool = getattr(self, "_pool", None)

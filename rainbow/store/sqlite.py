@@ -419,6 +419,14 @@ class SQLiteStore(Store):
         with self._single() as db:
             return db.execute(sql, args).fetchone()[0]
 
+    def active_jobs(self, clusters: Sequence[str]) -> dict[str, int]:
+        with self._single() as db:
+            rows = db.execute("SELECT cluster, COUNT(*) FROM jobs WHERE retired = 0 AND state IN (?, ?) "
+                              f"AND status NOT IN ({_FINAL}) "
+                              "AND cluster IN (SELECT value FROM json_each(?)) GROUP BY cluster",
+                              (PENDING, ACCEPTED, json.dumps(list(clusters)))).fetchall()
+        return {cluster: count for cluster, count in rows}
+
     def close(self) -> None:
         with self._lock:
             if self._db is not None:

@@ -13,7 +13,7 @@ from compspec.artifact import create_artifact, needed_extractors, parse_override
 from compspec.extract import run_extractors
 from compspec.schemas import validate
 from rainbow.jobspec import parse_jobspec
-from rainbow.select import parse_priorities
+from rainbow.select import parse_priorities, site_presets
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 INTEL = Path(__file__).resolve().parents[1] / "data" / "hosts" / "x86-intel-2s-rocky9-impi"
@@ -36,9 +36,11 @@ def test_matching_resources_parse(snippet):
 
 
 def test_selection_priorities_parse():
-    (config,) = blocks("selection.md")
+    config, presets = blocks("selection.md")
     priorities = yaml.safe_load(config)["scheduler"]["algorithms"]["selection"]["options"]["priorities"]
     assert len(parse_priorities(priorities)) == 2
+    site = yaml.safe_load(presets)
+    assert set(site_presets(site["selection_presets"])) == {site["scheduler"]["algorithms"]["selection"]["name"]}
 
 
 # -- the examples of every format in formats.md are documents the code reads as the page says ----------------------

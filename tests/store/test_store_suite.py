@@ -348,3 +348,20 @@ def test_owned_jobs_are_those_submitted_with_the_token(store):
     assert [j.id for j in store.owned_jobs(["them", "nobody"])] == [theirs]
     assert [j.id for j in store.owned_jobs(["me", "them"], after_id=mine)] == [theirs]
     assert store.owned_jobs([]) == []
+
+
+def test_active_jobs_count_pending_and_accepted_of_live_clusters(store):
+    for name in ("red", "blue", "gone"):
+        store.register_cluster(name, f"t-{name}", f"s-{name}", "{}")
+    red = [store.add_job("red", f"r{i}", "spec") for i in range(3)]
+    store.add_job("blue", "b", "spec")
+    store.add_job("gone", "g", "spec")
+    store.accept_jobs("red", red[:2])
+    store.delete_cluster("gone")
+    assert store.active_jobs(["red", "blue", "gone", "never"]) == {"red": 3, "blue": 1}
+    assert store.active_jobs([]) == {}
+    from rainbow.store import JobReport
+
+    store.report_job("red", red[0], JobReport("completed", exit_code=0))  # ended: no longer in hand
+    store.report_job("red", red[1], JobReport("running"))
+    assert store.active_jobs(["red"]) == {"red": 2}
