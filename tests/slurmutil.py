@@ -25,6 +25,8 @@ def missing() -> str:
     absent = [name for name in NEEDED if shutil.which(name) is None]
     if absent:
         return f"Slurm is not installed ({', '.join(absent)} missing; Debian: apt-get install slurm-wlm munge)"
+    if os.geteuid() != 0:
+        return "a one-node Slurm on this host runs its daemons as root (SlurmUser=root); not root here"
     if not MUNGE_KEY.exists():
         return f"{MUNGE_KEY} is missing (Debian's munge package makes it)"
     return ""

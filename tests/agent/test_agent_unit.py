@@ -164,3 +164,34 @@ def test_a_journalled_job_redelivered_after_a_crash_is_accepted_without_a_second
     assert list(counting.submitted) == [job.jobid]  # still one submission
     seen = client.get_job(job.jobid, tokens=[reg.token])
     assert (seen.state, seen.status, seen.local_id) == ("accepted", "running", f"L{job.jobid}")
+
+
+def test_refusals_move_the_job_until_max_requeues_then_it_fails(tmp_path):
+    from rainbow.client import InvalidArgument, PermissionDenied
+    from rainbow.graph.generate import NodeKind, make_graph
+    from rainbow.server.limits import default_limits
+
+    transport = InProcessTransport.over_sqlite(tmp_path, registration_secret="s",
+                                               limits=default_limits().with_overrides(max_requeues=2))
+    client = RainbowClient(transport=transport)
+    creds = {}
+    for name in ("a", "b", "c"):
+        reg = client.register(name, "s", json.dumps(make_graph(name, [NodeKind(count=1, cores_per_socket=4)])))
+        creds[name] = (reg.token, reg.secret)
+    job = client.submit(jobspec(["true"]), [(n, t) for n, (t, _) in creds.items()])
+    with pytest.raises(InvalidArgument, match="status"):
+        client.report_job(job.cluster, creds[job.cluster][1], job.jobid, "exploded")
+    with pytest.raises(PermissionDenied):
+        client.report_job(job.cluster, "wrong", job.jobid, "failed", requeue=True)
+    tried = []
+    cluster = job.cluster
+    for _ in range(2):
+        moved = client.report_job(cluster, creds[cluster][1], job.jobid, "failed", reason="no", requeue=True)
+        tried.append(cluster)
+        assert moved.requeued_to and moved.requeued_to not in tried
+        assert moved.job.tried == tried and moved.job.state == "pending"
+        cluster = moved.requeued_to
+    last = client.report_job(cluster, creds[cluster][1], job.jobid, "failed", reason="still no", requeue=True)
+    assert last.requeued_to == "" and (last.job.state, last.job.status, last.job.reason) == ("closed", "failed",
+                                                                                             "still no")
+    assert client.receive(cluster, creds[cluster][1]) == []
