@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from rainbow.agent.journal import Journal
 from rainbow.agent.managers import LocalStatus, Manager, ManagerError, Refused
-from rainbow.agent.translate import TranslateError, job_shape
+from rainbow.agent.translate import TranslateError, in_container, job_shape
 from rainbow.client import Job, NotFound, RainbowClient, RainbowError
 
 log = logging.getLogger("rainbow.agent")
@@ -41,6 +41,7 @@ class AgentOptions:
     max_jobs: int = 10
     requeue: bool = True
     backoff_max: float = 60.0
+    container_runtime: str = "apptainer"  # for jobs that name an image; "none": such jobs are refused
 
 
 class Backoff:
@@ -139,10 +140,11 @@ class Agent:
             log.info("job %d: already submitted as %s (journal); not submitted again", job.id, local)
         if local is None:
             try:
-                shape = job_shape(job)
+                shape = in_container(job_shape(job), self.options.container_runtime)
                 local = self.manager.submit(shape)
             except TranslateError as exc:
-                self._refused(job, str(exc), requeue=False)
+                # No runtime for its image: another cluster may have one. A jobspec nothing can run: nowhere.
+                self._refused(job, str(exc), requeue=self.options.requeue and "runs in image" in str(exc))
                 return
             except Refused as exc:
                 self._refused(job, f"{self.manager.name} refused the job: {exc}", requeue=self.options.requeue)

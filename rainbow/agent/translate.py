@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 import shlex
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Iterable, Mapping
 
 from compspec.schemas import FormatError
@@ -34,10 +34,31 @@ class Shape:
     minutes: int  # 0: the manager's default time limit
     command: list[str]
     title: str  # the job's own name in rainbow, for people
+    # the container image the job runs in (attributes.system.container: the image pinned by digest when known)
+    image: str = ""
 
     @property
     def command_line(self) -> str:
         return shlex.join(self.command)
+
+
+# How each runtime runs a command in an image, pulling it from its registry (`rainbow submit --image`).
+CONTAINER_RUNTIMES = {
+    "apptainer": ["apptainer", "exec", "docker://{image}"],
+    "singularity": ["singularity", "exec", "docker://{image}"],
+    "podman": ["podman", "run", "--rm", "--network=host", "{image}"],
+}
+
+
+def in_container(shape: Shape, runtime: str) -> Shape:
+    """The shape whose command runs inside the job's image with `runtime`; a job without an image is unchanged."""
+    if not shape.image:
+        return shape
+    if runtime not in CONTAINER_RUNTIMES:
+        raise TranslateError(f"job {shape.rainbow_id} runs in image {shape.image}, and this cluster's agent has no "
+                             "container runtime (--container-runtime)")
+    prefix = [part.replace("{image}", shape.image) for part in CONTAINER_RUNTIMES[runtime]]
+    return replace(shape, command=prefix + shape.command)
 
 
 def local_name(rainbow_id: int) -> str:
@@ -162,7 +183,9 @@ def job_shape(job: Job) -> Shape:
         command = [str(part) for part in raw_command or []]
     if not command:
         raise TranslateError(f"job {job.id}: no command in the job or its jobspec")
+    container = system.get("container") if isinstance(system, Mapping) else None
+    image = str(container.get("pull") or container.get("image") or "") if isinstance(container, Mapping) else ""
     return Shape(rainbow_id=job.id, name=local_name(job.id), nodes=nodes, tasks=ntasks,
                  cores_per_task=cores_per_task, gpus_per_node=per_node.gpus,
                  memory_mb_per_node=per_node.memory_mb, minutes=math.ceil(duration / 60) if duration > 0 else 0,
-                 command=command, title=job.name or str(spec.get("name") or ""))
+                 command=command, title=job.name or str(spec.get("name") or ""), image=image)

@@ -33,11 +33,15 @@ MANAGERS = ("slurm", "flux", "shell")
          help="Ask the scheduler to offer a job the manager refuses to another cluster that fits.")
 @setting("--backoff-max", type=click.FloatRange(min=0.1), config_key="agent.backoff_max", default=60.0,
          show_default=True, help="Longest wait between tries while the server is unreachable.")
+@setting("--container-runtime", type=click.Choice(["apptainer", "singularity", "podman", "none"]),
+         config_key="agent.container_runtime", default="apptainer", show_default=True,
+         envvar="RAINBOW_CONTAINER_RUNTIME",
+         help="Runs the jobs submitted with an image (rainbow submit --image) in it; none: such jobs are refused.")
 @click.option("--once", is_flag=True, help="Run one round and exit.")
 @cluster_options
 @connection_options
 def agent(manager: str, state_dir: str, interval: float, state_interval: float, max_jobs: int, requeue: bool,
-          backoff_max: float, once: bool, **params) -> None:
+          backoff_max: float, container_runtime: str, once: bool, **params) -> None:
     """Run the jobs rainbow assigns to this cluster on its resource manager (a service on the login node).
 
     Each round: submit each new job locally and accept it only then; report each job's lifecycle (submitted,
@@ -64,7 +68,8 @@ def agent(manager: str, state_dir: str, interval: float, state_interval: float, 
         raise click.ClickException(f"{state_dir}: cannot keep the journal there: {exc.strerror}") from None
     local = create(manager, workdir=state_dir, cluster=name)
     options = AgentOptions(cluster=name, secret=secret, interval=interval, state_interval=state_interval,
-                           max_jobs=max_jobs, requeue=requeue, backoff_max=backoff_max)
+                           max_jobs=max_jobs, requeue=requeue, backoff_max=backoff_max,
+                           container_runtime=container_runtime)
     with settings.client() as client:
         runner = Agent(client, local, journal, options, stop=signals.stop)
         try:

@@ -43,6 +43,20 @@ def test_nextgen_jobspec_becomes_nodes_tasks_cores_gpus_memory_and_time():
     assert "--gpus-per-task=1" in flux and "--time-limit=2m" in flux and "--cores-per-task=4" in flux
 
 
+def test_a_job_with_an_image_runs_through_the_container_runtime():
+    from rainbow.agent.translate import in_container
+
+    spec = json.loads(jobspec(["lmp", "-in", "x"]))
+    spec["attributes"] = {"system": {"container": {"image": "reg/lammps:1", "pull": "reg/lammps@sha256:ab"}}}
+    shape = job_shape(_job(spec))
+    assert shape.image == "reg/lammps@sha256:ab"
+    assert in_container(shape, "apptainer").command == ["apptainer", "exec", "docker://reg/lammps@sha256:ab", "lmp",
+                                                        "-in", "x"]
+    assert in_container(job_shape(_job(jobspec(["true"]))), "none").command == ["true"]
+    with pytest.raises(TranslateError, match="no container runtime"):
+        in_container(shape, "none")
+
+
 def test_flux_jobspec_with_slots_and_a_job_without_a_command():
     spec = {"version": 1, "resources": [{"type": "slot", "count": 3, "label": "task",
                                          "with": [{"type": "core", "count": 2}]}],
