@@ -330,7 +330,7 @@ def test_cancel_withdraws_a_pending_job_and_marks_an_accepted_one(store):
     store.accept_jobs("red", [running])
     withdrawn = store.cancel_job(queued)
     assert (withdrawn.state, withdrawn.status) == ("closed", "cancelled")
-    assert [j.id for j in store.pending_jobs("red")] == [running] or store.pending_jobs("red") == []
+    assert store.pending_jobs("red") == []
     assert store.accept_jobs("red", [queued]) == []
     marked = store.cancel_job(running)
     assert marked.state == "accepted" and marked.cancel_requested is not None and marked.status == ""
