@@ -13,7 +13,7 @@ import logging
 import random
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from rainbow.agent.journal import Journal
 from rainbow.agent.managers import LocalStatus, Manager, ManagerError, Refused
@@ -42,6 +42,9 @@ class AgentOptions:
     requeue: bool = True
     backoff_max: float = 60.0
     container_runtime: str = "apptainer"  # for jobs that name an image; "none": such jobs are refused
+    # Site figures the manager cannot know (cost_per_node_hour...), sent with every state report: UpdateState
+    # replaces the whole state, so they would otherwise be lost at the first report.
+    site_state: dict = field(default_factory=dict)
 
 
 class Backoff:
@@ -248,6 +251,7 @@ class Agent:
             log.warning("cannot read the cluster state from %s: %s", self.manager.name, exc)
             return
         o = self.options
+        state = {**o.site_state, **state}
         self._call("UpdateState", self.client.update_state, o.cluster, o.secret, state)
         self._next_state = time.monotonic() + o.state_interval
         log.info("state reported: %s", " ".join(f"{k}={v}" for k, v in sorted(state.items())))

@@ -37,11 +37,14 @@ MANAGERS = ("slurm", "flux", "shell")
          config_key="agent.container_runtime", default="apptainer", show_default=True,
          envvar="RAINBOW_CONTAINER_RUNTIME",
          help="Runs the jobs submitted with an image (rainbow submit --image) in it; none: such jobs are refused.")
+@click.option("--set", "pairs", multiple=True, metavar="KEY=VALUE",
+              help="A site value sent with every state report, e.g. cost_per_node_hour=3 (repeatable; laid over "
+                   "the config file's agent.state; the manager's live figures win).")
 @click.option("--once", is_flag=True, help="Run one round and exit.")
 @cluster_options
 @connection_options
 def agent(manager: str, state_dir: str, interval: float, state_interval: float, max_jobs: int, requeue: bool,
-          backoff_max: float, container_runtime: str, once: bool, **params) -> None:
+          backoff_max: float, container_runtime: str, pairs: tuple[str, ...], once: bool, **params) -> None:
     """Run the jobs rainbow assigns to this cluster on its resource manager (a service on the login node).
 
     Each round: submit each new job locally and accept it only then; report each job's lifecycle (submitted,
@@ -60,8 +63,16 @@ def agent(manager: str, state_dir: str, interval: float, state_interval: float, 
     from rainbow.agent.managers import create
     from rainbow.client import RainbowError
 
+    from rainbow.cli.state import _value
+
     settings = resolve(params)
     name, secret = settings.cluster_credentials()
+    site = dict(settings.get("agent.state") or {})
+    for pair in pairs:
+        key, sep, text = pair.partition("=")
+        if not sep or not key:
+            raise click.UsageError(f"--set {pair!r}: expected KEY=VALUE")
+        site[key] = _value(text)
     try:
         journal = Journal(f"{state_dir}/journal.jsonl")
     except OSError as exc:
@@ -69,7 +80,7 @@ def agent(manager: str, state_dir: str, interval: float, state_interval: float, 
     local = create(manager, workdir=state_dir, cluster=name)
     options = AgentOptions(cluster=name, secret=secret, interval=interval, state_interval=state_interval,
                            max_jobs=max_jobs, requeue=requeue, backoff_max=backoff_max,
-                           container_runtime=container_runtime)
+                           container_runtime=container_runtime, site_state=site)
     with settings.client() as client:
         runner = Agent(client, local, journal, options, stop=signals.stop)
         try:

@@ -17,15 +17,16 @@ def test_job_runs_and_the_user_sees_it_complete_with_its_exit_code(client, agent
     token, secret = register(client, "here", cores=CORES)
     submitted = client.submit(jobspec(["sh", "-c", "echo hello from rainbow; exit 3"], name="greet"),
                               [("here", token)])
-    agent = agents("here", secret, "shell").start()
+    agent = agents("here", secret, "shell", extra=["--set", "cost_per_node_hour=3"]).start()
     done = wait_status(client, submitted.jobid, token, "completed")
     assert (done.state, done.exit_code, done.cluster) == ("accepted", 3, "here")
     assert done.local_id and done.accepted and done.ended and done.ended >= done.submitted
     output = agent.state_dir / "output" / f"rainbow-{submitted.jobid}.out"
     assert output.read_text() == "hello from rainbow\n"
-    # The cluster sees its own job; the state it reported reaches the server.
+    # The cluster sees its own job; the state it reported, with the site's own values, reaches the server.
     assert client.get_job(submitted.jobid, cluster="here", secret=secret).status == "completed"
-    agent.wait_log("state reported")
+    line = agent.wait_log("state reported")
+    assert "cost_per_node_hour=3" in line and "manager=shell" in line
     assert agent.stop() == 0
     log = agent.text()
     assert f"job {submitted.jobid}: submitted to shell as" in log and "agent stopped" in log
