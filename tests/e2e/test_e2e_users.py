@@ -152,8 +152,8 @@ def test_cli_admin_submit_and_jobs(server, client, tmp_path):
     assert len(refused.stderr.strip().splitlines()) == 1 and "outside the grants of user cat" in refused.stderr
     jobs = rainbow("jobs", env=user_env)
     assert jobs.returncode == 0, jobs.stderr
-    assert jobs.stdout.splitlines()[0] == "ID\tCLUSTER\tSTATE\tSUBMITTED\tACCEPTED\tNAME"
-    assert "\tbig\tpending\t" in jobs.stdout
+    assert jobs.stdout.splitlines()[0] == "ID\tSTATE\tSTATUS\tCLUSTER\tLOCAL\tEXIT\tSUBMITTED\tACCEPTED\tENDED\tNAME"
+    assert "\tpending\t-\tbig\t" in jobs.stdout
     audit = rainbow("admin", "audit", env=env)
     assert [line.split("\t")[2] for line in audit.stdout.splitlines()] == ["user add", "group add", "grant",
                                                                            "user list"]
