@@ -7,8 +7,10 @@ from typing import Iterable
 
 from compspec.compat import Mappings
 from rainbow.graph.index import ClusterIndex
+from rainbow.graph.templates import ElasticIndex
 from rainbow.jobspec.model import Request
 
+from .elastic import Plan, over_limits, plan, shortfall, templates_note
 from .engine import Evaluation
 from .explain import explain
 
@@ -23,7 +25,25 @@ def match(request: Request, index: ClusterIndex, mappings: Mappings | None = Non
     """Does one cluster fit the request? When not, `reason` says why in one line."""
     ev = Evaluation(request, mappings)
     (failed,) = ev.fits_many([index])
+    if isinstance(index, ElasticIndex):
+        verdict = judge_elastic(ev, index, failed)
+        return MatchResult(True) if isinstance(verdict, Plan) else MatchResult(False, verdict)
     return MatchResult(True) if failed is None else MatchResult(False, explain(ev, index, failed))
+
+
+def judge_elastic(ev: Evaluation, index: ElasticIndex, failed: int | None) -> Plan | str:
+    """The plan of template nodes for a cluster with templates that fits, else the one-line reason it does not."""
+    if failed is None:
+        chosen = plan(ev, index)
+        if chosen is not None:
+            limited = over_limits(index, chosen)
+            if not limited:
+                return chosen
+            return limited
+    short = shortfall(ev, index)
+    if short:
+        return short
+    return f"{explain(ev, index, failed if failed is not None else -1)} ({templates_note(index)})"
 
 
 class Matcher:
@@ -56,8 +76,10 @@ class Matcher:
     def __len__(self) -> int:
         return len(self._indexes)
 
-    def match(self, request: Request, names: Iterable[str] | None = None) -> tuple[list[str], dict[str, str]]:
-        """Clusters that fit (sorted) and a one-line reason for every other one asked about."""
+    def match(self, request: Request, names: Iterable[str] | None = None,
+              plans: dict[str, Plan] | None = None) -> tuple[list[str], dict[str, str]]:
+        """Clusters that fit (sorted) and a one-line reason for every other one asked about; `plans`, when given,
+        gets the template nodes each matched cluster with templates would use."""
         table = self._indexes
         wanted = sorted(table) if names is None else sorted(set(names))
         ev = Evaluation(request, self.mappings)
@@ -73,6 +95,15 @@ class Matcher:
         matched: list[str] = []
         said: dict[tuple, str] = {}
         for (name, index), failed in zip(present, verdicts):
+            if isinstance(index, ElasticIndex):
+                verdict = judge_elastic(ev, index, failed)
+                if isinstance(verdict, Plan):
+                    matched.append(name)
+                    if plans is not None:
+                        plans[name] = verdict
+                else:
+                    reasons[name] = verdict
+                continue
             if failed is None:
                 matched.append(name)
                 continue
