@@ -93,7 +93,7 @@ class TemplateSet:
 def parse_templates(data: str | bytes | Mapping[str, Any], what: str = "templates") -> TemplateSet:
     """A node templates document (JSON or YAML), checked against schemas/node-templates.json and for what a
     schema cannot say (unique names, cores a multiple of sockets, min_nodes <= max_nodes)."""
-    doc = documents.load(data, what, schema="node-templates", package="rainbow", kind=dict, error=GraphError)
+    doc = documents.load(data, what, schema="node-templates", package="compspec", kind=dict, error=GraphError)
     templates = []
     seen: set[str] = set()
     for i, entry in enumerate(doc["templates"]):
