@@ -151,6 +151,9 @@ def template(name: str, instance_type: str | None, from_node: str | None, labels
         raise click.ClickException(str(exc)) from None
     with _output(output) as out:
         out.write(json.dumps(doc, indent=2) + "\n")
+    if output not in (None, "-"):
+        count = len(doc["templates"])
+        click.echo(f"compspec: wrote {count} {'template' if count == 1 else 'templates'} to {output}", err=True)
 
 
 @create.command("artifact")
