@@ -58,7 +58,15 @@ def register(server, tmp_path, name: str, templates: dict, nodes: dict | None = 
     return data["token"], data["secret"]
 
 
-def test_a_template_of_8_cores_and_4_nodes_fits_32_cores_not_40(server, tmp_path):
+def test_a_template_of_8_cores_and_4_nodes_fits_32_cores_not_40(store_url, tmp_path):
+    server = start_server(tmp_path / "server", secret=SECRET, db=store_url)
+    try:
+        _eight_by_four(server, tmp_path)
+    finally:
+        server.stop()
+
+
+def _eight_by_four(server, tmp_path):
     token, secret = register(server, tmp_path, "cloud", {"templates": [template("c5.2xlarge", "c5")]})
     with RainbowClient(server.address) as client:
         assert client.submit(cores_job(32), [("cloud", token)]).cluster == "cloud"
