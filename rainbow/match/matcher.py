@@ -50,22 +50,30 @@ class Matcher:
     """Cluster indexes by name. Readers take a snapshot of the table; writers swap in a new one."""
 
     def __init__(self, mappings: Mappings | None = None) -> None:
-        self._indexes: dict[str, ClusterIndex] = {}
+        # (indexes by name, the names of those with templates, which are judged apart): swapped as one
+        self._snapshot: tuple[dict[str, ClusterIndex], frozenset[str]] = ({}, frozenset())
         self._lock = threading.Lock()
         self.mappings = mappings
 
+    @property
+    def _indexes(self) -> dict[str, ClusterIndex]:
+        return self._snapshot[0]
+
     def set(self, name: str, index: ClusterIndex) -> None:
         with self._lock:
-            table = dict(self._indexes)
+            table, elastic = self._snapshot
+            table = dict(table)
             table[name] = index
-            self._indexes = table
+            elastic = elastic | {name} if isinstance(index, ElasticIndex) else elastic - {name}
+            self._snapshot = (table, elastic)
 
     def remove(self, name: str) -> None:
         with self._lock:
-            if name in self._indexes:
-                table = dict(self._indexes)
+            table, elastic = self._snapshot
+            if name in table:
+                table = dict(table)
                 del table[name]
-                self._indexes = table
+                self._snapshot = (table, elastic - {name})
 
     def get(self, name: str) -> ClusterIndex | None:
         return self._indexes.get(name)
@@ -80,7 +88,7 @@ class Matcher:
               plans: dict[str, Plan] | None = None) -> tuple[list[str], dict[str, str]]:
         """Clusters that fit (sorted) and a one-line reason for every other one asked about; `plans`, when given,
         gets the template nodes each matched cluster with templates would use."""
-        table = self._indexes
+        table, elastic = self._snapshot
         wanted = sorted(table) if names is None else sorted(set(names))
         ev = Evaluation(request, self.mappings)
         present: list[tuple[str, ClusterIndex]] = []
@@ -95,7 +103,7 @@ class Matcher:
         matched: list[str] = []
         said: dict[tuple, str] = {}
         for (name, index), failed in zip(present, verdicts):
-            if isinstance(index, ElasticIndex):
+            if elastic and name in elastic:
                 verdict = judge_elastic(ev, index, failed)
                 if isinstance(verdict, Plan):
                     matched.append(name)
