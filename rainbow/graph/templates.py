@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 from compspec import documents
-from compspec.schemas import FormatError
 
 from .errors import GraphError
 from .index import ClusterIndex, build_index
@@ -247,19 +246,13 @@ def elastic_index(base: ClusterIndex, tset: TemplateSet, state: Mapping[str, Any
     return ElasticIndex(base, tset, pool_list, {pool.name: pool.available for pool in pool_list})
 
 
-def cluster_index(graph, subsystems: Mapping[str, str], state: Mapping[str, Any] | None = None,
-                  parse_subsystem=None) -> ClusterIndex:
+def cluster_index(graph, subsystems: Mapping[str, str], state: Mapping[str, Any] | None = None) -> ClusterIndex:
     """A cluster's index from its graph and stored subsystem texts, the `templates` one read as node templates."""
-    from .load import parse_subsystem as default_parse
+    from .load import parse_subsystem
 
-    parse = parse_subsystem or default_parse
     texts = dict(subsystems)
     templates = texts.pop(TEMPLATES, None)
-    index = build_index(graph, {sub: parse(text, sub, graph) for sub, text in texts.items()})
+    index = build_index(graph, {sub: parse_subsystem(text, sub, graph) for sub, text in texts.items()})
     if templates is None:
         return index
-    try:
-        tset = parse_templates(templates)
-    except FormatError as exc:
-        raise GraphError(str(exc)) from None
-    return elastic_index(index, tset, state)
+    return elastic_index(index, parse_templates(templates), state)

@@ -102,9 +102,14 @@ class Matcher:
         verdicts = ev.fits_many([index for _, index in present])
         matched: list[str] = []
         said: dict[tuple, str] = {}
+        judged: dict[tuple, Plan | str] = {}
         for (name, index), failed in zip(present, verdicts):
             if elastic and name in elastic:
-                verdict = judge_elastic(ev, index, failed)
+                # clusters with the same shapes, templates and nodes in use get the same verdict
+                known = (index.key, index.tset, index.pools)
+                verdict = judged.get(known)
+                if verdict is None:
+                    verdict = judged[known] = judge_elastic(ev, index, failed)
                 if isinstance(verdict, Plan):
                     matched.append(name)
                     if plans is not None:
