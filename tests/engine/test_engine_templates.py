@@ -165,3 +165,21 @@ def test_bad_documents_get_one_line_naming_the_field(doc, field):
         parse_templates(doc)
     message = str(failed.value)
     assert f"templates: {field}" in message and "\n" not in message, message
+
+
+def test_cheapest_and_earliest_start_read_the_plan():
+    from rainbow.select import Context
+    from rainbow.select.scoring import SCORERS
+
+    index = cloud(template(cost_per_hour=0.5, startup_seconds=120))
+    planned = plan(Evaluation(cores_job(16)), index).state()
+    states = {"cloud": {"cost_per_node_hour": 100, **planned}, "onprem": {"cost_per_node_hour": 2, "eta_seconds": 300}}
+    ctx = Context(demand={"node": 2})
+    cheap = SCORERS["cheapest"](["cloud", "onprem"], states, ctx)
+    assert cheap.values == {"cloud": 100.0, "onprem": 25.0}  # 2 x 0.5 against 2 x 2
+    assert cheap.note("cloud") == "cost 1 for 1 h on 2 template nodes"
+    soon = SCORERS["earliest-start"](["cloud", "onprem"], states, ctx)
+    assert soon.values["cloud"] == 100.0 and soon.note("cloud") == "ETA 120 s (with 120 s to start template nodes)"
+    states["cloud"]["eta_seconds"] = 400  # a wait the cluster reports comes first
+    assert SCORERS["earliest-start"](["cloud", "onprem"], states, ctx).note("cloud") == \
+        "ETA 520 s (with 120 s to start template nodes)"
