@@ -164,6 +164,12 @@ def test_register_templates_on_a_registered_cluster_and_bad_files(server, tmp_pa
     bad.write_text("templates:\n  - {name: x, instance_type: c5, cores: -1, max_nodes: 2}\n")
     code, out = cli("register", "templates", "--templates", bad, "--replace", *common)
     assert code == 1 and out.strip().splitlines()[-1].startswith("Error: ") and "templates[0].cores" in out, out
+    # a bad file is refused before anything is registered
+    code, out = cli("register", "--host", server.address, "--cluster-name", "never", "--secret", SECRET,
+                    "--templates", bad)
+    assert code == 1 and "templates[0].cores" in out, out
+    with RainbowClient(server.address) as client:
+        assert "never" not in client.satisfy(cores_job(1)).reasons and client.satisfy(cores_job(1)).clusters == ["grow"]
     # a client that skips the checks gets a one-line INVALID_ARGUMENT naming the field; nothing is stored
     with RainbowClient(server.address) as client:
         assert client.delete_subsystem("grow", result.secret, "templates") == "DELETE_SUCCESS"
