@@ -23,6 +23,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from figures import PRIORITIES, percentile  # noqa: E402
+
 from rainbow.graph import build_index, parse_graph  # noqa: E402
 from rainbow.graph.generate import NodeKind, make_graph  # noqa: E402
 from rainbow.graph.index import ClusterIndex  # noqa: E402
@@ -108,21 +110,6 @@ def jobs() -> list[dict]:
         # siblings take distinct cores: a socket's 32 and 16 more on the same node
         nodes(4, {"type": "socket", "count": 1, "with": [core(32)]}, core(16)),
     ]
-
-
-PRIORITIES = """
-- priority: 1
-  steps:
-  - filter: "nodes_free > 0"
-  - calc: "build_cost=(cost_per_node_hour * (memory_per_node * seconds_per_gb)/60/60)"
-  - sort_descending: build_cost
-  - select: random
-"""
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
 def varied(index: ClusterIndex, name: str, rng: random.Random) -> ClusterIndex:

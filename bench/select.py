@@ -15,23 +15,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from figures import PRIORITIES, percentile  # noqa: E402
+
 from rainbow.select import Context, builtin_presets, select  # noqa: E402
 
 CANDIDATES = 1000
 ROUNDS = 200
-PRIORITIES = """
-- priority: 1
-  steps:
-  - filter: "nodes_free > 0"
-  - calc: "build_cost=(cost_per_node_hour * (memory_per_node * seconds_per_gb)/60/60)"
-  - sort_descending: build_cost
-  - select: random
-"""
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
 def main() -> None:

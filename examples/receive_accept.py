@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""As a cluster: list the jobs queued for it and accept them (what a poller does once).
+"""As a cluster: list the jobs queued for it and accept them (what `rainbow agent` does each round).
 
     python examples/receive_accept.py --address 127.0.0.1:50051 --cluster keebler --secret CLUSTER_SECRET
 """

@@ -4,7 +4,7 @@
     python examples/register.py --address 127.0.0.1:50051 --secret REGISTRATION_SECRET \
         --name keebler data/cluster-nodes.json --subsystem io=data/cluster-io-subsystem.json --state data/cluster-state.json
 
-The token goes to the users who may submit to this cluster; the secret stays with the cluster (its poller needs it).
+The token goes to the users who may submit to this cluster; the secret stays with the cluster (its agent needs it).
 """
 from __future__ import annotations
 

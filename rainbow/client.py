@@ -119,7 +119,8 @@ class Job:
 
 @dataclass(frozen=True)
 class ListedJob:
-    """A job as ListJobs shows it: pending or accepted, with its times (UTC; accepted is None while pending)."""
+    """A job as ListJobs shows it: pending, accepted or closed, with its times (UTC; None until they happen) and
+    what its cluster's agent last reported (status, local id, exit code, reason)."""
 
     id: int
     cluster: str
@@ -128,10 +129,46 @@ class ListedJob:
     submitted: datetime | None
     accepted: datetime | None
     jobspec: str
+    status: str = ""
+    local_id: str = ""
+    exit_code: int | None = None
+    reason: str = ""
+    updated: datetime | None = None
+    started: datetime | None = None
+    ended: datetime | None = None
+    cancel_requested: bool = False
+    tried: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.id, "cluster": self.cluster, "name": self.name, "state": self.state,
-                "submitted": _iso(self.submitted), "accepted": _iso(self.accepted), "jobspec": self.jobspec}
+                "submitted": _iso(self.submitted), "accepted": _iso(self.accepted), "jobspec": self.jobspec,
+                "status": self.status, "local_id": self.local_id, "exit_code": self.exit_code,
+                "reason": self.reason, "updated": _iso(self.updated), "started": _iso(self.started),
+                "ended": _iso(self.ended), "cancel_requested": self.cancel_requested, "tried": list(self.tried)}
+
+
+def listed_job(job: jobs_pb2.JobInfo) -> ListedJob:
+    """A JobInfo as a ListedJob."""
+    def when(name: str) -> datetime | None:
+        return _timestamp(getattr(job, name), job.HasField(name))
+
+    return ListedJob(id=job.id, cluster=job.cluster, name=job.name, state=job.state, submitted=when("submitted"),
+                     accepted=when("accepted"), jobspec=job.jobspec, status=job.status, local_id=job.local_id,
+                     exit_code=job.exit_code if job.HasField("exit_code") else None, reason=job.reason,
+                     updated=when("updated"), started=when("started"), ended=when("ended"),
+                     cancel_requested=job.cancel_requested, tried=list(job.tried))
+
+
+@dataclass(frozen=True)
+class ReportResult:
+    job: ListedJob
+    requeued_to: str
+
+
+@dataclass(frozen=True)
+class CancelResult:
+    job: ListedJob
+    outcome: str  # withdrawn, requested or final
 
 
 @dataclass(frozen=True)
@@ -261,8 +298,9 @@ def parse_job(jobid: int, text: str, cluster: str) -> Job:
 # registering, submitting, accepting and deleting are never retried, since a first attempt may have taken effect.
 IDEMPOTENT_METHODS = {
     "convergedcomputing.org.grpc.v1.RainbowScheduler": ("ReceiveJobs", "UpdateState"),
-    "rainbow.jobs.v1.RainbowJobs": ("ListJobs",),
+    "rainbow.jobs.v1.RainbowJobs": ("ListJobs", "CancelRequests"),
     "rainbow.access.v1.RainbowAccess": ("ListJobs", "WhoAmI", "ListUsers", "ListGroups", "ListAudit"),
+    "rainbow.bids.v1.RainbowBids": ("OpenBids", "JobBids"),
     "service.MemoryGraph": ("Satisfy",),
 }
 RETRY_POLICY = {"maxAttempts": 5, "initialBackoff": "0.1s", "maxBackoff": "2s", "backoffMultiplier": 2,
@@ -463,30 +501,51 @@ class RainbowClient:
         response = self._call(SCHEDULER, "AcceptJobs", request, rainbow_pb2.AcceptJobsResponse)
         return rainbow_pb2.AcceptJobsResponse.ResultType.Name(response.status)
 
-    def list_jobs(self, cluster: str, secret: str, state: str = "", after_id: int = 0, limit: int = 0) -> JobPage:
-        """One page of the cluster's jobs (state "", "all", "pending" or "accepted"), ids above after_id."""
+    def list_jobs(self, cluster: str, secret: str, state: str = "", after_id: int = 0, limit: int = 0, *,
+                  tokens: Sequence[str] = (), job_id: int = 0) -> JobPage:
+        """One page of the cluster's jobs (state "", "all", "pending", "accepted" or "closed"), ids above after_id;
+        with `tokens` (and no cluster) the jobs submitted with any of them; with `job_id` only that job."""
         request = jobs_pb2.ListJobsRequest(cluster=cluster, secret=secret, state=state, after_id=after_id,
-                                           limit=limit)
+                                           limit=limit, tokens=list(tokens), id=job_id)
         response = self._call(JOBS, "ListJobs", request, jobs_pb2.ListJobsResponse)
-        jobs = [
-            ListedJob(
-                id=job.id,
-                cluster=job.cluster,
-                name=job.name,
-                state=job.state,
-                submitted=_timestamp(job.submitted, job.HasField("submitted")),
-                accepted=_timestamp(job.accepted, job.HasField("accepted")),
-                jobspec=job.jobspec,
-            )
-            for job in response.jobs
-        ]
-        return JobPage(jobs=jobs, next_after_id=response.next_after_id)
+        return JobPage(jobs=[listed_job(job) for job in response.jobs], next_after_id=response.next_after_id)
 
-    def iter_jobs(self, cluster: str, secret: str, state: str = "", limit: int = 0) -> Iterator[ListedJob]:
-        """Every job of the cluster, following the pages (limit is the page size)."""
+    def get_job(self, job_id: int, *, cluster: str = "", secret: str = "", tokens: Sequence[str] = ()) -> ListedJob:
+        """One job, seen by its cluster (cluster and secret) or by who submitted it (tokens); NotFound otherwise."""
+        page = self.list_jobs(cluster, secret, tokens=tokens, job_id=job_id)
+        if not page.jobs:
+            raise NotFound("NOT_FOUND", f"job {job_id}: no such job among yours")
+        return page.jobs[0]
+
+    def report_job(self, cluster: str, secret: str, job_id: int, status: str, *, local_id: str = "",
+                   exit_code: int | None = None, reason: str = "", requeue: bool = False) -> ReportResult:
+        """Say how one of the cluster's jobs is doing (what `rainbow agent` does): submitted, running, completed,
+        failed or cancelled. A job not yet accepted reported failed with `requeue` may go to another cluster."""
+        request = jobs_pb2.ReportJobRequest(cluster=cluster, secret=secret, id=job_id, status=status,
+                                            local_id=local_id, exit_code=exit_code, reason=reason, requeue=requeue)
+        response = self._call(JOBS, "ReportJob", request, jobs_pb2.ReportJobResponse)
+        return ReportResult(job=listed_job(response.job), requeued_to=response.requeued_to)
+
+    def cancel_job(self, job_id: int, *, tokens: Sequence[str] = (), cluster: str = "",
+                   secret: str = "") -> CancelResult:
+        """Withdraw a queued job, or ask its cluster to cancel an accepted one (a token it was submitted with, or
+        its cluster's secret)."""
+        request = jobs_pb2.CancelJobRequest(id=job_id, tokens=list(tokens), cluster=cluster, secret=secret)
+        response = self._call(JOBS, "CancelJob", request, jobs_pb2.CancelJobResponse)
+        return CancelResult(job=listed_job(response.job), outcome=response.outcome)
+
+    def cancel_requests(self, cluster: str, secret: str) -> list[ListedJob]:
+        """The cluster's accepted jobs that someone asked to cancel and that have not ended yet."""
+        request = jobs_pb2.CancelRequestsRequest(cluster=cluster, secret=secret)
+        response = self._call(JOBS, "CancelRequests", request, jobs_pb2.CancelRequestsResponse)
+        return [listed_job(job) for job in response.jobs]
+
+    def iter_jobs(self, cluster: str, secret: str, state: str = "", limit: int = 0, *,
+                  tokens: Sequence[str] = ()) -> Iterator[ListedJob]:
+        """Every job of the cluster (or of `tokens`), following the pages (limit is the page size)."""
         after_id = 0
         while True:
-            page = self.list_jobs(cluster, secret, state=state, after_id=after_id, limit=limit)
+            page = self.list_jobs(cluster, secret, state=state, after_id=after_id, limit=limit, tokens=tokens)
             yield from page.jobs
             if not page.next_after_id or page.next_after_id <= after_id:
                 return

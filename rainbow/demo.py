@@ -203,6 +203,8 @@ class Demo:
         for cluster, jobid in placed:
             if cluster:
                 self.receive_and_accept(cluster, jobid)
+        if self.scenario.get("agent"):
+            self.run_agent(self.scenario["agent"])
         self.stop_server()
 
     def start_server(self) -> None:
@@ -343,10 +345,69 @@ class Demo:
         expect(status == "RESULT_TYPE_SUCCESS", f"accept {jobid}: {status}")
         expect(all(j.id != jobid for j in self.client.receive(cluster, secret)),
               f"job {jobid} is still queued after it was accepted")
-        say(f"   accept: {status}; job {jobid} is no longer queued, and a poller would now hand it to the local "
-            "scheduler (examples/flux_poller.py, examples/slurm_poller.py)")
+        say(f"   accept: {status}; job {jobid} is no longer queued (`rainbow agent` does this for a cluster, after "
+            "handing the job to Slurm, Flux or a local process)")
         again = self.client.accept(cluster, secret, [jobid])
         expect(again == "RESULT_TYPE_PARTIAL", f"accepting job {jobid} twice answered {again}")
+
+    def run_agent(self, job: dict[str, Any]) -> None:
+        import yaml
+
+        from rainbow.jobspec import simple_jobspec
+
+        cluster = job["cluster"]
+        token, secret = self.credentials[cluster]
+        self.step(f"Start the agent of cluster {cluster} (shell manager: jobs run as local processes), submit "
+                  f"{job['name']!r}: {job.get('about', '')}.")
+        config = self.work / f"{cluster}-agent.yaml"
+        config.write_text(yaml.safe_dump({"host": self.server.address, "cluster": {"name": cluster, "secret": secret},
+                                          "agent": {"manager": "shell", "state_dir": f"{cluster}-agent",
+                                                    "interval": 0.2, "state_interval": 1.0}}))
+        config.chmod(0o600)
+        say(f"   $ rainbow agent --config-path {config.name} &    (the config holds the cluster's secret)")
+        log = open(self.work / f"{cluster}-agent.log", "wb")
+        proc = subprocess.Popen([sys.executable, "-c", COMMANDS["rainbow"], "agent", "--config-path", config.name],
+                                cwd=self.work, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        log.close()
+        RUNNING.add(proc)
+        try:
+            say(f"   $ rainbow submit --cluster {cluster} --nodes 1 --tasks 1 -- {shlex.join(job['command'])}")
+            result = self.client.submit(simple_jobspec(1, 1, job["command"], name=job["name"]),
+                                        [(cluster, token)], name=job["name"])
+            say(f"   job {result.jobid} queued for {result.cluster}")
+            seen: list[str] = []
+            deadline = time.monotonic() + 60
+            while True:
+                now = self.client.get_job(result.jobid, tokens=[token])
+                if now.status and (not seen or seen[-1] != now.status):
+                    seen.append(now.status)
+                if now.status in ("completed", "failed", "cancelled"):
+                    break
+                expect(proc.poll() is None, f"rainbow agent exited with {proc.returncode}: "
+                                            f"{(self.work / f'{cluster}-agent.log').read_text()[-500:]}")
+                expect(time.monotonic() < deadline, f"job {result.jobid} is still {now.status or now.state}")
+                if STOP.wait(0.1):
+                    check_stop()
+            say(f"   the user follows it (rainbow job {result.jobid}): {' -> '.join(seen)}, "
+                f"exit code {now.exit_code}, local id {now.local_id}")
+            expect(now.status == "completed" and now.exit_code == job.get("exit_code", 0),
+                   f"job {result.jobid} ended {now.status} with exit code {now.exit_code}: {now.reason}")
+            output = self.work / f"{cluster}-agent" / "output" / f"rainbow-{result.jobid}.out"
+            say(f"   its output: {output.read_text().strip()}")
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                code = proc.wait(STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                code = proc.wait()
+            RUNNING.discard(proc)
+        expect(code == 0, f"rainbow agent exited with {code} on SIGTERM")
+        lines = (self.work / f"{cluster}-agent.log").read_text().splitlines()
+        say(f"   the agent's log, one line per event ({len(lines)} lines), stopped cleanly on SIGTERM:")
+        for line in lines:
+            if f"job {result.jobid}:" in line:
+                say("     " + line.split(" rainbow-agent INFO ", 1)[-1])
 
     def stop_server(self) -> None:
         self.step("Stop the server.")

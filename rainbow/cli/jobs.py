@@ -89,39 +89,142 @@ def _user_jobs(settings, token: str, state: str, page_size: int, as_json: bool) 
     if not records:
         click.echo(f"no {'' if state == 'all' else state + ' '}jobs for user {user}")
         return
-    click.echo("ID\tCLUSTER\tSTATE\tSUBMITTED\tACCEPTED\tNAME")
+    for line in _job_lines(records):
+        click.echo(line)
+
+
+def _viewer(settings, user: bool, tokens: tuple[str, ...]) -> dict[str, Any]:
+    """Whose jobs to show: the cluster's (its name and secret), or a user's (the tokens given, else every token in
+    the config's clusters: list and cluster.token). A user sees only the jobs submitted with their tokens."""
+    secret = settings.get("cluster.secret")
+    name = settings.get("cluster.name")
+    if not user and not tokens and secret and name:
+        return {"cluster": name, "secret": secret}
+    given = list(tokens) or [e.get("token") for e in settings.get("clusters") or [] if e.get("token")]
+    if not tokens and settings.get("cluster.token"):
+        given.append(settings.get("cluster.token"))
+    given = sorted(set(given))
+    if not given:
+        raise click.UsageError(f"no credentials: a cluster's name and secret, or your tokens (--token, or clusters: "
+                               f"in {settings.config_path})")
+    return {"tokens": given}
+
+
+def _when(value: str | None) -> str:
+    return value.replace("T", " ").split(".")[0].removesuffix("Z") if value else "-"
+
+
+def _job_lines(records: list[dict[str, Any]]) -> list[str]:
+    lines = ["ID\tSTATE\tSTATUS\tCLUSTER\tLOCAL\tEXIT\tSUBMITTED\tACCEPTED\tENDED\tNAME"]
     for job in records:
-        click.echo(f"{job['id']}\t{job['cluster']}\t{job['state']}\t{job['submitted'] or '-'}\t"
-                   f"{job['accepted'] or '-'}\t{job['name']}")
+        code = "-" if job.get("exit_code") is None else str(job["exit_code"])
+        status = job.get("status") or "-"
+        if job.get("cancel_requested") and status not in ("cancelled", "completed", "failed"):
+            status += " (cancel requested)"
+        lines.append(f"{job['id']}\t{job['state']}\t{status}\t{job['cluster']}\t{job.get('local_id') or '-'}\t"
+                     f"{code}\t{_when(job['submitted'])}\t{_when(job['accepted'])}\t{_when(job.get('ended'))}\t"
+                     f"{job['name']}")
+    return lines
+
+
+_VIEW_OPTIONS = [
+    click.option("--user", "as_user", is_flag=True,
+                 help="Show the jobs submitted with your tokens even when the config also holds a cluster secret."),
+    click.option("--token", "tokens", multiple=True,
+                 help="A token your jobs were submitted with (repeatable; default: the config's clusters: tokens)."),
+]
+
+
+def _view_options(func):
+    for option in reversed(_VIEW_OPTIONS):
+        func = option(func)
+    return func
 
 
 @click.command()
-@click.option("--state", type=click.Choice(["all", "pending", "accepted"]), default="all", show_default=True)
+@click.option("--state", type=click.Choice(["all", "pending", "accepted", "closed"]), default="all",
+              show_default=True)
 @click.option("--page-size", type=click.IntRange(min=0), default=0,
               help="Jobs per request (0: the server's page size); every page is fetched.")
+@_view_options
 @cluster_options
 @setting("--user-token", config_key="user.token", help="A user token: list the user's jobs on every cluster.")
 @connection_options
 @json_option
 @client_command
-def jobs(state: str, page_size: int, as_json: bool, **params) -> None:
-    """List this cluster's jobs, pending and accepted, with their times (with a user token: the user's jobs on
-    every cluster)."""
+def jobs(state: str, page_size: int, as_user: bool, tokens: tuple[str, ...], as_json: bool, **params) -> None:
+    """List jobs with their status and times: this cluster's (cluster secret), the ones you submitted (tokens), or
+    with a user token the user's jobs on every cluster.
+
+    STATE is where the job is in rainbow's queue (pending, accepted, closed: withdrawn or refused everywhere);
+    STATUS is what the cluster's agent last reported (submitted, running, completed, failed, cancelled)."""
     settings = resolve(params)
     token = settings.get("user.token") or ""
-    if token and not params.get("cluster_secret"):
+    if token and not tokens and not params.get("cluster_secret"):
         _user_jobs(settings, token, state, page_size, as_json)
         return
-    name, secret = settings.cluster_credentials()
+    viewer = _viewer(settings, as_user, tokens)
     with settings.client() as client:
-        records = [job.to_dict() for job in client.iter_jobs(name, secret, state=state, limit=page_size)]
-    records = [job_json(record) for record in records] if as_json else records
+        records = [job.to_dict() for job in client.iter_jobs(viewer.get("cluster", ""), viewer.get("secret", ""),
+                                                             state=state, limit=page_size,
+                                                             tokens=viewer.get("tokens", ()))]
+    whose = f"cluster {viewer['cluster']}" if "cluster" in viewer else "your tokens"
     if as_json:
-        emit(True, {"cluster": name, "jobs": records})
+        emit(True, {**({"cluster": viewer["cluster"]} if "cluster" in viewer else {}),
+                    "jobs": [job_json(record) for record in records]})
         return
     if not records:
-        click.echo(f"no {'' if state == 'all' else state + ' '}jobs for cluster {name}")
+        click.echo(f"no {'' if state == 'all' else state + ' '}jobs for {whose}")
         return
-    click.echo("ID\tSTATE\tSUBMITTED\tACCEPTED\tNAME")
-    for job in records:
-        click.echo(f"{job['id']}\t{job['state']}\t{job['submitted'] or '-'}\t{job['accepted'] or '-'}\t{job['name']}")
+    for line in _job_lines(records):
+        click.echo(line)
+
+
+@click.command()
+@click.argument("job_id", type=click.IntRange(min=1, max=2**31 - 1))
+@_view_options
+@cluster_options
+@connection_options
+@json_option
+@client_command
+def job(job_id: int, as_user: bool, tokens: tuple[str, ...], as_json: bool, **params) -> None:
+    """Show one job: where it is, what its cluster's agent reported (local id, exit code, reason) and when."""
+    settings = resolve(params)
+    viewer = _viewer(settings, as_user, tokens)
+    with settings.client() as client:
+        record = client.get_job(job_id, cluster=viewer.get("cluster", ""), secret=viewer.get("secret", ""),
+                                tokens=viewer.get("tokens", ())).to_dict()
+    if as_json:
+        emit(True, job_json(record))
+        return
+    for key in ("id", "name", "cluster", "state", "status", "local_id", "exit_code", "reason", "tried",
+                "cancel_requested", "submitted", "accepted", "started", "ended"):
+        value = record.get(key)
+        if key == "tried":
+            value = ", ".join(value)
+        elif key in ("submitted", "accepted", "started", "ended"):
+            value = _when(value)
+        elif key == "cancel_requested":
+            value = "yes" if value else "no"
+        click.echo(f"{key}: {'-' if value in (None, '') else value}")
+
+
+@click.command()
+@click.argument("job_id", type=click.IntRange(min=1, max=2**31 - 1))
+@_view_options
+@cluster_options
+@connection_options
+@json_option
+@client_command
+def cancel(job_id: int, as_user: bool, tokens: tuple[str, ...], as_json: bool, **params) -> None:
+    """Cancel a job: still queued, it is withdrawn at once; accepted, its cluster's agent cancels it locally and
+    reports it cancelled."""
+    settings = resolve(params)
+    viewer = _viewer(settings, as_user, tokens)
+    with settings.client() as client:
+        result = client.cancel_job(job_id, cluster=viewer.get("cluster", ""), secret=viewer.get("secret", ""),
+                                   tokens=viewer.get("tokens", ()))
+    words = {"withdrawn": f"job {job_id} withdrawn: it was still queued for cluster {result.job.cluster}",
+             "requested": f"job {job_id}: cancel requested; the agent of cluster {result.job.cluster} cancels it",
+             "final": f"job {job_id} had already ended ({result.job.status or result.job.state}); nothing to cancel"}
+    emit(as_json, {"id": job_id, "outcome": result.outcome, "job": result.job.to_dict()}, words[result.outcome])

@@ -6,6 +6,7 @@ vertices are listed and how an edge says it is a containment edge; everything af
 """
 from __future__ import annotations
 
+from collections import abc
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
@@ -13,6 +14,9 @@ from compspec import documents
 from compspec.schemas import FormatError, validate
 
 from .errors import GraphError
+
+# Parsed JSON is made of dicts: checking for dict first keeps the ABC check off the per-vertex path.
+_MAPPINGS = (dict, abc.Mapping)
 
 
 @dataclass(frozen=True)
@@ -50,7 +54,7 @@ def _edge_subsystem(metadata: Mapping[str, Any]) -> str:
     if isinstance(subsystem, str) and subsystem:
         return subsystem
     named = metadata.get("name")
-    if isinstance(named, Mapping) and len(named) == 1:
+    if isinstance(named, _MAPPINGS) and len(named) == 1:
         return next(iter(named))
     return "containment"
 
@@ -67,7 +71,7 @@ def _edge_relation(edge: Mapping[str, Any]) -> tuple[str, str | None]:
         return subsystem, None
     if relation is None:
         named = metadata.get("name")
-        if isinstance(named, Mapping):
+        if isinstance(named, _MAPPINGS):
             relation = named.get("containment")
     if relation is None or relation == "contains":
         return subsystem, "contains"
@@ -81,17 +85,17 @@ def _properties(label: str, metadata: Mapping[str, Any]) -> dict[str, str]:
     if props is None:
         attributes = metadata.get("attributes")
         # compspec's JsonGraph keeps free-form attributes; only a flat string mapping reads as properties
-        if isinstance(attributes, Mapping) and all(isinstance(v, str) for v in attributes.values()):
+        if isinstance(attributes, _MAPPINGS) and all(isinstance(v, str) for v in attributes.values()):
             props = attributes
     if props is None:
         return {}
-    if not isinstance(props, Mapping) or not all(isinstance(v, str) for v in props.values()):
+    if not isinstance(props, _MAPPINGS) or not all(isinstance(v, str) for v in props.values()):
         raise GraphError(f"vertex {label}: metadata.properties must map names to strings")
     return dict(props)
 
 
 def _vertex(label: str, metadata: Any) -> Vertex:
-    if not isinstance(metadata, Mapping):
+    if not isinstance(metadata, _MAPPINGS):
         raise GraphError(f"vertex {label}: metadata must be an object")
     vtype = metadata.get("type")
     if not isinstance(vtype, str) or not vtype:
@@ -108,7 +112,7 @@ def _vertex(label: str, metadata: Any) -> Vertex:
 def read_graph(doc: Mapping[str, Any], what: str) -> RawGraph:
     """Detect the dialect, validate against its schema, and list vertices and containment edges."""
     graph = doc.get("graph")
-    if not isinstance(graph, Mapping):
+    if not isinstance(graph, _MAPPINGS):
         raise GraphError(f"{what}: graph: missing or not an object")
     nodes = graph.get("nodes")
     try:

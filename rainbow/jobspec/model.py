@@ -84,6 +84,19 @@ class Request:
     def command(self) -> list[str]:
         return list(self.tasks[0].command) if self.tasks else []
 
+    def match_key(self) -> tuple | None:
+        """What matching reads of this request, as one hashable value: two jobspecs that differ only in their
+        command, name or parameters match alike, so a scheduler can answer the second from the first's match.
+        None when some part cannot be hashed (the caller then does not cache)."""
+        requires = tuple(sorted((namespace, tuple(sorted(fields.items())))
+                                for namespace, fields in self.requires.items()))
+        key = ("match", self.resources, requires, self.constraint)
+        try:
+            hash(key)
+        except TypeError:
+            return None
+        return key
+
     def totals(self) -> dict[str, int]:
         """How much of each resource type the whole job asks for (counts multiplied down the tree; slots count as
         their contents): the size that selection weighs against free figures and prices."""

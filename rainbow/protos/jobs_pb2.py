@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\njobs.proto\x12\x0frainbow.jobs.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"b\n\x0fListJobsRequest\x12\x0f\n\x07\x63luster\x18\x01 \x01(\t\x12\x0e\n\x06secret\x18\x02 \x01(\t\x12\r\n\x05state\x18\x03 \x01(\t\x12\x10\n\x08\x61\x66ter_id\x18\x04 \x01(\x03\x12\r\n\x05limit\x18\x05 \x01(\x05\"\xb1\x01\n\x07JobInfo\x12\n\n\x02id\x18\x01 \x01(\x03\x12\x0f\n\x07\x63luster\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\r\n\x05state\x18\x04 \x01(\t\x12-\n\tsubmitted\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x61\x63\x63\x65pted\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07jobspec\x18\x07 \x01(\t\"Q\n\x10ListJobsResponse\x12&\n\x04jobs\x18\x01 \x03(\x0b\x32\x18.rainbow.jobs.v1.JobInfo\x12\x15\n\rnext_after_id\x18\x02 \x01(\x03\x32^\n\x0bRainbowJobs\x12O\n\x08ListJobs\x12 .rainbow.jobs.v1.ListJobsRequest\x1a!.rainbow.jobs.v1.ListJobsResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\njobs.proto\x12\x0frainbow.jobs.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"~\n\x0fListJobsRequest\x12\x0f\n\x07\x63luster\x18\x01 \x01(\t\x12\x0e\n\x06secret\x18\x02 \x01(\t\x12\r\n\x05state\x18\x03 \x01(\t\x12\x10\n\x08\x61\x66ter_id\x18\x04 \x01(\x03\x12\r\n\x05limit\x18\x05 \x01(\x05\x12\x0e\n\x06tokens\x18\x06 \x03(\t\x12\n\n\x02id\x18\x07 \x01(\x03\"\xb7\x03\n\x07JobInfo\x12\n\n\x02id\x18\x01 \x01(\x03\x12\x0f\n\x07\x63luster\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\r\n\x05state\x18\x04 \x01(\t\x12-\n\tsubmitted\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x61\x63\x63\x65pted\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07jobspec\x18\x07 \x01(\t\x12\x0e\n\x06status\x18\x08 \x01(\t\x12\x10\n\x08local_id\x18\t \x01(\t\x12\x16\n\texit_code\x18\n \x01(\x05H\x00\x88\x01\x01\x12\x0e\n\x06reason\x18\x0b \x01(\t\x12+\n\x07updated\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12+\n\x07started\x18\r \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12)\n\x05\x65nded\x18\x0e \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x18\n\x10\x63\x61ncel_requested\x18\x0f \x01(\x08\x12\r\n\x05tried\x18\x10 \x03(\tB\x0c\n\n_exit_code\"Q\n\x10ListJobsResponse\x12&\n\x04jobs\x18\x01 \x03(\x0b\x32\x18.rainbow.jobs.v1.JobInfo\x12\x15\n\rnext_after_id\x18\x02 \x01(\x03\"\xa8\x01\n\x10ReportJobRequest\x12\x0f\n\x07\x63luster\x18\x01 \x01(\t\x12\x0e\n\x06secret\x18\x02 \x01(\t\x12\n\n\x02id\x18\x03 \x01(\x03\x12\x0e\n\x06status\x18\x04 \x01(\t\x12\x10\n\x08local_id\x18\x05 \x01(\t\x12\x16\n\texit_code\x18\x06 \x01(\x05H\x00\x88\x01\x01\x12\x0e\n\x06reason\x18\x07 \x01(\t\x12\x0f\n\x07requeue\x18\x08 \x01(\x08\x42\x0c\n\n_exit_code\"O\n\x11ReportJobResponse\x12%\n\x03job\x18\x01 \x01(\x0b\x32\x18.rainbow.jobs.v1.JobInfo\x12\x13\n\x0brequeued_to\x18\x02 \x01(\t\"O\n\x10\x43\x61ncelJobRequest\x12\n\n\x02id\x18\x01 \x01(\x03\x12\x0e\n\x06tokens\x18\x02 \x03(\t\x12\x0f\n\x07\x63luster\x18\x03 \x01(\t\x12\x0e\n\x06secret\x18\x04 \x01(\t\"K\n\x11\x43\x61ncelJobResponse\x12%\n\x03job\x18\x01 \x01(\x0b\x32\x18.rainbow.jobs.v1.JobInfo\x12\x0f\n\x07outcome\x18\x02 \x01(\t\"8\n\x15\x43\x61ncelRequestsRequest\x12\x0f\n\x07\x63luster\x18\x01 \x01(\t\x12\x0e\n\x06secret\x18\x02 \x01(\t\"@\n\x16\x43\x61ncelRequestsResponse\x12&\n\x04jobs\x18\x01 \x03(\x0b\x32\x18.rainbow.jobs.v1.JobInfo2\xe9\x02\n\x0bRainbowJobs\x12O\n\x08ListJobs\x12 .rainbow.jobs.v1.ListJobsRequest\x1a!.rainbow.jobs.v1.ListJobsResponse\x12R\n\tReportJob\x12!.rainbow.jobs.v1.ReportJobRequest\x1a\".rainbow.jobs.v1.ReportJobResponse\x12R\n\tCancelJob\x12!.rainbow.jobs.v1.CancelJobRequest\x1a\".rainbow.jobs.v1.CancelJobResponse\x12\x61\n\x0e\x43\x61ncelRequests\x12&.rainbow.jobs.v1.CancelRequestsRequest\x1a\'.rainbow.jobs.v1.CancelRequestsResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -33,11 +33,23 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'jobs_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_LISTJOBSREQUEST']._serialized_start=64
-  _globals['_LISTJOBSREQUEST']._serialized_end=162
-  _globals['_JOBINFO']._serialized_start=165
-  _globals['_JOBINFO']._serialized_end=342
-  _globals['_LISTJOBSRESPONSE']._serialized_start=344
-  _globals['_LISTJOBSRESPONSE']._serialized_end=425
-  _globals['_RAINBOWJOBS']._serialized_start=427
-  _globals['_RAINBOWJOBS']._serialized_end=521
+  _globals['_LISTJOBSREQUEST']._serialized_end=190
+  _globals['_JOBINFO']._serialized_start=193
+  _globals['_JOBINFO']._serialized_end=632
+  _globals['_LISTJOBSRESPONSE']._serialized_start=634
+  _globals['_LISTJOBSRESPONSE']._serialized_end=715
+  _globals['_REPORTJOBREQUEST']._serialized_start=718
+  _globals['_REPORTJOBREQUEST']._serialized_end=886
+  _globals['_REPORTJOBRESPONSE']._serialized_start=888
+  _globals['_REPORTJOBRESPONSE']._serialized_end=967
+  _globals['_CANCELJOBREQUEST']._serialized_start=969
+  _globals['_CANCELJOBREQUEST']._serialized_end=1048
+  _globals['_CANCELJOBRESPONSE']._serialized_start=1050
+  _globals['_CANCELJOBRESPONSE']._serialized_end=1125
+  _globals['_CANCELREQUESTSREQUEST']._serialized_start=1127
+  _globals['_CANCELREQUESTSREQUEST']._serialized_end=1183
+  _globals['_CANCELREQUESTSRESPONSE']._serialized_start=1185
+  _globals['_CANCELREQUESTSRESPONSE']._serialized_end=1249
+  _globals['_RAINBOWJOBS']._serialized_start=1252
+  _globals['_RAINBOWJOBS']._serialized_end=1613
 # @@protoc_insertion_point(module_scope)

@@ -10,21 +10,25 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class ListJobsRequest(_message.Message):
-    __slots__ = ("cluster", "secret", "state", "after_id", "limit")
+    __slots__ = ("cluster", "secret", "state", "after_id", "limit", "tokens", "id")
     CLUSTER_FIELD_NUMBER: _ClassVar[int]
     SECRET_FIELD_NUMBER: _ClassVar[int]
     STATE_FIELD_NUMBER: _ClassVar[int]
     AFTER_ID_FIELD_NUMBER: _ClassVar[int]
     LIMIT_FIELD_NUMBER: _ClassVar[int]
+    TOKENS_FIELD_NUMBER: _ClassVar[int]
+    ID_FIELD_NUMBER: _ClassVar[int]
     cluster: str
     secret: str
     state: str
     after_id: int
     limit: int
-    def __init__(self, cluster: _Optional[str] = ..., secret: _Optional[str] = ..., state: _Optional[str] = ..., after_id: _Optional[int] = ..., limit: _Optional[int] = ...) -> None: ...
+    tokens: _containers.RepeatedScalarFieldContainer[str]
+    id: int
+    def __init__(self, cluster: _Optional[str] = ..., secret: _Optional[str] = ..., state: _Optional[str] = ..., after_id: _Optional[int] = ..., limit: _Optional[int] = ..., tokens: _Optional[_Iterable[str]] = ..., id: _Optional[int] = ...) -> None: ...
 
 class JobInfo(_message.Message):
-    __slots__ = ("id", "cluster", "name", "state", "submitted", "accepted", "jobspec")
+    __slots__ = ("id", "cluster", "name", "state", "submitted", "accepted", "jobspec", "status", "local_id", "exit_code", "reason", "updated", "started", "ended", "cancel_requested", "tried")
     ID_FIELD_NUMBER: _ClassVar[int]
     CLUSTER_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
@@ -32,6 +36,15 @@ class JobInfo(_message.Message):
     SUBMITTED_FIELD_NUMBER: _ClassVar[int]
     ACCEPTED_FIELD_NUMBER: _ClassVar[int]
     JOBSPEC_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    LOCAL_ID_FIELD_NUMBER: _ClassVar[int]
+    EXIT_CODE_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    UPDATED_FIELD_NUMBER: _ClassVar[int]
+    STARTED_FIELD_NUMBER: _ClassVar[int]
+    ENDED_FIELD_NUMBER: _ClassVar[int]
+    CANCEL_REQUESTED_FIELD_NUMBER: _ClassVar[int]
+    TRIED_FIELD_NUMBER: _ClassVar[int]
     id: int
     cluster: str
     name: str
@@ -39,7 +52,16 @@ class JobInfo(_message.Message):
     submitted: _timestamp_pb2.Timestamp
     accepted: _timestamp_pb2.Timestamp
     jobspec: str
-    def __init__(self, id: _Optional[int] = ..., cluster: _Optional[str] = ..., name: _Optional[str] = ..., state: _Optional[str] = ..., submitted: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., accepted: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., jobspec: _Optional[str] = ...) -> None: ...
+    status: str
+    local_id: str
+    exit_code: int
+    reason: str
+    updated: _timestamp_pb2.Timestamp
+    started: _timestamp_pb2.Timestamp
+    ended: _timestamp_pb2.Timestamp
+    cancel_requested: bool
+    tried: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, id: _Optional[int] = ..., cluster: _Optional[str] = ..., name: _Optional[str] = ..., state: _Optional[str] = ..., submitted: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., accepted: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., jobspec: _Optional[str] = ..., status: _Optional[str] = ..., local_id: _Optional[str] = ..., exit_code: _Optional[int] = ..., reason: _Optional[str] = ..., updated: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., started: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., ended: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., cancel_requested: _Optional[bool] = ..., tried: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class ListJobsResponse(_message.Message):
     __slots__ = ("jobs", "next_after_id")
@@ -48,3 +70,65 @@ class ListJobsResponse(_message.Message):
     jobs: _containers.RepeatedCompositeFieldContainer[JobInfo]
     next_after_id: int
     def __init__(self, jobs: _Optional[_Iterable[_Union[JobInfo, _Mapping]]] = ..., next_after_id: _Optional[int] = ...) -> None: ...
+
+class ReportJobRequest(_message.Message):
+    __slots__ = ("cluster", "secret", "id", "status", "local_id", "exit_code", "reason", "requeue")
+    CLUSTER_FIELD_NUMBER: _ClassVar[int]
+    SECRET_FIELD_NUMBER: _ClassVar[int]
+    ID_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    LOCAL_ID_FIELD_NUMBER: _ClassVar[int]
+    EXIT_CODE_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    REQUEUE_FIELD_NUMBER: _ClassVar[int]
+    cluster: str
+    secret: str
+    id: int
+    status: str
+    local_id: str
+    exit_code: int
+    reason: str
+    requeue: bool
+    def __init__(self, cluster: _Optional[str] = ..., secret: _Optional[str] = ..., id: _Optional[int] = ..., status: _Optional[str] = ..., local_id: _Optional[str] = ..., exit_code: _Optional[int] = ..., reason: _Optional[str] = ..., requeue: _Optional[bool] = ...) -> None: ...
+
+class ReportJobResponse(_message.Message):
+    __slots__ = ("job", "requeued_to")
+    JOB_FIELD_NUMBER: _ClassVar[int]
+    REQUEUED_TO_FIELD_NUMBER: _ClassVar[int]
+    job: JobInfo
+    requeued_to: str
+    def __init__(self, job: _Optional[_Union[JobInfo, _Mapping]] = ..., requeued_to: _Optional[str] = ...) -> None: ...
+
+class CancelJobRequest(_message.Message):
+    __slots__ = ("id", "tokens", "cluster", "secret")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    TOKENS_FIELD_NUMBER: _ClassVar[int]
+    CLUSTER_FIELD_NUMBER: _ClassVar[int]
+    SECRET_FIELD_NUMBER: _ClassVar[int]
+    id: int
+    tokens: _containers.RepeatedScalarFieldContainer[str]
+    cluster: str
+    secret: str
+    def __init__(self, id: _Optional[int] = ..., tokens: _Optional[_Iterable[str]] = ..., cluster: _Optional[str] = ..., secret: _Optional[str] = ...) -> None: ...
+
+class CancelJobResponse(_message.Message):
+    __slots__ = ("job", "outcome")
+    JOB_FIELD_NUMBER: _ClassVar[int]
+    OUTCOME_FIELD_NUMBER: _ClassVar[int]
+    job: JobInfo
+    outcome: str
+    def __init__(self, job: _Optional[_Union[JobInfo, _Mapping]] = ..., outcome: _Optional[str] = ...) -> None: ...
+
+class CancelRequestsRequest(_message.Message):
+    __slots__ = ("cluster", "secret")
+    CLUSTER_FIELD_NUMBER: _ClassVar[int]
+    SECRET_FIELD_NUMBER: _ClassVar[int]
+    cluster: str
+    secret: str
+    def __init__(self, cluster: _Optional[str] = ..., secret: _Optional[str] = ...) -> None: ...
+
+class CancelRequestsResponse(_message.Message):
+    __slots__ = ("jobs",)
+    JOBS_FIELD_NUMBER: _ClassVar[int]
+    jobs: _containers.RepeatedCompositeFieldContainer[JobInfo]
+    def __init__(self, jobs: _Optional[_Iterable[_Union[JobInfo, _Mapping]]] = ...) -> None: ...

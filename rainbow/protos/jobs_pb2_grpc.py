@@ -39,13 +39,51 @@ class RainbowJobsStub:
                 request_serializer=jobs__pb2.ListJobsRequest.SerializeToString,
                 response_deserializer=jobs__pb2.ListJobsResponse.FromString,
                 _registered_method=True)
+        self.ReportJob = channel.unary_unary(
+                '/rainbow.jobs.v1.RainbowJobs/ReportJob',
+                request_serializer=jobs__pb2.ReportJobRequest.SerializeToString,
+                response_deserializer=jobs__pb2.ReportJobResponse.FromString,
+                _registered_method=True)
+        self.CancelJob = channel.unary_unary(
+                '/rainbow.jobs.v1.RainbowJobs/CancelJob',
+                request_serializer=jobs__pb2.CancelJobRequest.SerializeToString,
+                response_deserializer=jobs__pb2.CancelJobResponse.FromString,
+                _registered_method=True)
+        self.CancelRequests = channel.unary_unary(
+                '/rainbow.jobs.v1.RainbowJobs/CancelRequests',
+                request_serializer=jobs__pb2.CancelRequestsRequest.SerializeToString,
+                response_deserializer=jobs__pb2.CancelRequestsResponse.FromString,
+                _registered_method=True)
 
 
 class RainbowJobsServicer:
     """Missing associated documentation comment in .proto file."""
 
     def ListJobs(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """A cluster's jobs (cluster and secret), or the jobs submitted with any of `tokens` (a user's view).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ReportJob(self, request, context):
+        """A cluster's agent says how one of its jobs is doing (cluster and secret).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CancelJob(self, request, context):
+        """Withdraw a pending job, or ask its cluster's agent to cancel an accepted one: by a token the job was
+        submitted with, or by its cluster's secret.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CancelRequests(self, request, context):
+        """The cluster's accepted jobs someone asked to cancel that its agent has not yet reported ended.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -57,6 +95,21 @@ def add_RainbowJobsServicer_to_server(servicer, server):
                     servicer.ListJobs,
                     request_deserializer=jobs__pb2.ListJobsRequest.FromString,
                     response_serializer=jobs__pb2.ListJobsResponse.SerializeToString,
+            ),
+            'ReportJob': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReportJob,
+                    request_deserializer=jobs__pb2.ReportJobRequest.FromString,
+                    response_serializer=jobs__pb2.ReportJobResponse.SerializeToString,
+            ),
+            'CancelJob': grpc.unary_unary_rpc_method_handler(
+                    servicer.CancelJob,
+                    request_deserializer=jobs__pb2.CancelJobRequest.FromString,
+                    response_serializer=jobs__pb2.CancelJobResponse.SerializeToString,
+            ),
+            'CancelRequests': grpc.unary_unary_rpc_method_handler(
+                    servicer.CancelRequests,
+                    request_deserializer=jobs__pb2.CancelRequestsRequest.FromString,
+                    response_serializer=jobs__pb2.CancelRequestsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -86,6 +139,87 @@ class RainbowJobs:
             '/rainbow.jobs.v1.RainbowJobs/ListJobs',
             jobs__pb2.ListJobsRequest.SerializeToString,
             jobs__pb2.ListJobsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReportJob(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rainbow.jobs.v1.RainbowJobs/ReportJob',
+            jobs__pb2.ReportJobRequest.SerializeToString,
+            jobs__pb2.ReportJobResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CancelJob(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rainbow.jobs.v1.RainbowJobs/CancelJob',
+            jobs__pb2.CancelJobRequest.SerializeToString,
+            jobs__pb2.CancelJobResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CancelRequests(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rainbow.jobs.v1.RainbowJobs/CancelRequests',
+            jobs__pb2.CancelRequestsRequest.SerializeToString,
+            jobs__pb2.CancelRequestsResponse.FromString,
             options,
             channel_credentials,
             insecure,

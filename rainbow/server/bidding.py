@@ -15,7 +15,7 @@ import math
 import threading
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from rainbow.select import SelectionError, known_algorithms, select
 from rainbow.server.errors import InvalidArgument, NotFound, PermissionDenied
@@ -100,10 +100,11 @@ class Bidding:
         return self.scheduler.store
 
     # -- submit ---------------------------------------------------------------------------------------------------
-    def open(self, name: str, jobspec: str, candidates: list[str], options: Mapping[str, str], user: str = "") -> int:
+    def open(self, name: str, jobspec: str, candidates: list[str], options: Mapping[str, str], user: str = "",
+             owners: Sequence[str] = ()) -> int:
         settings = bid_options(self.settings, options, self.scheduler.selection.presets)
         closes = time.time() + settings["window"]
-        jobid = self.store.add_bidding_job(name, jobspec, candidates, closes, settings, user=user)
+        jobid = self.store.add_bidding_job(name, jobspec, candidates, closes, settings, user=user, owners=owners)
         log.info("job %d open for bids from %s until %.1f s from now", jobid, ", ".join(candidates),
                  settings["window"])
         return jobid

@@ -28,6 +28,8 @@ class Limits:
     max_accept_ids: int
     default_page_size: int
     max_page_size: int
+    max_requeues: int
+    max_report_bytes: int
 
     @property
     def max_message_bytes(self) -> int:

@@ -36,8 +36,9 @@ from rainbow.server.auth import credential_matches, hash_credential, new_credent
 from rainbow.server.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
 from rainbow.server.limits import (Limits, check_job_name, check_name, check_nesting, check_size, default_limits,
                                    input_errors, parse_state, require)
-from rainbow.store import (CLUSTER_SECRET, CLUSTER_TOKEN, JOB_STATES, REGISTRATION_SECRET, REGISTRATION_SECRET_HASH,
-                           Changes, ClusterRecord, JobIdsExhausted, JobRecord, Store)
+from rainbow.store import (ACCEPTED, CLUSTER_SECRET, CLUSTER_TOKEN, FAILED, JOB_STATES, JOB_STATUSES, PENDING,
+                           REGISTRATION_SECRET, REGISTRATION_SECRET_HASH, Changes, ClusterRecord, JobIdsExhausted,
+                           JobRecord, JobReport, Store)
 
 log = logging.getLogger("rainbow.server")
 
@@ -89,6 +90,18 @@ class AcceptOutcome:
     @property
     def complete(self) -> bool:
         return len(self.accepted) == self.requested
+
+
+@dataclass(frozen=True)
+class ReportOutcome:
+    job: JobRecord
+    requeued_to: str = ""
+
+
+@dataclass(frozen=True)
+class CancelOutcome:
+    job: JobRecord
+    outcome: str  # "withdrawn", "requested" or "final"
 
 
 @dataclass
@@ -397,8 +410,10 @@ class Scheduler:
             candidates = tuple(names)
             if not retiring:  # a token being rotated out is checked again each time: its overlap ends
                 self._answers.put(tokens_key, generation, candidates)
+        # Whoever holds one of these tokens may see and cancel the job (the hashes, never the tokens, are kept).
+        owners = sorted({hash_credential(token) for _, token in clusters})
         return self._submit_to(request, jobspec, candidates, generation, name=name, algorithm=algorithm,
-                               options=options, satisfy_only=satisfy_only)
+                               options=options, satisfy_only=satisfy_only, owners=owners)
 
     def submit_as_user(self, jobspec: str, token: str, picks: Sequence[str] = (), *, name: str = "",
                        algorithm: str = "", options: Mapping[str, str] | None = None,
@@ -454,7 +469,7 @@ class Scheduler:
 
     def _submit_to(self, request, jobspec: str, candidates: Sequence[str], generation: int, *, name: str,
                    algorithm: str, options: Mapping[str, str] | None, satisfy_only: bool,
-                   user: str = "") -> SubmitOutcome:
+                   user: str = "", owners: Sequence[str] = ()) -> SubmitOutcome:
         """Match, select and queue among `candidates`, whose credentials are checked."""
         options = dict(options or {})
         if len(options) > self.limits.max_select_options:
@@ -469,7 +484,8 @@ class Scheduler:
         if algorithm == BID and not requested:
             # Upstream clients name no algorithm and expect a cluster in the answer: they keep the level-1 fallback.
             algorithm, options = self.bidding.settings.fallback, {}
-        match_key = digest(["match", jobspec, *candidates])
+        shape = request.match_key()
+        match_key = (shape, tuple(candidates)) if shape is not None else digest(["match", jobspec, *candidates])
         answer = self._answers.get(match_key, generation)
         if answer is None:
             plans: dict[str, Plan] = {}
@@ -480,7 +496,7 @@ class Scheduler:
         matched, reasons, plans = list(answer[0]), dict(answer[1]), answer[2]
         if algorithm == BID:
             return self._submit_for_bids(request, jobspec, name, matched, reasons, candidates, options,
-                                         satisfy_only, user)
+                                         satisfy_only, user, owners)
         with input_errors("select_algorithm"):
             choice = select(algorithm, matched, options=options, states=self._states_of(matched, plans),
                             parameters=request.parameters, rng=self._rng, context=self._selection_context(request),
@@ -500,7 +516,8 @@ class Scheduler:
             raise FailedPrecondition(f"no cluster can run the job: {details}")
         job_name = self._job_name(request, name)
         try:
-            jobid = self.store.add_job(choice.chosen, job_name, jobspec, user=user)
+            jobid = self.store.add_job(choice.chosen, job_name, jobspec, user=user, owners=owners,
+                                       candidates=list(matched))
         except JobIdsExhausted as exc:
             raise FailedPrecondition(str(exc)) from None
         if jobid is None:
@@ -518,7 +535,7 @@ class Scheduler:
 
     def _submit_for_bids(self, request, jobspec: str, name: str, matched: list[str], reasons: dict[str, str],
                          candidates: Sequence[str], options: Mapping[str, str], satisfy_only: bool,
-                         user: str = "") -> SubmitOutcome:
+                         user: str = "", owners: Sequence[str] = ()) -> SubmitOutcome:
         """Level 2: queue the job with no cluster and ask the clusters that fit to bid; the answer carries the job
         id and an empty cluster (`JobBids` tells the winner once decided)."""
         if not matched:
@@ -530,7 +547,7 @@ class Scheduler:
         if satisfy_only:
             return SubmitOutcome(0, "", list(matched), reasons)
         try:
-            jobid = self.bidding.open(self._job_name(request, name), jobspec, matched, options, user)
+            jobid = self.bidding.open(self._job_name(request, name), jobspec, matched, options, user, owners)
         except JobIdsExhausted as exc:
             raise FailedPrecondition(str(exc)) from None
         return SubmitOutcome(jobid, "", list(matched), reasons)
@@ -566,6 +583,11 @@ class Scheduler:
         self._cluster_for_secret(cluster, secret)
         return self.store.pending_jobs(cluster, max_jobs, self.receive_lease_seconds)
 
+    def receive_texts(self, cluster: str, secret: str, max_jobs: int = 0) -> list[tuple[int, str]]:
+        """As receive, each job as (id, the JSON text ReceiveJobs carries)."""
+        self._cluster_for_secret(cluster, secret)
+        return self.store.pending_job_texts(cluster, max_jobs, self.receive_lease_seconds)
+
     def accept(self, cluster: str, secret: str, ids: Sequence[int]) -> AcceptOutcome:
         self._cluster_for_secret(cluster, secret)
         if not ids:
@@ -579,15 +601,126 @@ class Scheduler:
         return AcceptOutcome(accepted, len(wanted))
 
     def list_jobs(self, cluster: str, secret: str, state: str = "", after_id: int = 0,
-                  limit: int = 0) -> tuple[list[JobRecord], int]:
-        self._cluster_for_secret(cluster, secret)
+                  limit: int = 0, tokens: Sequence[str] = (), job_id: int = 0) -> tuple[list[JobRecord], int]:
+        """A page of the cluster's jobs (cluster and secret), or of the jobs submitted with any of `tokens`."""
+        owners = self._token_owners(tokens) if tokens and not cluster else None
+        if owners is None:
+            self._cluster_for_secret(cluster, secret)
         state = "" if state in ("", "all") else state
         if state and state not in JOB_STATES:
             raise InvalidArgument(f"state: {state[:40]!r} is not one of all, {', '.join(JOB_STATES)}")
-        if after_id < 0:
-            raise InvalidArgument("after_id: must not be negative")
+        if after_id < 0 or job_id < 0:
+            raise InvalidArgument("after_id: must not be negative" if after_id < 0 else "id: must not be negative")
+        if job_id:
+            job = self.store.get_job(job_id)
+            visible = job is not None and (set(job.owners) & set(owners) if owners is not None
+                                           else job.cluster == cluster)
+            if not visible or (state and job.state != state):
+                raise NotFound(f"job {job_id}: no such job among yours")
+            return [job], 0
         page = self.limits.default_page_size if limit <= 0 else min(limit, self.limits.max_page_size)
-        jobs = self.store.list_jobs(cluster, state, after_id, page + 1)
+        if owners is not None:
+            # A user's jobs are few; the state filter is applied to each page as it is read.
+            jobs = [j for j in self.store.owned_jobs(owners, after_id, page + 1) if not state or j.state == state]
+        else:
+            jobs = self.store.list_jobs(cluster, state, after_id, page + 1)
         more = len(jobs) > page
         jobs = jobs[:page]
         return jobs, (jobs[-1].id if more else 0)
+
+    def _token_owners(self, tokens: Sequence[str]) -> list[str]:
+        """The hashes a user's tokens give, once each checked against a cluster they belong to (or the global
+        token): a token that opens no cluster is refused, so guessing owners is no shortcut."""
+        if len(tokens) > self.limits.max_submit_clusters:
+            raise InvalidArgument(f"tokens: more than {self.limits.max_submit_clusters}")
+        self.sync()
+        known = set(self._token_hashes.values())
+        owners = []
+        for i, token in enumerate(tokens):
+            hashed = hash_credential(token) if token else ""
+            if hashed not in known:
+                raise PermissionDenied(f"tokens[{i}]: token is missing or not valid")
+            owners.append(hashed)
+        return owners
+
+    # -- what agents report, cancelling -------------------------------------------------------------------------
+    def report_job(self, cluster: str, secret: str, job_id: int, status: str, *, local_id: str = "",
+                   exit_code: int | None = None, reason: str = "", requeue: bool = False) -> ReportOutcome:
+        self._cluster_for_secret(cluster, secret)
+        if status not in JOB_STATUSES:
+            raise InvalidArgument(f"status: {status[:40]!r} is not one of {', '.join(JOB_STATUSES)}")
+        if job_id <= 0:
+            raise InvalidArgument("id: a job id is required")
+        check_size("local_id", local_id, self.limits.max_report_bytes)
+        reason = " ".join(reason.split())[: self.limits.max_report_bytes]
+        if requeue and status == FAILED:
+            moved = self._requeue(cluster, job_id, reason)
+            if moved is not None:
+                return moved
+        job = self.store.report_job(cluster, job_id, JobReport(status, local_id=local_id, exit_code=exit_code,
+                                                               reason=reason))
+        if job is None:
+            raise NotFound(f"job {job_id}: not a job of cluster {cluster}")
+        log.info("job %d on cluster %s: %s%s", job_id, cluster, job.status,
+                 f" ({job.reason})" if job.status == FAILED and job.reason else "")
+        return ReportOutcome(job)
+
+    def _requeue(self, cluster: str, job_id: int, reason: str) -> ReportOutcome | None:
+        """Offer a job `cluster` refused to another cluster that fits it; None when there is none (or it was refused
+        too often, or is not a pending job of `cluster`)."""
+        job = self.store.get_job(job_id)
+        if job is None or job.cluster != cluster or job.state != PENDING:
+            return None
+        tried = [*job.tried, cluster]
+        if len(tried) > self.limits.max_requeues:
+            return None
+        self.sync()
+        remaining = [c for c in job.candidates if c not in tried and c in self._token_hashes]
+        if not remaining:
+            return None
+        try:
+            request = self._parse_jobspec(job.jobspec)
+            fits, _ = self.matcher.match(request, remaining)
+            choice = select(self.selection.name, list(fits), options=dict(self.selection.options),
+                            states=self._states_of(list(fits)), parameters=request.parameters, rng=self._rng,
+                            context=self._selection_context(request), presets=self.selection.presets)
+        except Exception as exc:  # noqa: BLE001  (a job that no longer matches is failed, not requeued)
+            log.info("job %d: not requeued: %s", job_id, " ".join(str(exc).split())[:200])
+            return None
+        if choice.chosen is None:
+            return None
+        note = f"refused by {cluster}: {reason}" if reason else f"refused by {cluster}"
+        if not self.store.requeue_job(job_id, cluster, choice.chosen, note[: self.limits.max_report_bytes]):
+            return None
+        log.info("job %d refused by cluster %s, requeued for cluster %s", job_id, cluster, choice.chosen)
+        return ReportOutcome(self.store.get_job(job_id) or job, requeued_to=choice.chosen)
+
+    def cancel_job(self, job_id: int, *, tokens: Sequence[str] = (), cluster: str = "",
+                   secret: str = "") -> CancelOutcome:
+        if job_id <= 0:
+            raise InvalidArgument("id: a job id is required")
+        job = self.store.get_job(job_id)
+        if cluster:
+            self._cluster_for_secret(cluster, secret)
+            allowed = job is not None and job.cluster == cluster
+        else:
+            if not tokens:
+                raise PermissionDenied("a token the job was submitted with, or its cluster's secret, is required")
+            owners = self._token_owners(tokens)
+            allowed = job is not None and bool(set(job.owners) & set(owners))
+        if not allowed:
+            raise NotFound(f"job {job_id}: no such job among yours")
+        if job.final:
+            return CancelOutcome(job, "final")
+        updated = self.store.cancel_job(job_id)
+        if updated is None:
+            raise NotFound(f"job {job_id}: no such job among yours")
+        if updated.state != ACCEPTED:
+            log.info("job %d withdrawn before its cluster %s accepted it", job_id, updated.cluster)
+            return CancelOutcome(updated, "withdrawn" if updated.status == "cancelled" else "final")
+        log.info("job %d: cancel requested of cluster %s", job_id, updated.cluster)
+        return CancelOutcome(updated, "final" if updated.final else "requested")
+
+    def cancel_requests(self, cluster: str, secret: str) -> list[JobRecord]:
+        self._cluster_for_secret(cluster, secret)
+        return self.store.cancel_requests(cluster)

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import functools
-import json
 import logging
 import uuid
 from operator import attrgetter
@@ -46,12 +45,6 @@ _NAME_TOKEN = attrgetter("name", "token")
 
 def _request_id() -> str:
     return uuid.uuid4().hex
-
-
-def job_json(job: JobRecord) -> str:
-    """A job as ReceiveJobs carries it (protocol.md: these five keys, always)."""
-    return json.dumps({"id": job.id, "cluster": job.cluster, "name": job.name, "jobspec": job.jobspec,
-                       "command": ""})
 
 
 class RainbowSchedulerServicer(rainbow_pb2_grpc.RainbowSchedulerServicer):
@@ -100,11 +93,10 @@ class RainbowSchedulerServicer(rainbow_pb2_grpc.RainbowSchedulerServicer):
 
     @_rpc
     def ReceiveJobs(self, request, context):
-        jobs = self.scheduler.receive(request.cluster, request.secret, request.maxJobs)
+        jobs = self.scheduler.receive_texts(request.cluster, request.secret, request.maxJobs)
         status = (rainbow_pb2.ReceiveJobsResponse.REQUEST_JOBS_SUCCESS if jobs
                   else rainbow_pb2.ReceiveJobsResponse.REQUEST_JOBS_NORESULTS)
-        return rainbow_pb2.ReceiveJobsResponse(request_id=_request_id(), status=status,
-                                               jobs={job.id: job_json(job) for job in jobs})
+        return rainbow_pb2.ReceiveJobsResponse(request_id=_request_id(), status=status, jobs=dict(jobs))
 
     @_rpc
     def AcceptJobs(self, request, context):
@@ -149,6 +141,15 @@ def _timestamp(seconds: float | None) -> Timestamp | None:
     return stamp
 
 
+def job_info(job: JobRecord, with_jobspec: bool = True) -> jobs_pb2.JobInfo:
+    return jobs_pb2.JobInfo(id=job.id, cluster=job.cluster, name=job.name, state=job.state,
+                            submitted=_timestamp(job.submitted), accepted=_timestamp(job.accepted),
+                            jobspec=job.jobspec if with_jobspec else "", status=job.status, local_id=job.local_id,
+                            exit_code=job.exit_code, reason=job.reason, updated=_timestamp(job.updated),
+                            started=_timestamp(job.started), ended=_timestamp(job.ended),
+                            cancel_requested=job.cancel_requested is not None, tried=list(job.tried))
+
+
 class RainbowJobsServicer(jobs_pb2_grpc.RainbowJobsServicer):
     def __init__(self, scheduler: Scheduler) -> None:
         self.scheduler = scheduler
@@ -156,12 +157,28 @@ class RainbowJobsServicer(jobs_pb2_grpc.RainbowJobsServicer):
     @_rpc
     def ListJobs(self, request, context):
         jobs, next_after = self.scheduler.list_jobs(request.cluster, request.secret, request.state,
-                                                    request.after_id, request.limit)
-        return jobs_pb2.ListJobsResponse(
-            jobs=[jobs_pb2.JobInfo(id=j.id, cluster=j.cluster, name=j.name, state=j.state,
-                                   submitted=_timestamp(j.submitted), accepted=_timestamp(j.accepted),
-                                   jobspec=j.jobspec) for j in jobs],
-            next_after_id=next_after)
+                                                    request.after_id, request.limit, tokens=list(request.tokens),
+                                                    job_id=request.id)
+        return jobs_pb2.ListJobsResponse(jobs=[job_info(j) for j in jobs], next_after_id=next_after)
+
+    @_rpc
+    def ReportJob(self, request, context):
+        outcome = self.scheduler.report_job(
+            request.cluster, request.secret, request.id, request.status, local_id=request.local_id,
+            exit_code=request.exit_code if request.HasField("exit_code") else None, reason=request.reason,
+            requeue=request.requeue)
+        return jobs_pb2.ReportJobResponse(job=job_info(outcome.job, False), requeued_to=outcome.requeued_to)
+
+    @_rpc
+    def CancelJob(self, request, context):
+        outcome = self.scheduler.cancel_job(request.id, tokens=list(request.tokens), cluster=request.cluster,
+                                            secret=request.secret)
+        return jobs_pb2.CancelJobResponse(job=job_info(outcome.job, False), outcome=outcome.outcome)
+
+    @_rpc
+    def CancelRequests(self, request, context):
+        jobs = self.scheduler.cancel_requests(request.cluster, request.secret)
+        return jobs_pb2.CancelRequestsResponse(jobs=[job_info(j, False) for j in jobs])
 
 
 _ANSWERS = {"recorded": bids_pb2.AnswerBidResponse.ANSWER_RECORDED,
@@ -206,12 +223,6 @@ class RainbowBidsServicer(bids_pb2_grpc.RainbowBidsServicer):
             reasons=window.reasons, tried=window.tried)
 
 
-def _job_info(job: JobRecord) -> jobs_pb2.JobInfo:
-    return jobs_pb2.JobInfo(id=job.id, cluster=job.cluster, name=job.name, state=job.state,
-                            submitted=_timestamp(job.submitted), accepted=_timestamp(job.accepted),
-                            jobspec=job.jobspec)
-
-
 class RainbowAccessServicer(access_pb2_grpc.RainbowAccessServicer):
     """Users, groups, grants, the audit trail and rotation (rainbow.server.access)."""
 
@@ -231,7 +242,7 @@ class RainbowAccessServicer(access_pb2_grpc.RainbowAccessServicer):
     @_rpc
     def ListJobs(self, request, context):
         jobs, next_after = self.access.user_jobs(request.token, request.after_id, request.limit)
-        return jobs_pb2.ListJobsResponse(jobs=[_job_info(j) for j in jobs], next_after_id=next_after)
+        return jobs_pb2.ListJobsResponse(jobs=[job_info(j) for j in jobs], next_after_id=next_after)
 
     @_rpc
     def WhoAmI(self, request, context):

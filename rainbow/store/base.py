@@ -10,12 +10,25 @@ value; a server reads the counters on each request and reloads what moved, so no
 from __future__ import annotations
 
 import abc
+import json
 from dataclasses import dataclass
 from typing import Iterable, Mapping, Sequence
 
 PENDING = "pending"
 ACCEPTED = "accepted"
-JOB_STATES = (PENDING, ACCEPTED)
+# Never accepted and never to be delivered: withdrawn before acceptance, or refused by every cluster it was offered.
+CLOSED = "closed"
+JOB_STATES = (PENDING, ACCEPTED, CLOSED)
+
+# A job's lifecycle as its cluster's agent reports it ("" until the first report). The last three are final: a
+# report after one of them changes nothing.
+SUBMITTED = "submitted"
+RUNNING = "running"
+COMPLETED = "completed"
+FAILED = "failed"
+CANCELLED = "cancelled"
+JOB_STATUSES = (SUBMITTED, RUNNING, COMPLETED, FAILED, CANCELLED)
+FINAL_STATUSES = (COMPLETED, FAILED, CANCELLED)
 # Job ids travel as int32 on the wire (SubmitJobResponse.jobid, the ReceiveJobs map keys).
 MAX_JOB_ID = 2**31 - 1
 
@@ -52,7 +65,9 @@ COPY_TABLES: dict[str, tuple[str, ...]] = {
     "clusters": ("name", "token_hash", "secret_hash", "created", "revision"),
     "graphs": ("cluster", "subsystem", "jgf", "created"),
     "states": ("cluster", "payload", "updated", "revision"),
-    "jobs": ("id", "cluster", "name", "jobspec", "state", "submitted", "accepted", "retired", "leased_until"),
+    "jobs": ("id", "cluster", "name", "jobspec", "state", "submitted", "accepted", "retired", "leased_until",
+             "status", "local_id", "exit_code", "reason", "updated", "started", "ended", "cancel_requested",
+             "owners", "candidates", "tried"),
     "bid_windows": ("job_id", "state", "closes_at", "offer_until", "winner", "tried", "options", "reasons", "created"),
     "bids": ("job_id", "cluster", "answered", "will_run", "eta_seconds", "cost", "valid_until"),
     "users": ("name", "token_hash", "created"),
@@ -97,6 +112,12 @@ class ClusterRecord:
 
 @dataclass(frozen=True)
 class JobRecord:
+    """A job: `state` is where it is in the queue (pending, accepted, closed), `status` what its cluster's agent
+    last reported of it (see JOB_STATUSES), with the local id, exit code, reason and times that came with it.
+
+    `owners` are the hashes of the tokens it was submitted with (who may see and cancel it), `candidates` the
+    clusters that fitted when it was submitted, `tried` those that refused it, in order."""
+
     id: int
     cluster: str
     name: str
@@ -104,6 +125,44 @@ class JobRecord:
     state: str
     submitted: float
     accepted: float | None
+    status: str = ""
+    local_id: str = ""
+    exit_code: int | None = None
+    reason: str = ""
+    updated: float | None = None
+    started: float | None = None
+    ended: float | None = None
+    cancel_requested: float | None = None
+    owners: tuple[str, ...] = ()
+    candidates: tuple[str, ...] = ()
+    tried: tuple[str, ...] = ()
+
+    @property
+    def final(self) -> bool:
+        return self.status in FINAL_STATUSES
+
+
+JOB_COLUMNS = ("id, cluster, name, jobspec, state, submitted, accepted, status, local_id, exit_code, reason, "
+               "updated, started, ended, cancel_requested, owners, candidates, tried")
+
+
+def job_from_row(row) -> JobRecord:
+    """A JobRecord from a row of JOB_COLUMNS, as both backends read them."""
+    return JobRecord(id=row[0], cluster=row[1], name=row[2], jobspec=row[3], state=row[4], submitted=row[5],
+                     accepted=row[6], status=row[7] or "", local_id=row[8] or "", exit_code=row[9],
+                     reason=row[10] or "", updated=row[11], started=row[12], ended=row[13],
+                     cancel_requested=row[14], owners=tuple(json.loads(row[15] or "[]")),
+                     candidates=tuple(json.loads(row[16] or "[]")), tried=tuple(json.loads(row[17] or "[]")))
+
+
+@dataclass(frozen=True)
+class JobReport:
+    """What an agent says of one of its cluster's jobs: the new status and what came with it."""
+
+    status: str
+    local_id: str = ""
+    exit_code: int | None = None
+    reason: str = ""
 
 
 @dataclass(frozen=True)
@@ -154,6 +213,25 @@ class ClusterGraphs:
             return None
         main = graphs.pop("")
         return cls(cluster=cluster, graph=main, subsystems=graphs)
+
+
+def report_changes(job: JobRecord, report: JobReport, now: float) -> dict[str, object]:
+    """The columns a report changes on `job` (empty: it changes nothing), the same rule on every backend."""
+    if job.final or job.state == CLOSED:
+        return {}
+    changes: dict[str, object] = {"status": report.status, "updated": now}
+    if report.local_id:
+        changes["local_id"] = report.local_id
+    if report.reason:
+        changes["reason"] = report.reason
+    if report.status == RUNNING and job.started is None:
+        changes["started"] = now
+    if report.status in FINAL_STATUSES:
+        changes["ended"] = now
+        changes["exit_code"] = report.exit_code
+        if job.state == PENDING:
+            changes["state"] = CLOSED
+    return changes
 
 
 class Store(abc.ABC):
@@ -257,10 +335,12 @@ class Store(abc.ABC):
 
     # -- jobs -----------------------------------------------------------------------------------------------------
     @abc.abstractmethod
-    def add_job(self, cluster: str, name: str, jobspec: str, user: str = "") -> int | None:
+    def add_job(self, cluster: str, name: str, jobspec: str, user: str = "", owners: Sequence[str] = (),
+                candidates: Sequence[str] = ()) -> int | None:
         """Queue a job for a cluster and return its id; None (nothing written) when the cluster is gone.
 
-        `user` is the user who submitted it with a user token ("" for a cluster token).
+        `user` is the user who submitted it with a user token ("" for a cluster token), `owners` the hashes of the
+        tokens it came with, `candidates` the clusters that fitted it.
 
         Raises JobIdsExhausted, with nothing written, when the id would exceed MAX_JOB_ID.
         """
@@ -275,6 +355,11 @@ class Store(abc.ABC):
         """
 
     @abc.abstractmethod
+    def pending_job_texts(self, cluster: str, limit: int = 0, lease_seconds: float = 0.0) -> list[tuple[int, str]]:
+        """As pending_jobs, each job as (id, the JSON text ReceiveJobs carries), written by the database: draining a
+        queue then costs no Python work per job."""
+
+    @abc.abstractmethod
     def accept_jobs(self, cluster: str, ids: Sequence[int]) -> list[int]:
         """Mark those of `ids` that are this cluster's pending jobs as accepted; return the ids that changed.
 
@@ -284,6 +369,39 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def list_jobs(self, cluster: str, state: str = "", after_id: int = 0, limit: int = 100) -> list[JobRecord]:
         """The cluster's jobs with id > after_id in id order; state "" means all."""
+
+    @abc.abstractmethod
+    def get_job(self, job_id: int) -> JobRecord | None: ...
+
+    @abc.abstractmethod
+    def report_job(self, cluster: str, job_id: int, report: JobReport) -> JobRecord | None:
+        """Record what the cluster's agent says of one of its jobs and return the job as it is now; None when the
+        job is not this cluster's (or retired).
+
+        A pending job reported failed or cancelled is closed (never delivered again); a job whose status is final
+        keeps it (the report changes nothing). `submitted` records the local id, `running` the start time, a final
+        status the end time, exit code and reason.
+        """
+
+    @abc.abstractmethod
+    def requeue_job(self, job_id: int, from_cluster: str, to_cluster: str, reason: str) -> bool:
+        """Hand a pending job that `from_cluster` refused to `to_cluster` (added to `tried`, lease and status
+        cleared); False, with nothing written, when it is no longer `from_cluster`'s pending job or `to_cluster` is
+        gone."""
+
+    @abc.abstractmethod
+    def cancel_job(self, job_id: int) -> JobRecord | None:
+        """Cancel a job: a pending one is withdrawn at once (closed, cancelled); an accepted one whose status is not
+        final is marked for its agent to cancel (`cancel_requested`). Returns the job as it is now."""
+
+    @abc.abstractmethod
+    def cancel_requests(self, cluster: str) -> list[JobRecord]:
+        """The cluster's accepted jobs marked for cancelling whose status is not final yet, by id."""
+
+    @abc.abstractmethod
+    def owned_jobs(self, token_hashes: Sequence[str], after_id: int = 0, limit: int = 100) -> list[JobRecord]:
+        """Jobs submitted with any of these token hashes, id > after_id in id order, retired ones included (a
+        user's job outlives its cluster)."""
 
     @abc.abstractmethod
     def count_jobs(self, cluster: str | None = None, state: str = "") -> int: ...
@@ -372,7 +490,8 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     def active_jobs(self, clusters: Sequence[str]) -> dict[str, int]:
-        """Jobs assigned to each of `clusters` and not finished (pending or accepted); clusters with none left out."""
+        """Jobs assigned to each of `clusters` and not finished (pending, or accepted and not reported ended by the
+        cluster's agent); clusters with none left out."""
 
     @abc.abstractmethod
     def close(self) -> None: ...

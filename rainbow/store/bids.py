@@ -67,14 +67,16 @@ class BidStore:
         raise NotImplementedError
 
     def add_bidding_job(self, name: str, jobspec: str, candidates: Sequence[str], closes_at: float,
-                        options: dict[str, Any], user: str = "") -> int:
+                        options: dict[str, Any], user: str = "", owners: Sequence[str] = ()) -> int:
         """Queue a job with no cluster yet and open its bid window to `candidates` (recording the user who
         submitted it, if one did); returns the job id."""
         now = time.time()
 
         def work(execute: Execute) -> int:
-            (jobid,) = execute("INSERT INTO jobs (cluster, name, jobspec, state, submitted) VALUES ('', ?, ?, ?, ?) "
-                               "RETURNING id", (name, jobspec, PENDING, now)).fetchone()
+            (jobid,) = execute("INSERT INTO jobs (cluster, name, jobspec, state, submitted, owners, candidates) "
+                               "VALUES ('', ?, ?, ?, ?, ?, ?) RETURNING id",
+                               (name, jobspec, PENDING, now, json.dumps(sorted(set(owners))),
+                                json.dumps(list(candidates)))).fetchone()
             if jobid > MAX_JOB_ID:
                 raise JobIdsExhausted(f"job id {jobid} does not fit the wire format (int32)")
             execute("INSERT INTO bid_windows (job_id, state, closes_at, options, created) VALUES (?, ?, ?, ?, ?)",

@@ -13,6 +13,7 @@ finds it no longer pending), a submit takes a key-share lock on its cluster row 
 from __future__ import annotations
 
 import contextlib
+import json
 import hashlib
 import time
 import urllib.parse
@@ -22,9 +23,10 @@ import psycopg
 from psycopg import errors as pg_errors
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from rainbow.store.base import (ACCEPTED, CLUSTER_SECRET, CLUSTER_TOKEN, COPY_TABLES, MAX_JOB_ID, PENDING, USER_TOKEN,
-                                AuditEntry, AuditRecord, Changes, ClusterGraphs, ClusterRecord, GroupRecord,
-                                JobIdsExhausted, JobRecord, Leadership, Store, StoreError, UserRecord)
+from rainbow.store.base import (ACCEPTED, CANCELLED, CLOSED, CLUSTER_SECRET, CLUSTER_TOKEN, COPY_TABLES, FINAL_STATUSES,
+                                JOB_COLUMNS, MAX_JOB_ID, PENDING, USER_TOKEN, AuditEntry, AuditRecord, Changes,
+                                ClusterGraphs, ClusterRecord, GroupRecord, JobIdsExhausted, JobRecord, JobReport,
+                                Leadership, Store, StoreError, UserRecord, job_from_row, report_changes)
 from rainbow.store.bids import BidStore
 from rainbow.store.schema import bring_to_schema, load_schema
 
@@ -36,7 +38,11 @@ RETRY_SECONDS = 10.0
 CONNECT_TIMEOUT = 10
 # A key no other application is likely to use, held while a store's schema is created or upgraded.
 _SCHEMA_LOCK = 0x7261696E626F77  # "rainbow"
-_JOB_COLUMNS = "id, cluster, name, jobspec, state, submitted, accepted"
+_JOB_COLUMNS = JOB_COLUMNS
+_FINAL = list(FINAL_STATUSES)
+# A job as ReceiveJobs carries it (protocol.md: these five keys, always), made by the database in the same pass.
+_WIRE_COLUMNS = ("id, json_build_object('id', id, 'cluster', cluster, 'name', name, 'jobspec', jobspec, "
+                 "'command', '')::text")
 _RETRYABLE = (pg_errors.SerializationFailure, pg_errors.DeadlockDetected)
 
 
@@ -50,9 +56,7 @@ def redact(url: str) -> str:
     return urllib.parse.urlunsplit(parts._replace(netloc=f"{user}:***@{netloc[-1]}"))
 
 
-def _job(row: tuple) -> JobRecord:
-    return JobRecord(id=row[0], cluster=row[1], name=row[2], jobspec=row[3], state=row[4], submitted=row[5],
-                     accepted=row[6])
+_job = job_from_row
 
 
 def _lock_key(name: str) -> int:
@@ -358,13 +362,15 @@ class PostgreSQLStore(BidStore, Store):
         return dict(rows)
 
     # -- jobs -------------------------------------------------------------------------------------------------
-    def add_job(self, cluster: str, name: str, jobspec: str, user: str = "") -> int | None:
+    def add_job(self, cluster: str, name: str, jobspec: str, user: str = "", owners: Sequence[str] = (),
+                candidates: Sequence[str] = ()) -> int | None:
         def work(conn) -> int | None:
             # The key-share lock on the cluster row makes a concurrent delete wait until this job is committed
             # (and then remove it with the cluster's other pending jobs).
-            row = conn.execute("INSERT INTO jobs (cluster, name, jobspec, state, submitted) "
-                               "SELECT name, %s, %s, %s, %s FROM clusters WHERE name = %s FOR KEY SHARE "
-                               "RETURNING id", (name, jobspec, PENDING, time.time(), cluster)).fetchone()
+            row = conn.execute("INSERT INTO jobs (cluster, name, jobspec, state, submitted, owners, candidates) "
+                               "SELECT name, %s, %s, %s, %s, %s, %s FROM clusters WHERE name = %s FOR KEY SHARE "
+                               "RETURNING id", (name, jobspec, PENDING, time.time(), json.dumps(sorted(set(owners))),
+                                                json.dumps(list(candidates)), cluster)).fetchone()
             if row is None:
                 return None
             if row[0] > MAX_JOB_ID:  # raising rolls the insert back
@@ -376,6 +382,12 @@ class PostgreSQLStore(BidStore, Store):
         return self._write(work, pipeline=not user)
 
     def pending_jobs(self, cluster: str, limit: int = 0, lease_seconds: float = 0.0) -> list[JobRecord]:
+        return [_job(row) for row in self._pending(cluster, limit, lease_seconds, _JOB_COLUMNS)]
+
+    def pending_job_texts(self, cluster: str, limit: int = 0, lease_seconds: float = 0.0) -> list[tuple[int, str]]:
+        return self._pending(cluster, limit, lease_seconds, _WIRE_COLUMNS)
+
+    def _pending(self, cluster: str, limit: int, lease_seconds: float, columns: str) -> list[tuple]:
         size = limit if limit > 0 else None
         if lease_seconds > 0:
             def work(conn) -> list[tuple]:
@@ -384,14 +396,13 @@ class PostgreSQLStore(BidStore, Store):
                     f"UPDATE jobs SET leased_until = (SELECT t FROM now) + %s WHERE id IN ("
                     "SELECT id FROM jobs WHERE cluster = %s AND state = %s AND retired = 0 "
                     "AND (leased_until IS NULL OR leased_until <= (SELECT t FROM now)) "
-                    f"ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED) RETURNING {_JOB_COLUMNS}",
+                    f"ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED) RETURNING {columns}",
                     (lease_seconds, cluster, PENDING, size)).fetchall()
 
-            return sorted((_job(row) for row in self._write(work, pipeline=True)), key=lambda job: job.id)
-        rows = self._read(lambda c: c.execute(f"SELECT {_JOB_COLUMNS} FROM jobs WHERE cluster = %s AND state = %s "
+            return sorted(self._write(work, pipeline=True), key=lambda row: row[0])
+        return self._read(lambda c: c.execute(f"SELECT {columns} FROM jobs WHERE cluster = %s AND state = %s "
                                               "AND retired = 0 ORDER BY id LIMIT %s",
                                               (cluster, PENDING, size)).fetchall())
-        return [_job(row) for row in rows]
 
     def accept_jobs(self, cluster: str, ids: Sequence[int]) -> list[int]:
         wanted = sorted({int(i) for i in ids})
@@ -411,6 +422,68 @@ class PostgreSQLStore(BidStore, Store):
         args.append(limit if limit > 0 else None)
         return [_job(row) for row in self._read(lambda c: c.execute(sql, args).fetchall())]
 
+    def get_job(self, job_id: int) -> JobRecord | None:
+        row = self._read(lambda c: c.execute(f"SELECT {_JOB_COLUMNS} FROM jobs WHERE id = %s",
+                                             (job_id,)).fetchone())
+        return _job(row) if row else None
+
+    def report_job(self, cluster: str, job_id: int, report: JobReport) -> JobRecord | None:
+        def work(conn) -> JobRecord | None:
+            row = conn.execute(f"SELECT {_JOB_COLUMNS} FROM jobs WHERE id = %s AND cluster = %s AND retired = 0 "
+                               "FOR UPDATE", (job_id, cluster)).fetchone()
+            if row is None:
+                return None
+            changes = report_changes(_job(row), report, time.time())
+            if not changes:
+                return _job(row)
+            # The column names come from report_changes, never from input.
+            assignments = ", ".join(f"{column} = %s" for column in changes)
+            return _job(conn.execute(f"UPDATE jobs SET {assignments} WHERE id = %s RETURNING {_JOB_COLUMNS}",
+                                     (*changes.values(), job_id)).fetchone())
+
+        return self._write(work)
+
+    def requeue_job(self, job_id: int, from_cluster: str, to_cluster: str, reason: str) -> bool:
+        def work(conn) -> bool:
+            row = conn.execute("SELECT tried FROM jobs WHERE id = %s AND cluster = %s AND state = %s AND retired = 0 "
+                               "FOR UPDATE", (job_id, from_cluster, PENDING)).fetchone()
+            if row is None or conn.execute("SELECT 1 FROM clusters WHERE name = %s FOR KEY SHARE",
+                                           (to_cluster,)).fetchone() is None:
+                return False
+            tried = json.dumps([*json.loads(row[0] or "[]"), from_cluster])
+            conn.execute("UPDATE jobs SET cluster = %s, tried = %s, reason = %s, status = '', local_id = '', "
+                         "leased_until = NULL, updated = %s WHERE id = %s",
+                         (to_cluster, tried, reason, time.time(), job_id))
+            return True
+
+        return self._write(work)
+
+    def cancel_job(self, job_id: int) -> JobRecord | None:
+        def work(conn) -> JobRecord | None:
+            now = time.time()
+            conn.execute("UPDATE jobs SET state = %s, status = %s, ended = %s, updated = %s, cancel_requested = %s "
+                         "WHERE id = %s AND state = %s", (CLOSED, CANCELLED, now, now, now, job_id, PENDING))
+            conn.execute("UPDATE jobs SET cancel_requested = %s WHERE id = %s AND state = %s "
+                         "AND status <> ALL(%s) AND cancel_requested IS NULL", (now, job_id, ACCEPTED, _FINAL))
+            row = conn.execute(f"SELECT {_JOB_COLUMNS} FROM jobs WHERE id = %s", (job_id,)).fetchone()
+            return _job(row) if row else None
+
+        return self._write(work)
+
+    def cancel_requests(self, cluster: str) -> list[JobRecord]:
+        rows = self._read(lambda c: c.execute(
+            f"SELECT {_JOB_COLUMNS} FROM jobs WHERE cluster = %s AND state = %s AND retired = 0 "
+            "AND cancel_requested IS NOT NULL AND status <> ALL(%s) ORDER BY id", (cluster, ACCEPTED, _FINAL)
+        ).fetchall())
+        return [_job(row) for row in rows]
+
+    def owned_jobs(self, token_hashes: Sequence[str], after_id: int = 0, limit: int = 100) -> list[JobRecord]:
+        wanted = sorted(set(token_hashes))
+        rows = self._read(lambda c: c.execute(
+            f"SELECT {_JOB_COLUMNS} FROM jobs WHERE id > %s AND owners::jsonb ?| %s ORDER BY id LIMIT %s",
+            (after_id, wanted, limit if limit > 0 else None)).fetchall())
+        return [_job(row) for row in rows]
+
     def count_jobs(self, cluster: str | None = None, state: str = "") -> int:
         sql = "SELECT COUNT(*) FROM jobs WHERE retired = 0"
         args: list[Any] = []
@@ -424,8 +497,8 @@ class PostgreSQLStore(BidStore, Store):
 
     def active_jobs(self, clusters: Sequence[str]) -> dict[str, int]:
         rows = self._read(lambda c: c.execute(
-            "SELECT cluster, COUNT(*) FROM jobs WHERE retired = 0 AND state IN (%s, %s) AND cluster = ANY(%s) "
-            "GROUP BY cluster", (PENDING, ACCEPTED, list(clusters))).fetchall())
+            "SELECT cluster, COUNT(*) FROM jobs WHERE retired = 0 AND state IN (%s, %s) AND status <> ALL(%s) "
+            "AND cluster = ANY(%s) GROUP BY cluster", (PENDING, ACCEPTED, _FINAL, list(clusters))).fetchall())
         return {cluster: count for cluster, count in rows}
 
 

@@ -18,9 +18,10 @@ import time
 from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
-from rainbow.store.base import (ACCEPTED, CLUSTER_SECRET, CLUSTER_TOKEN, COPY_TABLES, MAX_JOB_ID, PENDING, USER_TOKEN,
-                                AuditEntry, AuditRecord, Changes, ClusterGraphs, ClusterRecord, GroupRecord,
-                                JobIdsExhausted, JobRecord, Leadership, Store, StoreError, UserRecord)
+from rainbow.store.base import (ACCEPTED, CANCELLED, CLOSED, CLUSTER_SECRET, CLUSTER_TOKEN, COPY_TABLES, FINAL_STATUSES,
+                                JOB_COLUMNS, MAX_JOB_ID, PENDING, USER_TOKEN, AuditEntry, AuditRecord, Changes,
+                                ClusterGraphs, ClusterRecord, GroupRecord, JobIdsExhausted, JobRecord, JobReport,
+                                Leadership, Store, StoreError, UserRecord, job_from_row, report_changes)
 from rainbow.store.bids import BidStore
 from rainbow.store.schema import bring_to_schema, load_schema
 
@@ -28,12 +29,11 @@ BUSY_TIMEOUT_MS = 10_000
 SCHEMA_FILE = "data/store-schema.yaml"
 
 
-def _job(row: sqlite3.Row | tuple) -> JobRecord:
-    return JobRecord(id=row[0], cluster=row[1], name=row[2], jobspec=row[3], state=row[4], submitted=row[5],
-                     accepted=row[6])
-
-
-_JOB_COLUMNS = "id, cluster, name, jobspec, state, submitted, accepted"
+_job = job_from_row
+_JOB_COLUMNS = JOB_COLUMNS
+_FINAL = ", ".join(f"'{status}'" for status in FINAL_STATUSES)
+# A job as ReceiveJobs carries it (protocol.md: these five keys, always), made by the database in the same pass.
+_WIRE_COLUMNS = "id, json_object('id', id, 'cluster', cluster, 'name', name, 'jobspec', jobspec, 'command', '')"
 
 
 def _create_private(path: str) -> None:
@@ -313,11 +313,13 @@ class SQLiteStore(BidStore, Store):
         return dict(rows)
 
     # -- jobs -------------------------------------------------------------------------------------------------
-    def add_job(self, cluster: str, name: str, jobspec: str, user: str = "") -> int | None:
+    def add_job(self, cluster: str, name: str, jobspec: str, user: str = "", owners: Sequence[str] = (),
+                candidates: Sequence[str] = ()) -> int | None:
         with self._write() as db:
-            cursor = db.execute("INSERT INTO jobs (cluster, name, jobspec, state, submitted) "
-                                "SELECT ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM clusters WHERE name = ?)",
-                                (cluster, name, jobspec, PENDING, time.time(), cluster))
+            cursor = db.execute("INSERT INTO jobs (cluster, name, jobspec, state, submitted, owners, candidates) "
+                                "SELECT ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM clusters WHERE name = ?)",
+                                (cluster, name, jobspec, PENDING, time.time(), json.dumps(sorted(set(owners))),
+                                 json.dumps(list(candidates)), cluster))
             if cursor.rowcount != 1:
                 return None
             if cursor.lastrowid > MAX_JOB_ID:  # raising rolls the insert back
@@ -327,20 +329,24 @@ class SQLiteStore(BidStore, Store):
             return cursor.lastrowid
 
     def pending_jobs(self, cluster: str, limit: int = 0, lease_seconds: float = 0.0) -> list[JobRecord]:
+        return [_job(row) for row in self._pending(cluster, limit, lease_seconds, _JOB_COLUMNS)]
+
+    def pending_job_texts(self, cluster: str, limit: int = 0, lease_seconds: float = 0.0) -> list[tuple[int, str]]:
+        return self._pending(cluster, limit, lease_seconds, _WIRE_COLUMNS)
+
+    def _pending(self, cluster: str, limit: int, lease_seconds: float, columns: str) -> list[tuple]:
         if lease_seconds > 0:
             now = time.time()
             with self._write() as db:
                 rows = db.execute(f"UPDATE jobs SET leased_until = ? WHERE id IN (SELECT id FROM jobs "
                                   "WHERE cluster = ? AND state = ? AND retired = 0 "
                                   "AND (leased_until IS NULL OR leased_until <= ?) ORDER BY id LIMIT ?) "
-                                  f"RETURNING {_JOB_COLUMNS}",
+                                  f"RETURNING {columns}",
                                   (now + lease_seconds, cluster, PENDING, now, limit if limit > 0 else -1)).fetchall()
-            return sorted((_job(row) for row in rows), key=lambda job: job.id)
+            return sorted(rows, key=lambda row: row[0])
         with self._single() as db:
-            rows = db.execute(f"SELECT {_JOB_COLUMNS} FROM jobs WHERE cluster = ? AND state = ? AND retired = 0 "
-                              "ORDER BY id LIMIT ?",
-                              (cluster, PENDING, limit if limit > 0 else -1)).fetchall()
-        return [_job(row) for row in rows]
+            return db.execute(f"SELECT {columns} FROM jobs WHERE cluster = ? AND state = ? AND retired = 0 "
+                              "ORDER BY id LIMIT ?", (cluster, PENDING, limit if limit > 0 else -1)).fetchall()
 
     def accept_jobs(self, cluster: str, ids: Sequence[int]) -> list[int]:
         wanted = json.dumps(sorted({int(i) for i in ids}))
@@ -362,6 +368,61 @@ class SQLiteStore(BidStore, Store):
             rows = db.execute(sql, args).fetchall()
         return [_job(row) for row in rows]
 
+    def get_job(self, job_id: int) -> JobRecord | None:
+        with self._single() as db:
+            row = db.execute(f"SELECT {_JOB_COLUMNS} FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        return _job(row) if row else None
+
+    def report_job(self, cluster: str, job_id: int, report: JobReport) -> JobRecord | None:
+        with self._write() as db:
+            row = db.execute(f"SELECT {_JOB_COLUMNS} FROM jobs WHERE id = ? AND cluster = ? AND retired = 0",
+                             (job_id, cluster)).fetchone()
+            if row is None:
+                return None
+            changes = report_changes(_job(row), report, time.time())
+            if changes:
+                # The column names come from report_changes, never from input.
+                assignments = ", ".join(f"{column} = ?" for column in changes)
+                db.execute(f"UPDATE jobs SET {assignments} WHERE id = ?", (*changes.values(), job_id))
+            return _job(db.execute(f"SELECT {_JOB_COLUMNS} FROM jobs WHERE id = ?", (job_id,)).fetchone())
+
+    def requeue_job(self, job_id: int, from_cluster: str, to_cluster: str, reason: str) -> bool:
+        with self._write() as db:
+            row = db.execute("SELECT tried FROM jobs WHERE id = ? AND cluster = ? AND state = ? AND retired = 0",
+                             (job_id, from_cluster, PENDING)).fetchone()
+            if row is None or not db.execute("SELECT 1 FROM clusters WHERE name = ?", (to_cluster,)).fetchone():
+                return False
+            tried = json.dumps([*json.loads(row[0] or "[]"), from_cluster])
+            db.execute("UPDATE jobs SET cluster = ?, tried = ?, reason = ?, status = '', local_id = '', "
+                       "leased_until = NULL, updated = ? WHERE id = ?",
+                       (to_cluster, tried, reason, time.time(), job_id))
+        return True
+
+    def cancel_job(self, job_id: int) -> JobRecord | None:
+        now = time.time()
+        with self._write() as db:
+            db.execute("UPDATE jobs SET state = ?, status = ?, ended = ?, updated = ?, cancel_requested = ? "
+                       "WHERE id = ? AND state = ?", (CLOSED, CANCELLED, now, now, now, job_id, PENDING))
+            db.execute(f"UPDATE jobs SET cancel_requested = ? WHERE id = ? AND state = ? AND status NOT IN ({_FINAL}) "
+                       "AND cancel_requested IS NULL", (now, job_id, ACCEPTED))
+            row = db.execute(f"SELECT {_JOB_COLUMNS} FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        return _job(row) if row else None
+
+    def cancel_requests(self, cluster: str) -> list[JobRecord]:
+        with self._single() as db:
+            rows = db.execute(f"SELECT {_JOB_COLUMNS} FROM jobs WHERE cluster = ? AND state = ? AND retired = 0 "
+                              f"AND cancel_requested IS NOT NULL AND status NOT IN ({_FINAL}) ORDER BY id",
+                              (cluster, ACCEPTED)).fetchall()
+        return [_job(row) for row in rows]
+
+    def owned_jobs(self, token_hashes: Sequence[str], after_id: int = 0, limit: int = 100) -> list[JobRecord]:
+        wanted = json.dumps(sorted(set(token_hashes)))
+        with self._single() as db:
+            rows = db.execute(f"SELECT {_JOB_COLUMNS} FROM jobs WHERE id > ? AND EXISTS (SELECT 1 FROM "
+                              "json_each(jobs.owners) AS o WHERE o.value IN (SELECT value FROM json_each(?))) "
+                              "ORDER BY id LIMIT ?", (after_id, wanted, limit if limit > 0 else -1)).fetchall()
+        return [_job(row) for row in rows]
+
     def count_jobs(self, cluster: str | None = None, state: str = "") -> int:
         sql = "SELECT COUNT(*) FROM jobs WHERE retired = 0"
         args: list = []
@@ -377,6 +438,7 @@ class SQLiteStore(BidStore, Store):
     def active_jobs(self, clusters: Sequence[str]) -> dict[str, int]:
         with self._single() as db:
             rows = db.execute("SELECT cluster, COUNT(*) FROM jobs WHERE retired = 0 AND state IN (?, ?) "
+                              f"AND status NOT IN ({_FINAL}) "
                               "AND cluster IN (SELECT value FROM json_each(?)) GROUP BY cluster",
                               (PENDING, ACCEPTED, json.dumps(list(clusters)))).fetchall()
         return {cluster: count for cluster, count in rows}

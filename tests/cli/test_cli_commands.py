@@ -362,7 +362,8 @@ def test_jobs_follows_pages(cluster_config, fake):
     assert [job["id"] for job in data["jobs"]] == ids
     assert len([s for s in fake.sent if s.DESCRIPTOR.name == "ListJobsRequest"]) == 3
     text = run("jobs", "--config-path", cluster_config, "--host", fake.address).stdout.splitlines()
-    assert text[0].split("\t") == ["ID", "STATE", "SUBMITTED", "ACCEPTED", "NAME"]
+    assert text[0].split("\t") == ["ID", "STATE", "STATUS", "CLUSTER", "LOCAL", "EXIT", "SUBMITTED", "ACCEPTED", "ENDED",
+                                    "NAME"]
     assert text[1].split("\t")[:2] == [str(ids[0]), "accepted"] and len(text) == 6
 
 
@@ -385,3 +386,30 @@ def test_tls_settings_from_environment_are_checked(cluster_config, fake, tmp_pat
     line = failed_one_line(run("receive", "--config-path", cluster_config, "--host", fake.address,
                                env={"RAINBOW_TLS_CA": str(tmp_path / "missing-ca.pem")}))
     assert "missing-ca.pem" in line
+
+
+def test_user_view_job_and_cancel(cluster_config, fake, tmp_path):
+    ids = _queue(fake, 2)
+    blue = fake.register("blue")
+    with fake.client() as client:
+        theirs = client.submit({"version": 1, "resources": [{"type": "node", "count": 1}],
+                                "tasks": [{"command": ["true"], "slot": "default", "count": {"per_slot": 1}}]},
+                               [("blue", blue.token)]).jobid
+        assert client.accept("red", fake.red.secret, ids[1:]) == "RESULT_TYPE_SUCCESS"
+    user = write_config(tmp_path / "user.yaml", clusters=[{"name": "red", "token": fake.red.token}])
+    listed = json.loads(run("jobs", "--json", "--config-path", user, "--host", fake.address).stdout)
+    assert [job["id"] for job in listed["jobs"]] == ids and theirs not in ids
+    shown = run("job", str(ids[0]), "--config-path", user, "--host", fake.address).stdout.splitlines()
+    assert f"id: {ids[0]}" in shown and "state: pending" in shown and "status: -" in shown
+    hidden = run("job", str(theirs), "--config-path", user, "--host", fake.address)
+    assert hidden.exit_code == 1 and f"job {theirs}: no such job among yours" in hidden.output
+    withdrawn = run("cancel", str(ids[0]), "--config-path", user, "--host", fake.address)
+    assert withdrawn.stdout.strip() == f"job {ids[0]} withdrawn: it was still queued for cluster red"
+    requested = run("cancel", str(ids[1]), "--config-path", user, "--host", fake.address, "--json")
+    assert json.loads(requested.stdout)["outcome"] == "requested"
+    # The cluster's view (secret in its config) shows the same jobs with their new states.
+    text = run("jobs", "--config-path", cluster_config, "--host", fake.address).stdout.splitlines()
+    rows = {line.split("\t")[0]: line.split("\t") for line in text[1:]}
+    assert rows[str(ids[0])][1:3] == ["closed", "cancelled"]
+    assert rows[str(ids[1])][1:3] == ["accepted", "- (cancel requested)"]
+    assert run("jobs", "--config-path", tmp_path / "none.yaml", "--host", fake.address).exit_code == 2

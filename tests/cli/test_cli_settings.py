@@ -1,4 +1,4 @@
-"""One settings layer: every command (serve and the pollers too) takes a setting from the flag, else its RAINBOW_*
+"""One settings layer: every command (serve and the agent too) takes a setting from the flag, else its RAINBOW_*
 variable, else the config file, else the default, and --help says where each comes from."""
 from __future__ import annotations
 
@@ -159,8 +159,8 @@ def test_register_save_stores_the_host_used(rainbow_server, tmp_path):
     assert received.output.strip() == "no jobs queued for cluster red"
 
 
-def test_poller_help_names_its_settings():
-    done = subprocess.run([sys.executable, str(REPO / "examples" / "flux_poller.py"), "-h"],
+def test_agent_help_names_its_settings():
+    done = subprocess.run([sys.executable, "-c", "from rainbow.cli import main; main()", "agent", "-h"],
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     text = " ".join(done.stdout.split())

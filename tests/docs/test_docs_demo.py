@@ -36,6 +36,9 @@ def test_demo_plays_every_step_and_exits_zero():
     assert any(line.startswith("   rocky-cpu cannot run it: ") and "Rocky Linux 9.3" in line for line in lines)
     assert "   a job that asks for a node with shm storage now fits: rocky-cpu" in lines
     assert "   stopped cleanly (exit 0)" in lines
+    assert any(line.startswith("   the user follows it (rainbow job 2): ") and "completed, exit code 0" in line
+               for line in lines)
+    assert "     job 2: accepted" in lines and "     job 2: completed (exit code 0)" in lines
     assert lines[-1].startswith("Done in ")
     assert "FAILED at" not in done.stdout
     assert not demo_servers()

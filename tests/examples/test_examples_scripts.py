@@ -1,4 +1,4 @@
-"""The example scripts, run as a user runs them, against a real server: register, submit, the pollers in dry run,
+"""The example scripts, run as a user runs them, against a real server: register, submit,
 receive and accept."""
 from __future__ import annotations
 
@@ -78,67 +78,3 @@ def test_receive_with_a_wrong_secret_is_refused(fresh_cluster):
     done = script("receive_accept.py", "--address", address, "--cluster", creds["cluster"], "--secret", "wrong",
                   ok=False)
     assert done.returncode == 1 and "PERMISSION_DENIED" in done.stderr
-
-
-@pytest.mark.parametrize("poller, expected", [
-    ("flux_poller.py", "flux submit --job-name=jobspec-constraint --nodes=2 --ntasks=2 --cores-per-task=2 -- ior"),
-    ("slurm_poller.py", "sbatch --parsable --job-name=jobspec-constraint --nodes=2 --ntasks=2 --cpus-per-task=2 "
-                        "'--wrap=srun ior'"),
-])
-def test_poller_dry_run_prints_the_local_command_and_takes_nothing(fresh_cluster, tmp_path, poller, expected):
-    address, creds = fresh_cluster
-    jobid = int(submit(address, creds, "jobspec-constraint.yaml").stdout.split()[1])
-    config = tmp_path / "rainbow-config.yaml"
-    config.write_text(f"host: {address}\ncluster:\n  name: {creds['cluster']}\n  secret: {creds['secret']}\n")
-    done = script(poller, "--config-path", str(config), "--once", "--dry-run")
-    assert done.stdout.splitlines() == [f"job {jobid} (jobspec-constraint): would run: {expected}"]
-    with RainbowClient(address) as client:  # a dry run accepts nothing: the job is still queued
-        assert [job.id for job in client.receive(creds["cluster"], creds["secret"])] == [jobid]
-
-
-def test_poller_without_credentials_is_a_usage_error(tmp_path):
-    done = script("flux_poller.py", "--config-path", str(tmp_path / "none.yaml"), "--once", "--dry-run", ok=False)
-    assert done.returncode == 2 and "cluster's name and secret" in done.stderr
-
-
-def fake_scheduler(folder: Path, name: str, body: str) -> dict:
-    """An environment whose PATH starts with a `name` script (a stand-in for flux or sbatch)."""
-    folder.mkdir(exist_ok=True)
-    tool = folder / name
-    tool.write_text(f"#!/bin/sh\n{body}\n")
-    tool.chmod(0o755)
-    return {**os.environ, "PATH": f"{folder}{os.pathsep}{os.environ['PATH']}"}
-
-
-def test_poller_accepts_and_hands_each_job_to_the_local_scheduler(fresh_cluster, tmp_path):
-    address, creds = fresh_cluster
-    jobid = int(submit(address, creds, "jobspec-constraint.yaml").stdout.split()[1])
-    calls = tmp_path / "calls"
-    env = fake_scheduler(tmp_path / "bin", "flux", f'echo "$@" >> {calls}; echo f{jobid}abc')
-    done = subprocess.run([sys.executable, str(EXAMPLES / "flux_poller.py"), "--address", address,
-                           "--cluster", creds["cluster"], "--secret", creds["secret"], "--once"],
-                          capture_output=True, text=True, env=env, timeout=60)
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.splitlines() == [
-        "accepted 1 job(s): RESULT_TYPE_SUCCESS",
-        f"job {jobid} (jobspec-constraint): flux submit --job-name=jobspec-constraint --nodes=2 --ntasks=2 "
-        "--cores-per-task=2 -- ior",
-        f"job {jobid}: local id f{jobid}abc",
-    ]
-    assert calls.read_text().split() == ["submit", "--job-name=jobspec-constraint", "--nodes=2", "--ntasks=2",
-                                         "--cores-per-task=2", "--", "ior"]
-    with RainbowClient(address) as client:
-        assert client.receive(creds["cluster"], creds["secret"]) == []
-
-
-def test_a_failed_local_submission_is_reported_and_the_job_stays_accepted(fresh_cluster, tmp_path):
-    address, creds = fresh_cluster
-    jobid = int(submit(address, creds, "jobspec-io.yaml").stdout.split()[1])
-    env = fake_scheduler(tmp_path / "bin", "sbatch", 'echo "sbatch: error: invalid partition" >&2; exit 1')
-    done = subprocess.run([sys.executable, str(EXAMPLES / "slurm_poller.py"), "--address", address,
-                           "--cluster", creds["cluster"], "--secret", creds["secret"], "--once"],
-                          capture_output=True, text=True, env=env, timeout=60)
-    assert done.returncode == 0
-    assert f"job {jobid}: local submission failed (1): sbatch: error: invalid partition" in done.stderr
-    with RainbowClient(address) as client:
-        assert [job.state for job in client.iter_jobs(creds["cluster"], creds["secret"])] == ["accepted"]

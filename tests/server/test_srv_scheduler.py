@@ -189,3 +189,19 @@ def test_unknown_cluster_is_answered_as_a_wrong_secret(tmp_path):
     assert scheduler.delete("red", red.secret) == SUCCESS
     with pytest.raises(PermissionDenied, match="^cluster red: secret is missing or not valid$"):
         scheduler.delete("red", red.secret)
+
+
+def test_jobspecs_that_differ_only_in_their_command_share_one_match(scheduler, monkeypatch):
+    red = scheduler.register("red", "reg", GRAPH)
+    tokens = [("red", red.token)]
+    calls = []
+    real = scheduler.matcher.match
+    monkeypatch.setattr(scheduler.matcher, "match", lambda *a, **k: calls.append(a) or real(*a, **k))
+    for tag in ("a", "b", "c"):
+        assert scheduler.submit(json.dumps(simple_jobspec(1, 1, ["app", tag])), tokens).cluster == "red"
+    assert len(calls) == 1
+    # a different requirement is a different match
+    asks_io = json.loads(json.dumps(simple_jobspec(1, 1, ["app"])))
+    asks_io["resources"]["compute"]["requires"] = [{"name": "io", "field": "type", "match": "shm"}]
+    assert scheduler.submit(json.dumps(asks_io), tokens, satisfy_only=True).clusters == []
+    assert len(calls) == 2

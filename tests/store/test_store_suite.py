@@ -296,11 +296,81 @@ def test_job_ids_past_the_wire_format_are_refused(store):
     from rainbow.store import MAX_JOB_ID, JobIdsExhausted
 
     store.register_cluster("red", "t", "s", "{}")
-    store.load_rows("jobs", [(MAX_JOB_ID, "red", "last", "spec", PENDING, 1.0, None, 0, None)])
+    store.load_rows("jobs", [(MAX_JOB_ID, "red", "last", "spec", PENDING, 1.0, None, 0, None,
+                              "", "", None, "", None, None, None, None, "[]", "[]", "[]")])
     with pytest.raises(JobIdsExhausted):
         store.add_job("red", "one-too-many", "spec")
     assert [j.name for j in store.pending_jobs("red")] == ["last"]
     assert store.count_jobs("red") == 1
+
+
+def test_job_reports_follow_the_lifecycle(store):
+    from rainbow.store import CLOSED, JobReport
+
+    store.register_cluster("red", "t", "s", "{}")
+    store.register_cluster("blue", "t", "s", "{}")
+    jid = store.add_job("red", "j", "spec", owners=["h1", "h2"], candidates=["red", "blue"])
+    job = store.get_job(jid)
+    assert (job.status, job.owners, job.candidates, job.tried) == ("", ("h1", "h2"), ("red", "blue"), ())
+    assert store.report_job("blue", jid, JobReport("submitted", local_id="7")) is None
+    assert store.report_job("red", jid, JobReport("submitted", local_id="7")).local_id == "7"
+    assert store.accept_jobs("red", [jid]) == [jid]
+    running = store.report_job("red", jid, JobReport("running"))
+    assert running.status == "running" and running.started is not None
+    done = store.report_job("red", jid, JobReport("completed", exit_code=3))
+    assert (done.status, done.exit_code, done.local_id, done.state) == ("completed", 3, "7", "accepted")
+    assert done.ended is not None
+    # Final is final: a late report changes nothing.
+    assert store.report_job("red", jid, JobReport("running")).status == "completed"
+    # A pending job reported failed is closed, never delivered again.
+    other = store.add_job("red", "k", "spec")
+    failed = store.report_job("red", other, JobReport("failed", reason="sbatch: error: no"))
+    assert (failed.state, failed.status, failed.reason) == (CLOSED, "failed", "sbatch: error: no")
+    assert store.pending_jobs("red") == []
+    assert store.accept_jobs("red", [other]) == []
+
+
+def test_refused_job_requeued_elsewhere_records_the_clusters_tried(store):
+    store.register_cluster("red", "t", "s", "{}")
+    store.register_cluster("blue", "t", "s", "{}")
+    jid = store.add_job("red", "j", "spec", candidates=["red", "blue"])
+    assert store.pending_jobs("red", lease_seconds=60)
+    assert not store.requeue_job(jid, "blue", "red", "x")
+    assert not store.requeue_job(jid, "red", "green", "x")
+    assert store.requeue_job(jid, "red", "blue", "refused by red: too big")
+    job = store.get_job(jid)
+    assert (job.cluster, job.tried, job.state, job.reason) == ("blue", ("red",), "pending", "refused by red: too big")
+    assert [j.id for j in store.pending_jobs("blue", lease_seconds=60)] == [jid]  # the lease went with the move
+    assert store.pending_jobs("red") == []
+
+
+def test_cancel_withdraws_a_pending_job_and_marks_an_accepted_one(store):
+    from rainbow.store import JobReport
+
+    store.register_cluster("red", "t", "s", "{}")
+    queued = store.add_job("red", "a", "spec")
+    running = store.add_job("red", "b", "spec")
+    store.accept_jobs("red", [running])
+    withdrawn = store.cancel_job(queued)
+    assert (withdrawn.state, withdrawn.status) == ("closed", "cancelled")
+    assert store.pending_jobs("red") == []
+    assert store.accept_jobs("red", [queued]) == []
+    marked = store.cancel_job(running)
+    assert marked.state == "accepted" and marked.cancel_requested is not None and marked.status == ""
+    assert [j.id for j in store.cancel_requests("red")] == [running]
+    store.report_job("red", running, JobReport("cancelled"))
+    assert store.cancel_requests("red") == []
+    assert store.cancel_job(999999) is None
+
+
+def test_owned_jobs_are_those_submitted_with_the_token(store):
+    store.register_cluster("red", "t", "s", "{}")
+    mine = store.add_job("red", "a", "spec", owners=["me", "shared"])
+    theirs = store.add_job("red", "b", "spec", owners=["them"])
+    assert [j.id for j in store.owned_jobs(["me"])] == [mine]
+    assert [j.id for j in store.owned_jobs(["them", "nobody"])] == [theirs]
+    assert [j.id for j in store.owned_jobs(["me", "them"], after_id=mine)] == [theirs]
+    assert store.owned_jobs([]) == []
 
 
 def test_active_jobs_count_pending_and_accepted_of_live_clusters(store):
@@ -313,3 +383,8 @@ def test_active_jobs_count_pending_and_accepted_of_live_clusters(store):
     store.delete_cluster("gone")
     assert store.active_jobs(["red", "blue", "gone", "never"]) == {"red": 3, "blue": 1}
     assert store.active_jobs([]) == {}
+    from rainbow.store import JobReport
+
+    store.report_job("red", red[0], JobReport("completed", exit_code=0))  # ended: no longer in hand
+    store.report_job("red", red[1], JobReport("running"))
+    assert store.active_jobs(["red"]) == {"red": 2}
