@@ -53,7 +53,7 @@ def document(template: Mapping[str, Any], *, base: Mapping[str, Any] | None = No
     schema before anyone writes it."""
     doc: dict[str, Any] = {"version": 1, "templates": []}
     if base:
-        doc.update({k: v for k, v in base.items()})
+        doc.update(base)
         doc["templates"] = [t for t in base.get("templates", []) if t.get("name") != template.get("name")]
     doc["templates"].append(dict(template))
     if limits:
@@ -61,14 +61,16 @@ def document(template: Mapping[str, Any], *, base: Mapping[str, Any] | None = No
     if requirements:
         doc["requirements"] = [*doc.get("requirements", []), *requirements]
     validate("node-templates", doc, "templates")
-    names = [t["name"] for t in doc["templates"]]
+    seen: set[str] = set()
     for i, entry in enumerate(doc["templates"]):
+        if entry["name"] in seen:
+            raise FormatError(f"templates: templates[{i}].name: {entry['name']} is given twice")
+        seen.add(entry["name"])
         if entry["cores"] % entry.get("sockets", 1):
             raise FormatError(f"templates: templates[{i}].cores: {entry['cores']} is not a multiple of sockets "
                               f"({entry.get('sockets', 1)})")
         if entry.get("min_nodes", 0) > entry["max_nodes"]:
             raise FormatError(f"templates: templates[{i}].min_nodes: more than max_nodes ({entry['max_nodes']})")
-    assert len(names) == len(set(names))
     return doc
 
 

@@ -70,3 +70,11 @@ def test_bad_values_are_one_line_naming_the_field(tmp_path):
         lines = done.stderr.strip().splitlines()
         assert field in lines[-1] and lines[-1].startswith("Error: "), (args, done.stderr)
         assert not out.exists()
+
+
+def test_a_file_with_a_name_twice_is_refused(tmp_path):
+    twice = tmp_path / "twice.json"
+    entry = {"name": "a", "instance_type": "c5", "cores": 2, "max_nodes": 1}
+    twice.write_text(json.dumps({"templates": [entry, entry]}))
+    done = run("create", "template", "--name", "b", "--cores", "2", "--max-nodes", "1", "--add-to", twice)
+    assert done.exit_code == 1 and done.stderr.strip() == "Error: templates: templates[1].name: a is given twice"
