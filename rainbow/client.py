@@ -427,6 +427,11 @@ class RainbowClient:
         response = self._call(SCHEDULER, "RegisterSubsystem", request, rainbow_pb2.RegisterResponse)
         return rainbow_pb2.RegisterResponse.ResultType.Name(response.status)
 
+    def register_templates(self, cluster: str, secret: str, templates: str | bytes | Mapping[str, Any]) -> str:
+        """Give a registered cluster node templates (rainbow.graph.templates): sent as its subsystem `templates`,
+        so any client that can register a subsystem can send them."""
+        return self.register_subsystem(cluster, secret, "templates", templates)
+
     def delete(self, cluster: str, secret: str) -> str:
         response = self._call(SCHEDULER, "Delete", rainbow_pb2.DeleteRequest(name=cluster, secret=secret), rainbow_pb2.DeleteResponse)
         return rainbow_pb2.DeleteResponse.ResultType.Name(response.status)

@@ -1,4 +1,5 @@
-"""`compspec create nodes` (a cluster graph from node extraction files) and `compspec create artifact`."""
+"""`compspec create nodes` (a cluster graph from node extraction files), `compspec create template` (node templates
+of an elastic cluster) and `compspec create artifact`."""
 from __future__ import annotations
 
 import json
@@ -41,7 +42,7 @@ def _output(path: str | None) -> Iterator[TextIO]:
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 def create() -> None:
-    """Create a cluster graph or a compatibility artifact."""
+    """Create a cluster graph, node templates or a compatibility artifact."""
 
 
 @create.command("nodes")
@@ -80,6 +81,79 @@ def nodes(cluster_name: str, node_dir: str, output: str | None, fmt: str, attrib
     if output not in (None, "-"):
         click.echo(f"compspec: wrote {fmt} graph of cluster {cluster_name} to {output}: {stats.nodes} nodes, "
                    f"{stats.vertices} vertices, {stats.edges} edges", err=True)
+
+
+def _pairs(items: tuple[str, ...], flag: str) -> dict[str, str]:
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise click.UsageError(f"{flag} {item!r}: expected KEY=VALUE")
+        out[key.strip()] = value
+    return out
+
+
+@create.command("template")
+@click.option("--name", required=True, help="The template's name (a node group or node pool), e.g. c5-4xlarge.")
+@click.option("--instance-type", help="The instance type its nodes are, e.g. c5.4xlarge (default: --name).")
+@click.option("--from-node", type=click.Path(exists=True, dir_okay=False),
+              help="A node extraction file (compspec extract --out) of one such node: its sockets, cores, memory, "
+                   "GPUs and properties; the flags below override them.")
+@click.option("--cores", type=int, help="Cores per node.")
+@click.option("--sockets", type=int, help="Sockets per node (cores are spread over them; default 1).")
+@click.option("--memory-gib", type=int, help="Memory per node in GiB.")
+@click.option("--gpus", type=int, help="GPUs per node.")
+@click.option("--gpu-model", help="The GPUs' model, e.g. A100.")
+@click.option("--label", "labels", multiple=True, metavar="KEY=VALUE", help="A node label; repeatable.")
+@click.option("--property", "properties", multiple=True, metavar="KEY=VALUE", help="A node property; repeatable.")
+@click.option("--cost-per-hour", type=float, help="What one node costs an hour.")
+@click.option("--min-nodes", type=int, help="Nodes that always run (default 0).")
+@click.option("--max-nodes", required=True, type=int, help="The most nodes of this template the cluster may run.")
+@click.option("--startup-seconds", type=float, help="How long a new node takes to start.")
+@click.option("--limit", "limits", multiple=True, metavar="KEY=N",
+              help="A cluster-wide limit over all templates: cores=N, memory_gib=N or gpus=N; repeatable.")
+@click.option("--requirement", "requirements", multiple=True, metavar="'KEY OP [V,...]'",
+              help="A cluster requirement templates must meet, e.g. 'instance_type In c5.4xlarge,c5.9xlarge' "
+                   "(OP: In, NotIn, Exists, DoesNotExist, Gt, Lt); repeatable.")
+@click.option("--add-to", type=click.Path(exists=True, dir_okay=False),
+              help="Add the template to this templates file (one of the same name is replaced).")
+@click.option("--output", "-o", "output", default=None, help="Write the templates here (default: stdout).")
+def template(name: str, instance_type: str | None, from_node: str | None, labels: tuple[str, ...],
+             properties: tuple[str, ...], limits: tuple[str, ...], requirements: tuple[str, ...],
+             add_to: str | None, output: str | None, **sizes) -> None:
+    """Write node templates (JSON) for `rainbow register --templates`, from flags or a node extraction file."""
+    from compspec import templates
+    from compspec.nodes import describe_node
+
+    entry: dict = {"name": name, "instance_type": instance_type or name}
+    if from_node:
+        entry.update(templates.from_node(describe_node(load_node(from_node), from_node)))
+    for key, value in sizes.items():
+        if value is not None:
+            entry[key] = value
+    if labels:
+        entry["labels"] = _pairs(labels, "--label")
+    if properties:
+        entry["properties"] = {**entry.get("properties", {}), **_pairs(properties, "--property")}
+    if "cores" not in entry:
+        raise click.UsageError("--cores (or --from-node) is required")
+    limit_values = {}
+    for key, value in _pairs(limits, "--limit").items():
+        try:
+            limit_values[key] = int(value)
+        except ValueError:
+            raise click.UsageError(f"--limit {key}={value}: not a whole number") from None
+    try:
+        base = templates.read(add_to) if add_to else None
+        doc = templates.document(entry, base=base, limits=limit_values,
+                                 requirements=[templates.parse_requirement(r) for r in requirements])
+    except FormatError as exc:
+        raise click.ClickException(str(exc)) from None
+    with _output(output) as out:
+        out.write(json.dumps(doc, indent=2) + "\n")
+    if output not in (None, "-"):
+        count = len(doc["templates"])
+        click.echo(f"compspec: wrote {count} {'template' if count == 1 else 'templates'} to {output}", err=True)
 
 
 @create.command("artifact")

@@ -178,15 +178,16 @@ def _bin_pack(names, states, ctx):
     return Scores(values, note)
 
 
-COST_KEYS = ("cost_per_node_hour", "cost_per_core_hour", "cost_per_hour")
+COST_KEYS = ("template_cost_per_hour", "cost_per_node_hour", "cost_per_core_hour", "cost_per_hour")
 
 
 @scorer("cheapest")
 def _cheapest(names, states, ctx):
-    """100 x the lowest cost among the candidates / this cluster's cost, the cost being cost_per_node_hour x nodes,
+    """100 x the lowest cost among the candidates / this cluster's cost, the cost being what the template nodes
+    the job would start cost an hour (template_cost_per_hour, set by the server), else cost_per_node_hour x nodes,
     else cost_per_core_hour x cores, else cost_per_hour, times the job's hours (1 when it gives no duration)."""
     hours = (ctx.duration or 3600.0) / 3600.0
-    sizes = {"cost_per_node_hour": max(1.0, ctx.demand.get("node", 0)),
+    sizes = {"template_cost_per_hour": 1.0, "cost_per_node_hour": max(1.0, ctx.demand.get("node", 0)),
              "cost_per_core_hour": max(1.0, ctx.demand.get("core", 0)), "cost_per_hour": 1.0}
     costs: dict[str, float] = {}
     for key in COST_KEYS:
@@ -198,8 +199,14 @@ def _cheapest(names, states, ctx):
     values = {name: 0.0 for name in names}
     for name, cost in costs.items():
         values[name] = 100.0 if cost <= 0 else 100.0 * cheapest / cost
-    return Scores(values, lambda name: f"cost {costs[name]:.4g} for {hours:g} h" if name in costs
-                  else "no cost reported")
+    def note(name: str) -> str:
+        if name not in costs:
+            return "no cost reported"
+        nodes = reported((name,), states, "template_nodes").get(name) if name in templated else None
+        return f"cost {costs[name]:.4g} for {hours:g} h" + (f" on {nodes:g} template nodes" if nodes else "")
+
+    templated = set(reported(names, states, "template_cost_per_hour"))
+    return Scores(values, note)
 
 
 ETA_KEYS = ("eta_seconds", "estimated_wait_seconds", "wait_seconds")
@@ -208,14 +215,25 @@ ETA_KEYS = ("eta_seconds", "estimated_wait_seconds", "wait_seconds")
 @scorer("earliest-start")
 def _earliest_start(names, states, ctx):
     """100 x (60 + the smallest ETA among the candidates) / (60 + this cluster's ETA), ETA being the state's
-    eta_seconds (or estimated_wait_seconds, wait_seconds); 0 when none is reported. The 60 s keeps a few seconds'
+    eta_seconds (or estimated_wait_seconds, wait_seconds) plus template_start_seconds when the job would start
+    template nodes there; 0 when none is reported. The 60 s keeps a few seconds'
     difference from deciding alone."""
     etas = {name: max(0.0, eta) for name, eta in reported(names, states, *ETA_KEYS).items()}
+    starting = {name: max(0.0, s) for name, s in reported(names, states, "template_start_seconds").items()}
+    for name, seconds in starting.items():  # nodes to start first: their start-up comes on top of any wait
+        etas[name] = etas.get(name, 0.0) + seconds
     soonest = min(etas.values(), default=0.0)
     values = {name: 0.0 for name in names}
     for name, eta in etas.items():
         values[name] = 100.0 * (60 + soonest) / (60 + eta)
-    return Scores(values, lambda name: f"ETA {etas[name]:g} s" if name in etas else "no ETA reported")
+
+    def note(name: str) -> str:
+        if name not in etas:
+            return "no ETA reported"
+        started = f" (with {starting[name]:g} s to start template nodes)" if starting.get(name) else ""
+        return f"ETA {etas[name]:g} s{started}"
+
+    return Scores(values, note)
 
 
 def _ordinal(n: int) -> str:

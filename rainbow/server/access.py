@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from typing import Sequence
 
 from compspec.schemas import FormatError
-from rainbow.graph import build_index, parse_graph, parse_subsystem
+from rainbow.graph import build_index, parse_graph
+from rainbow.graph.templates import cluster_index
 from rainbow.server.auth import credential_matches, hash_credential, new_credential
 from rainbow.server.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
 from rainbow.server.limits import check_name, input_errors, require
@@ -242,8 +243,7 @@ class Access:
             if stored is None:
                 raise NotFound(f"cluster {cluster} is not registered")
             try:  # the subsystems stay, so they must fit the new graph before anything is written
-                subsystems = {sub: parse_subsystem(text, sub, graph) for sub, text in stored.subsystems.items()}
-                index = build_index(graph, subsystems)
+                index = cluster_index(graph, stored.subsystems, scheduler._states.get(cluster))
             except FormatError as exc:
                 raise InvalidArgument(f"nodes: the cluster's subsystems do not fit the new graph: {exc}") from None
             revision = self._audited(self.store.replace_graph, cluster, nodes,

@@ -24,9 +24,11 @@ from typing import Any, Mapping, Sequence
 
 from compspec.compat import Mappings
 from compspec.schemas import FormatError
-from rainbow.graph import build_index, parse_graph, parse_subsystem
+from rainbow.graph import build_index, parse_graph
+from rainbow.graph.templates import ElasticIndex, cluster_index, elastic_index
 from rainbow.jobspec import parse_jobspec
 from rainbow.match import Matcher
+from rainbow.match.elastic import Plan
 from rainbow.select import Context, Preset, select
 from rainbow.server.bidding import BID, BidSettings, Bidding, bid_options
 from rainbow.server.cache import GenerationCache, digest
@@ -189,6 +191,7 @@ class Scheduler:
                 for name, text in self.store.states_since(seen.states).items():
                     if name in self._token_hashes:
                         self._states[name] = json.loads(text)
+                        self._recount_templates(name, self._states[name])
             self._seen = now
 
     def _refresh_clusters(self) -> None:
@@ -228,9 +231,14 @@ class Scheduler:
             texts[extra[0]] = extra[1]
         if without is not None:
             texts.pop(without, None)
-        subsystems = {sub: parse_subsystem(text, sub, graph) for sub, text in texts.items()}
-        index = build_index(graph, subsystems)
-        return index
+        return cluster_index(graph, texts, self._states.get(name))
+
+    def _recount_templates(self, name: str, state: Mapping[str, Any]) -> None:
+        """A cluster with templates reports nodes in use through its state: re-count the nodes it may start."""
+        index = self.matcher.get(name)
+        if isinstance(index, ElasticIndex):
+            self.matcher.set(name, elastic_index(index.base, index.tset, state))
+            self._answers.bump()
 
     # -- credentials ------------------------------------------------------------------------------------------
     def _cluster_for_secret(self, name: str, secret: str, field_name: str = "cluster") -> ClusterRecord:
@@ -337,6 +345,8 @@ class Scheduler:
             if not self.store.set_state(cluster, json.dumps(state, sort_keys=True)):
                 raise NotFound(f"cluster {cluster} is not registered")
             self._states[cluster] = state
+        with self._graph_lock:
+            self._recount_templates(cluster, self._states.get(cluster, state))
         log.info("cluster %s: state updated (%d keys)", cluster, len(state))
         return state
 
@@ -377,9 +387,15 @@ class Scheduler:
             raise PermissionDenied(f"cluster {name}: token is missing or not valid")
         return sorted(tokens), retiring
 
-    def _states_of(self, names: Sequence[str]) -> dict[str, dict[str, Any]]:
+    def _states_of(self, names: Sequence[str], plans: Mapping[str, Plan] | None = None) -> dict[str, dict[str, Any]]:
+        """The reported states selection reads; a cluster that would start template nodes for the job also shows
+        their cost and start-up time (template_cost_per_hour, template_start_seconds...)."""
         states = self._states
-        return {name: states[name] for name in names if name in states}
+        out = {name: states[name] for name in names if name in states}
+        for name, plan in (plans or {}).items():
+            if plan.total and name in names:
+                out[name] = {**out.get(name, {}), **plan.state()}
+        return out
 
     def submit(self, jobspec: str, clusters: Sequence[tuple[str, str]], *, name: str = "", algorithm: str = "",
                options: Mapping[str, str] | None = None, satisfy_only: bool = False) -> SubmitOutcome:
@@ -472,16 +488,17 @@ class Scheduler:
         match_key = (shape, tuple(candidates)) if shape is not None else digest(["match", jobspec, *candidates])
         answer = self._answers.get(match_key, generation)
         if answer is None:
+            plans: dict[str, Plan] = {}
             with input_errors("jobspec"):
-                fits, why = self.matcher.match(request, candidates)
-            answer = (tuple(fits), dict(why))
+                fits, why = self.matcher.match(request, candidates, plans)
+            answer = (tuple(fits), dict(why), plans)
             self._answers.put(match_key, generation, answer)
-        matched, reasons = list(answer[0]), dict(answer[1])
+        matched, reasons, plans = list(answer[0]), dict(answer[1]), answer[2]
         if algorithm == BID:
             return self._submit_for_bids(request, jobspec, name, matched, reasons, candidates, options,
                                          satisfy_only, user, owners)
         with input_errors("select_algorithm"):
-            choice = select(algorithm, matched, options=options, states=self._states_of(matched),
+            choice = select(algorithm, matched, options=options, states=self._states_of(matched, plans),
                             parameters=request.parameters, rng=self._rng, context=self._selection_context(request),
                             presets=self.selection.presets)
         if satisfy_only:

@@ -57,6 +57,24 @@ def test_subsystems(store):
     assert dict(store.get_graphs("red").subsystems) == {}
 
 
+def test_node_templates_are_the_subsystem_templates(store):
+    """An elastic cluster's templates are stored as its subsystem `templates`: kept beside the other subsystems,
+    through a graph replaced in place and a reopened store, with the nodes in use the state reports."""
+    templates = '{"templates": [{"name": "c5", "instance_type": "c5", "cores": 8, "max_nodes": 4}]}'
+    store.register_cluster("cloud", "t", "s", "{}")
+    assert store.add_subsystem("cloud", "templates", templates)
+    assert store.add_subsystem("cloud", "io", "{}")
+    assert not store.add_subsystem("cloud", "templates", "{}")
+    assert store.replace_graph("cloud", '{"graph": 2}')
+    assert store.set_state("cloud", '{"templates.c5.in_use": 1}')
+    assert dict(store.get_graphs("cloud").subsystems) == {"io": "{}", "templates": templates}
+    assert store.get_graphs("cloud").graph == '{"graph": 2}'
+    assert store.delete_subsystem("cloud", "templates")
+    assert dict(store.get_graphs("cloud").subsystems) == {"io": "{}"}
+    assert store.add_subsystem("cloud", "templates", templates)
+    assert store.get_states(["cloud"]) == {"cloud": '{"templates.c5.in_use": 1}'}
+
+
 def test_state_replaced(store):
     store.register_cluster("red", "t", "s", "{}")
     assert store.set_state("red", '{"a": 1}')

@@ -74,3 +74,33 @@ def test_a_rotated_registration_secret_is_used_by_every_replica(pair):
     with pytest.raises(PermissionDenied):
         second.register("two", "reg", GRAPH)
     assert second.register("two", "new-secret", GRAPH).status == SUCCESS
+
+
+def test_templates_and_nodes_in_use_are_seen_by_the_other_replica(pair):
+    from rainbow.graph.generate import make_graph
+
+    first, second = pair
+    cloud = first.register("cloud", "reg", json.dumps(make_graph("cloud", [])))
+    tokens = [("cloud", cloud.token)]
+    four = json.dumps(simple_jobspec(4, 32, ["x"]))
+    assert second.submit(four, tokens, satisfy_only=True).clusters == []  # warm cache, no nodes yet
+    templates = {"templates": [{"name": "c5", "instance_type": "c5", "cores": 8, "max_nodes": 4,
+                                "cost_per_hour": 0.5, "startup_seconds": 60}]}
+    assert first.register_subsystem("cloud", cloud.secret, "templates", json.dumps(templates)) == SUCCESS
+    assert second.submit(four, tokens, satisfy_only=True).clusters == ["cloud"]
+    first.update_state("cloud", cloud.secret, json.dumps({"templates.c5.in_use": 1}))
+    refused = second.submit(four, tokens, satisfy_only=True)
+    assert refused.clusters == [] and refused.reasons["cloud"] == "template c5: 4 nodes needed, max_nodes 4, 1 in use"
+    three = json.dumps(simple_jobspec(3, 24, ["x"]))
+    chosen = second.submit(three, tokens, algorithm="earliest-start")
+    assert chosen.cluster == "cloud" and "ETA 60 s (with 60 s to start template nodes)" in chosen.reasons["cloud"]
+    # a graph replaced in place keeps the templates and the nodes in use, on both replicas
+    from rainbow.graph.generate import NodeKind
+    from rainbow.server.access import Access
+
+    Access(first).update_graph("cloud", cloud.secret,
+                               json.dumps(make_graph("cloud", [NodeKind(count=1, cores_per_socket=8)])))
+    for replica in (first, second):
+        assert replica.submit(four, tokens, satisfy_only=True).clusters == ["cloud"]
+        assert replica.submit(json.dumps(simple_jobspec(5, 40, ["x"])), tokens, satisfy_only=True).reasons["cloud"] \
+            == "template c5: 4 nodes needed, max_nodes 4, 1 in use"
