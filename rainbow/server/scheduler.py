@@ -18,6 +18,7 @@ import json
 import logging
 import random
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
@@ -32,8 +33,8 @@ from rainbow.server.auth import credential_matches, hash_credential, new_credent
 from rainbow.server.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
 from rainbow.server.limits import (Limits, check_job_name, check_name, check_nesting, check_size, default_limits,
                                    input_errors, parse_state, require)
-from rainbow.store import (JOB_STATES, REGISTRATION_SECRET_HASH, Changes, ClusterRecord, JobIdsExhausted, JobRecord,
-                           Store)
+from rainbow.store import (JOB_STATES, REGISTRATION_SECRET_HASH, Assignment, Changes, ClusterRecord, JobIdsExhausted,
+                           JobRecord, Store, StoreError)
 
 log = logging.getLogger("rainbow.server")
 
@@ -84,6 +85,64 @@ class AcceptOutcome:
         return len(self.accepted) == self.requested
 
 
+class SchedulerObserver:
+    """What the scheduler reports as it works (rainbow.server.metrics turns it into Prometheus metrics); this base
+    ignores everything, for a scheduler nobody watches."""
+
+    def submit_result(self, result: str) -> None:
+        """A submit ended: queued, satisfy_only, no_fit, not_selected, denied, invalid, unavailable or error."""
+
+    def assigned(self, algorithm: str) -> None:
+        """A job was queued for the cluster the named selection algorithm chose."""
+
+    def match_duration(self, seconds: float) -> None: ...
+
+    def selection_duration(self, seconds: float) -> None: ...
+
+
+def _unplaced(message: str, result: str) -> FailedPrecondition:
+    error = FailedPrecondition(message)
+    error.result = result  # type: ignore[attr-defined]
+    return error
+
+
+def _submit_result(exc: BaseException) -> str:
+    """The result label of a submit that raised `exc`."""
+    given = getattr(exc, "result", None)
+    if isinstance(given, str):
+        return given
+    if isinstance(exc, PermissionDenied):
+        return "denied"
+    if isinstance(exc, InvalidArgument):
+        return "invalid"
+    if isinstance(exc, StoreError):
+        return "unavailable"
+    return "error"
+
+
+def assignment_reasons(algorithm: str, chosen: str, candidates: Sequence[str], matched: Sequence[str],
+                       eligible: Sequence[str], reasons: Mapping[str, str], priority: int | None) -> Assignment:
+    """Why `chosen` won, and for each other candidate why it did not fit (the matcher's words) or was not chosen."""
+    fitting = len(matched)
+    if priority is not None:
+        reason = (f"{algorithm}: priority {priority} ranked it first of {len(eligible)} eligible "
+                  f"({fitting} fit)")
+    else:
+        reason = f"{algorithm}: chosen among {len(eligible)} eligible of {fitting} that fit"
+    eligible_set, matched_set = set(eligible), set(matched)
+    others: dict[str, str] = {}
+    for name in candidates:
+        if name == chosen:
+            continue
+        if name not in matched_set:
+            others[name] = reasons.get(name) or "does not fit"
+        elif name not in eligible_set:
+            others[name] = f"fits, but selection {algorithm} left it out"
+        else:
+            others[name] = f"fits; selection {algorithm} chose {chosen}"
+    return Assignment(algorithm=algorithm, reason=reason, others=others)
+
+
 @dataclass
 class SelectionConfig:
     """The server's default selection; a SubmitJob naming its own algorithm or options overrides it."""
@@ -96,10 +155,14 @@ class Scheduler:
     def __init__(self, store: Store, *, registration_secret: str, selection: SelectionConfig | None = None,
                  global_token: str | None = None, limits: Limits | None = None,
                  rng: random.Random | None = None, mappings: Mappings | None = None,
-                 receive_lease_seconds: float = 0.0) -> None:
+                 receive_lease_seconds: float = 0.0, observer: SchedulerObserver | None = None,
+                 viewer_token_hash: str | None = None) -> None:
         if not registration_secret and not store.get_setting(REGISTRATION_SECRET_HASH):
             raise ValueError("the scheduler needs a registration secret")
         self.store = store
+        self.observer = observer or SchedulerObserver()
+        # Who may read the operator views (status page, Status RPC) besides the registration secret's holder.
+        self.viewer_token_hash = viewer_token_hash or None
         self.limits = limits or default_limits()
         self.selection = selection or SelectionConfig()
         # Site compatibility namespaces (compspec.compat.load_mappings) apply to parsing and matching alike.
@@ -345,6 +408,17 @@ class Scheduler:
 
     def submit(self, jobspec: str, clusters: Sequence[tuple[str, str]], *, name: str = "", algorithm: str = "",
                options: Mapping[str, str] | None = None, satisfy_only: bool = False) -> SubmitOutcome:
+        try:
+            outcome = self._submit(jobspec, clusters, name=name, algorithm=algorithm, options=options,
+                                   satisfy_only=satisfy_only)
+        except BaseException as exc:
+            self.observer.submit_result(_submit_result(exc))
+            raise
+        self.observer.submit_result("satisfy_only" if satisfy_only else "queued")
+        return outcome
+
+    def _submit(self, jobspec: str, clusters: Sequence[tuple[str, str]], *, name: str, algorithm: str,
+                options: Mapping[str, str] | None, satisfy_only: bool) -> SubmitOutcome:
         check_job_name(self.limits, name)
         request = self._parse_jobspec(jobspec)
         self.sync()
@@ -366,14 +440,18 @@ class Scheduler:
         match_key = digest(["match", jobspec, *candidates])
         answer = self._answers.get(match_key, generation)
         if answer is None:
+            started = time.perf_counter()
             with input_errors("jobspec"):
                 fits, why = self.matcher.match(request, candidates)
+            self.observer.match_duration(time.perf_counter() - started)
             answer = (tuple(fits), dict(why))
             self._answers.put(match_key, generation, answer)
         matched, reasons = list(answer[0]), dict(answer[1])
+        started = time.perf_counter()
         with input_errors("select_algorithm"):
             choice = select(algorithm, matched, options=options, states=self._states_of(matched),
                             parameters=request.parameters, rng=self._rng)
+        self.observer.selection_duration(time.perf_counter() - started)
         if satisfy_only:
             eligible = set(choice.eligible)
             for cluster in matched:  # fits, yet the selection's filters left it out: say so, not "does not fit"
@@ -382,20 +460,32 @@ class Scheduler:
             return SubmitOutcome(0, "", list(choice.eligible), reasons)
         if choice.chosen is None:
             if matched:
-                raise FailedPrecondition(f"selection {algorithm} left no cluster among {', '.join(matched)}")
+                raise _unplaced(f"selection {algorithm} left no cluster among {', '.join(matched)}", "not_selected")
             details = "; ".join(f"{c}: {reasons.get(c, 'does not fit')}" for c in candidates)
-            raise FailedPrecondition(f"no cluster can run the job: {details}")
+            raise _unplaced(f"no cluster can run the job: {details}", "no_fit")
         # A job without a name (upstream jobspecs have none) is named after its command, as Flux does.
         default_name = request.command[0].rsplit("/", 1)[-1] if request.command else ""
         job_name = check_job_name(self.limits, name or request.name or default_name)
+        why = assignment_reasons(algorithm or "random", choice.chosen, candidates, matched, choice.eligible, reasons,
+                                 choice.priority)
         try:
-            jobid = self.store.add_job(choice.chosen, job_name, jobspec)
+            jobid = self.store.add_job(choice.chosen, job_name, jobspec, why)
         except JobIdsExhausted as exc:
             raise FailedPrecondition(str(exc)) from None
         if jobid is None:
             raise FailedPrecondition(f"cluster {choice.chosen} was deleted while the job was being submitted")
+        self.observer.assigned(algorithm or "random")
         log.info("job %d queued for cluster %s", jobid, choice.chosen)
         return SubmitOutcome(jobid, choice.chosen, list(matched), dict(reasons))
+
+    # -- operator views ---------------------------------------------------------------------------------------
+    def may_view(self, credential: str) -> bool:
+        """True for the viewer token (when one is set) or the registration secret: who may read the operator
+        views, which show cluster names, jobs and where they went, never a credential."""
+        if self.viewer_token_hash and credential_matches(self.viewer_token_hash, credential):
+            return True
+        self.sync()  # the registration secret may have been rotated through another server
+        return credential_matches(self._registration_hash, credential)
 
     def satisfy(self, payload: str) -> SatisfyOutcome:
         request = self._parse_jobspec(payload, "payload")

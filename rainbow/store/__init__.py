@@ -4,10 +4,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from rainbow.store.base import (ACCEPTED, COPY_TABLES, JOB_STATES, MAX_JOB_ID, PENDING, REGISTRATION_SECRET_HASH,
-                                Changes, ClusterGraphs, ClusterRecord, JobIdsExhausted, JobRecord, Leadership,
-                                SchemaVersionError, Store, StoreError)
+                                Assignment, AssignmentRecord, Changes, ClusterGraphs, ClusterRecord, JobIdsExhausted,
+                                JobRecord, JobSummary, Leadership, SchemaVersionError, Store, StoreError)
 
-__all__ = ["ACCEPTED", "COPY_TABLES", "JOB_STATES", "MAX_JOB_ID", "PENDING", "REGISTRATION_SECRET_HASH", "Changes",
+__all__ = ["ACCEPTED", "COPY_TABLES", "JOB_STATES", "MAX_JOB_ID", "PENDING", "REGISTRATION_SECRET_HASH",
+           "Assignment", "AssignmentRecord", "JobSummary", "Changes",
            "ClusterGraphs", "ClusterRecord", "JobIdsExhausted", "JobRecord", "Leadership", "SchemaVersionError",
            "Store", "StoreError", "open_store", "store_kind"]
 

@@ -10,7 +10,8 @@ value; a server reads the counters on each request and reloads what moved, so no
 from __future__ import annotations
 
 import abc
-from dataclasses import dataclass
+import json
+from dataclasses import dataclass, field
 from typing import Iterable, Mapping, Sequence
 
 PENDING = "pending"
@@ -42,7 +43,12 @@ COPY_TABLES: dict[str, tuple[str, ...]] = {
     "graphs": ("cluster", "subsystem", "jgf", "created"),
     "states": ("cluster", "payload", "updated", "revision"),
     "jobs": ("id", "cluster", "name", "jobspec", "state", "submitted", "accepted", "retired", "leased_until"),
+    "assignments": ("job", "cluster", "algorithm", "reason", "others", "made"),
 }
+
+# The most characters of an assignment's reasons kept in the store: a submit may name many clusters.
+MAX_REASON_CHARS = 500
+MAX_OTHERS = 50
 
 
 @dataclass(frozen=True)
@@ -84,6 +90,57 @@ class JobRecord:
     state: str
     submitted: float
     accepted: float | None
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """Why a job went where it went: the selection algorithm, why its cluster won, and for each other candidate
+    why it did not fit or was not chosen (the matcher's and the selection's own words)."""
+
+    algorithm: str
+    reason: str
+    others: Mapping[str, str] = field(default_factory=dict)
+
+    def others_json(self) -> str:
+        """The others as stored: bounded in count and length, so one submit naming many clusters stays small."""
+        kept = dict(sorted(self.others.items())[:MAX_OTHERS])
+        return json.dumps({k: v[:MAX_REASON_CHARS] for k, v in kept.items()}, sort_keys=True)
+
+
+@dataclass(frozen=True)
+class AssignmentRecord:
+    """A stored assignment with its job's name and state."""
+
+    job: int
+    name: str
+    cluster: str
+    state: str
+    algorithm: str
+    reason: str
+    others: dict[str, str]
+    made: float
+
+    @classmethod
+    def from_row(cls, row: Sequence) -> "AssignmentRecord":
+        """Columns in ASSIGNMENT_COLUMNS order."""
+        try:
+            others = json.loads(row[6])
+        except (TypeError, ValueError):
+            others = {}
+        return cls(job=row[0], name=row[1], cluster=row[2], state=row[3], algorithm=row[4], reason=row[5],
+                   others=others if isinstance(others, dict) else {}, made=row[7])
+
+
+# The join every backend reads assignments with (aliases a = assignments, j = jobs).
+ASSIGNMENT_COLUMNS = "a.job, j.name, a.cluster, j.state, a.algorithm, a.reason, a.others, a.made"
+
+
+@dataclass(frozen=True)
+class JobSummary:
+    """Jobs on record (not retired) by state, and when the oldest pending one was submitted (None: none pending)."""
+
+    by_state: dict[str, int]
+    oldest_pending: float | None
 
 
 @dataclass(frozen=True)
@@ -205,8 +262,10 @@ class Store(abc.ABC):
 
     # -- jobs -----------------------------------------------------------------------------------------------------
     @abc.abstractmethod
-    def add_job(self, cluster: str, name: str, jobspec: str) -> int | None:
+    def add_job(self, cluster: str, name: str, jobspec: str, assignment: Assignment | None = None) -> int | None:
         """Queue a job for a cluster and return its id; None (nothing written) when the cluster is gone.
+
+        `assignment` (why the job went to that cluster) is written in the same transaction.
 
         Raises JobIdsExhausted, with nothing written, when the id would exceed MAX_JOB_ID.
         """
@@ -233,6 +292,25 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     def count_jobs(self, cluster: str | None = None, state: str = "") -> int: ...
+
+    @abc.abstractmethod
+    def get_job(self, job_id: int) -> JobRecord | None:
+        """Any job on record by id (retired ones included), for an operator's lookup."""
+
+    @abc.abstractmethod
+    def get_assignment(self, job_id: int) -> AssignmentRecord | None: ...
+
+    @abc.abstractmethod
+    def latest_assignments(self, limit: int = 20) -> list[AssignmentRecord]:
+        """The newest assignments first."""
+
+    @abc.abstractmethod
+    def job_summary(self) -> JobSummary:
+        """Counts by state and the oldest pending job, in one read (read on every metrics scrape)."""
+
+    @abc.abstractmethod
+    def state_times(self) -> dict[str, float]:
+        """When each cluster last reported its state (seconds since the epoch); clusters that never did are absent."""
 
     @abc.abstractmethod
     def close(self) -> None: ...

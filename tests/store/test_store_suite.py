@@ -17,10 +17,10 @@ def store(store_url):
 
 
 def test_new_store_records_its_schema_version(store, store_url):
-    assert store.schema_version() == 2
+    assert store.schema_version() == 3
     store.close()
     again = open_store(store_url)
-    assert again.schema_version() == 2
+    assert again.schema_version() == 3
     again.close()
 
 
