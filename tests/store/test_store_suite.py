@@ -219,7 +219,7 @@ def test_newer_schema_is_refused(store, store_url):
     store.load_rows("meta", [])  # opens a write: the store works
     _set_version(store, 99)
     store.close()
-    with pytest.raises(SchemaVersionError, match="schema version 99, newer than this rainbow's 2"):
+    with pytest.raises(SchemaVersionError, match="schema version 99, newer than this rainbow's 3"):
         open_store(store_url)
     with pytest.raises(SchemaVersionError):
         open_store(store_url, upgrade=True)
