@@ -34,7 +34,7 @@ _E2E_FILES = {"test_cli_e2e.py", "test_docs_demo.py", "test_docs_commands.py", "
               "test_store_serve.py"}
 _SLOW_FOLDERS = {"interop", "reliability"}
 _SLOW_FILES = {"test_docs_demo.py", "test_store_replicas.py"}
-_SERVER_FIXTURES = {"rainbow_server", "server_factory", "examples_server", "fresh_cluster"}
+_SERVER_FIXTURES = {"rainbow_server", "server_factory", "examples_server", "fresh_cluster", "demo_site", "browser"}
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

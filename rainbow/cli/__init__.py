@@ -18,6 +18,8 @@ COMMANDS = {
     "delete": "rainbow.cli.delete:delete",
     "demo": "rainbow.cli.demo:demo",
     "db": "rainbow.cli.db:db",
+    "status": "rainbow.cli.status:status",
+    "health": "rainbow.cli.status:health",
 }
 
 

@@ -50,6 +50,10 @@ def _selection_options(options) -> dict[str, str]:
 @setting("--http-host", "http_host", default="127.0.0.1", show_default=True, config_key="http.host",
          help="Address of the HTTP port; off loopback every request needs the viewer token or the registration "
               "secret.")
+@setting("--http-auth", "http_auth", type=click.Choice(["auto", "always"]), default="auto", show_default=True,
+         config_key="http.auth",
+         help="When the HTTP port asks for a credential: auto (off loopback only) or always (also on loopback, "
+              "e.g. behind a reverse proxy on this host).")
 @setting("--viewer-token", "viewer_token", default=None, config_key="http.viewer_token",
          help="A read-only credential for the status page, /metrics and `rainbow status` (kept only as a hash).")
 @log_format_option
@@ -57,7 +61,7 @@ def serve(host: str, port: int, db: str, secret: str | None, config_path: str | 
           tls_key: str | None, tls_ca: str | None, global_token: str | None, max_message_mb: int | None,
           workers: int, mapping_files: tuple[str, ...], rotate_secret: bool = False,
           receive_lease: float = 0.0, http_port: int | None = None, http_host: str = "127.0.0.1",
-          viewer_token: str | None = None, log_format: str = "text") -> None:
+          viewer_token: str | None = None, log_format: str = "text", http_auth: str = "auto") -> None:
     """Serve the rainbow scheduler (register, submit, receive, accept) with health checks and reflection."""
     from rainbow.shutdown import StopSignals, end_process
 
@@ -130,7 +134,7 @@ def serve(host: str, port: int, db: str, secret: str | None, config_path: str | 
 
         metrics = ServerMetrics()
         metrics.watch_store(store)
-        web = WebOptions(host=http_host, port=http_port, tls_cert=tls_cert, tls_key=tls_key)
+        web = WebOptions(host=http_host, port=http_port, tls_cert=tls_cert, tls_key=tls_key, auth=http_auth)
         store = TimedStore(store, metrics)
     from rainbow.server.auth import hash_credential
 

@@ -25,19 +25,41 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\njobs.proto\x12\x0frainbow.jobs.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"b\n\x0fListJobsRequest\x12\x0f\n\x07\x63luster\x18\x01 \x01(\t\x12\x0e\n\x06secret\x18\x02 \x01(\t\x12\r\n\x05state\x18\x03 \x01(\t\x12\x10\n\x08\x61\x66ter_id\x18\x04 \x01(\x03\x12\r\n\x05limit\x18\x05 \x01(\x05\"\xb1\x01\n\x07JobInfo\x12\n\n\x02id\x18\x01 \x01(\x03\x12\x0f\n\x07\x63luster\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\r\n\x05state\x18\x04 \x01(\t\x12-\n\tsubmitted\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x61\x63\x63\x65pted\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07jobspec\x18\x07 \x01(\t\"Q\n\x10ListJobsResponse\x12&\n\x04jobs\x18\x01 \x03(\x0b\x32\x18.rainbow.jobs.v1.JobInfo\x12\x15\n\rnext_after_id\x18\x02 \x01(\x03\x32^\n\x0bRainbowJobs\x12O\n\x08ListJobs\x12 .rainbow.jobs.v1.ListJobsRequest\x1a!.rainbow.jobs.v1.ListJobsResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\njobs.proto\x12\x0frainbow.jobs.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"b\n\x0fListJobsRequest\x12\x0f\n\x07\x63luster\x18\x01 \x01(\t\x12\x0e\n\x06secret\x18\x02 \x01(\t\x12\r\n\x05state\x18\x03 \x01(\t\x12\x10\n\x08\x61\x66ter_id\x18\x04 \x01(\x03\x12\r\n\x05limit\x18\x05 \x01(\x05\"\xb1\x01\n\x07JobInfo\x12\n\n\x02id\x18\x01 \x01(\x03\x12\x0f\n\x07\x63luster\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\r\n\x05state\x18\x04 \x01(\t\x12-\n\tsubmitted\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x61\x63\x63\x65pted\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07jobspec\x18\x07 \x01(\t\"Q\n\x10ListJobsResponse\x12&\n\x04jobs\x18\x01 \x03(\x0b\x32\x18.rainbow.jobs.v1.JobInfo\x12\x15\n\rnext_after_id\x18\x02 \x01(\x03\"H\n\rStatusRequest\x12\x12\n\ncredential\x18\x01 \x01(\t\x12\x13\n\x0b\x61ssignments\x18\x02 \x01(\x05\x12\x0e\n\x06job_id\x18\x03 \x01(\x03\"\xa6\x02\n\rClusterStatus\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05nodes\x18\x02 \x01(\x03\x12\r\n\x05\x63ores\x18\x03 \x01(\x03\x12\x0c\n\x04gpus\x18\x04 \x01(\x03\x12\x12\n\nsubsystems\x18\x05 \x03(\t\x12.\n\nregistered\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0blast_report\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x38\n\x05state\x18\x08 \x03(\x0b\x32).rainbow.jobs.v1.ClusterStatus.StateEntry\x1a,\n\nStateEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\x84\x02\n\x0e\x41ssignmentInfo\x12\x0b\n\x03job\x18\x01 \x01(\x03\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0f\n\x07\x63luster\x18\x03 \x01(\t\x12\r\n\x05state\x18\x04 \x01(\t\x12\x11\n\talgorithm\x18\x05 \x01(\t\x12\x0e\n\x06reason\x18\x06 \x01(\t\x12;\n\x06others\x18\x07 \x03(\x0b\x32+.rainbow.jobs.v1.AssignmentInfo.OthersEntry\x12(\n\x04made\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x1a-\n\x0bOthersEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xd7\x01\n\tJobStatus\x12\n\n\x02id\x18\x01 \x01(\x03\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0f\n\x07\x63luster\x18\x03 \x01(\t\x12\r\n\x05state\x18\x04 \x01(\t\x12-\n\tsubmitted\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x61\x63\x63\x65pted\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x33\n\nassignment\x18\x07 \x01(\x0b\x32\x1f.rainbow.jobs.v1.AssignmentInfo\"\x81\x03\n\x0eStatusResponse\x12-\n\tgenerated\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x30\n\x08\x63lusters\x18\x02 \x03(\x0b\x32\x1e.rainbow.jobs.v1.ClusterStatus\x12G\n\rjobs_by_state\x18\x03 \x03(\x0b\x32\x30.rainbow.jobs.v1.StatusResponse.JobsByStateEntry\x12\x32\n\x0eoldest_pending\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x34\n\x0b\x61ssignments\x18\x05 \x03(\x0b\x32\x1f.rainbow.jobs.v1.AssignmentInfo\x12\'\n\x03job\x18\x06 \x01(\x0b\x32\x1a.rainbow.jobs.v1.JobStatus\x1a\x32\n\x10JobsByStateEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x03:\x02\x38\x01\x32\xa9\x01\n\x0bRainbowJobs\x12O\n\x08ListJobs\x12 .rainbow.jobs.v1.ListJobsRequest\x1a!.rainbow.jobs.v1.ListJobsResponse\x12I\n\x06Status\x12\x1e.rainbow.jobs.v1.StatusRequest\x1a\x1f.rainbow.jobs.v1.StatusResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'jobs_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
+  _globals['_CLUSTERSTATUS_STATEENTRY']._loaded_options = None
+  _globals['_CLUSTERSTATUS_STATEENTRY']._serialized_options = b'8\001'
+  _globals['_ASSIGNMENTINFO_OTHERSENTRY']._loaded_options = None
+  _globals['_ASSIGNMENTINFO_OTHERSENTRY']._serialized_options = b'8\001'
+  _globals['_STATUSRESPONSE_JOBSBYSTATEENTRY']._loaded_options = None
+  _globals['_STATUSRESPONSE_JOBSBYSTATEENTRY']._serialized_options = b'8\001'
   _globals['_LISTJOBSREQUEST']._serialized_start=64
   _globals['_LISTJOBSREQUEST']._serialized_end=162
   _globals['_JOBINFO']._serialized_start=165
   _globals['_JOBINFO']._serialized_end=342
   _globals['_LISTJOBSRESPONSE']._serialized_start=344
   _globals['_LISTJOBSRESPONSE']._serialized_end=425
-  _globals['_RAINBOWJOBS']._serialized_start=427
-  _globals['_RAINBOWJOBS']._serialized_end=521
+  _globals['_STATUSREQUEST']._serialized_start=427
+  _globals['_STATUSREQUEST']._serialized_end=499
+  _globals['_CLUSTERSTATUS']._serialized_start=502
+  _globals['_CLUSTERSTATUS']._serialized_end=796
+  _globals['_CLUSTERSTATUS_STATEENTRY']._serialized_start=752
+  _globals['_CLUSTERSTATUS_STATEENTRY']._serialized_end=796
+  _globals['_ASSIGNMENTINFO']._serialized_start=799
+  _globals['_ASSIGNMENTINFO']._serialized_end=1059
+  _globals['_ASSIGNMENTINFO_OTHERSENTRY']._serialized_start=1014
+  _globals['_ASSIGNMENTINFO_OTHERSENTRY']._serialized_end=1059
+  _globals['_JOBSTATUS']._serialized_start=1062
+  _globals['_JOBSTATUS']._serialized_end=1277
+  _globals['_STATUSRESPONSE']._serialized_start=1280
+  _globals['_STATUSRESPONSE']._serialized_end=1665
+  _globals['_STATUSRESPONSE_JOBSBYSTATEENTRY']._serialized_start=1615
+  _globals['_STATUSRESPONSE_JOBSBYSTATEENTRY']._serialized_end=1665
+  _globals['_RAINBOWJOBS']._serialized_start=1668
+  _globals['_RAINBOWJOBS']._serialized_end=1837
 # @@protoc_insertion_point(module_scope)

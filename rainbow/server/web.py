@@ -18,13 +18,16 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Callable
 from urllib.parse import parse_qs, urlsplit
 
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import generate_latest
 
 from rainbow.server.overview import build_overview, find_job
 from rainbow.server.statuspage import render
 from rainbow.store import MAX_JOB_ID, StoreError
 
 log = logging.getLogger("rainbow.server")
+
+# The classic text exposition format, which every Prometheus version reads.
+METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 # Sent with every answer: nothing is cached, framed, sniffed or loaded from elsewhere.
 _HEADERS = {
@@ -54,10 +57,12 @@ class WebOptions:
     port: int = 0
     tls_cert: str | None = None
     tls_key: str | None = None
+    # "auto": a credential off loopback only; "always": on loopback too (a reverse proxy on the same host).
+    auth: str = "auto"
 
     @property
     def needs_credential(self) -> bool:
-        return not is_loopback(self.host)
+        return self.auth == "always" or not is_loopback(self.host)
 
     @property
     def scheme(self) -> str:
@@ -121,7 +126,7 @@ class _Handler(BaseHTTPRequestHandler):
             if not self._allowed():
                 return
             if url.path == "/metrics":
-                self._send(HTTPStatus.OK, generate_latest(self.web.registry), CONTENT_TYPE_LATEST)
+                self._send(HTTPStatus.OK, generate_latest(self.web.registry), METRICS_CONTENT_TYPE)
             elif url.path == "/":
                 self._page(parse_qs(url.query).get("job", [None])[0])
             else:
