@@ -125,10 +125,11 @@ def assignment_reasons(algorithm: str, chosen: str, candidates: Sequence[str], m
     """Why `chosen` won, and for each other candidate why it did not fit (the matcher's words) or was not chosen."""
     fitting = len(matched)
     if priority is not None:
-        reason = (f"{algorithm}: priority {priority} ranked it first of {len(eligible)} eligible "
-                  f"({fitting} fit)")
+        reason = f"{algorithm}: priority {priority} ranked it first of {len(eligible)} eligible ({fitting} fit)"
+    elif fitting == 1:
+        reason = f"{algorithm}: the only cluster that fits"
     else:
-        reason = f"{algorithm}: chosen among {len(eligible)} eligible of {fitting} that fit"
+        reason = f"{algorithm}: picked among {len(eligible)} eligible ({fitting} fit)"
     eligible_set, matched_set = set(eligible), set(matched)
     others: dict[str, str] = {}
     for name in candidates:
