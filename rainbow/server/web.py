@@ -90,6 +90,7 @@ class _Handler(BaseHTTPRequestHandler):
     server_version = "rainbow"
     sys_version = ""
     protocol_version = "HTTP/1.1"
+    timeout = 30  # an idle keep-alive connection is closed after this many seconds
     web: "WebServer"  # set on the subclass each WebServer makes
 
     def log_message(self, format: str, *args) -> None:  # noqa: A002 (the base class's name)
@@ -158,6 +159,29 @@ class _Handler(BaseHTTPRequestHandler):
     do_PUT = do_DELETE = do_PATCH = do_POST
 
 
+class _HTTPServer(ThreadingHTTPServer):
+    """The threading server, with the TLS handshake done in each connection's own thread (so a client that connects
+    and says nothing holds up only itself) and failed connections logged as one line, not a traceback."""
+
+    daemon_threads = True
+    ssl_context: ssl.SSLContext | None = None
+
+    def finish_request(self, request, client_address) -> None:
+        if self.ssl_context is not None:
+            request.settimeout(_HANDSHAKE_SECONDS)
+            request = self.ssl_context.wrap_socket(request, server_side=True)
+        super().finish_request(request, client_address)
+
+    def handle_error(self, request, client_address) -> None:
+        import sys
+
+        error = sys.exc_info()[1]
+        log.debug("http %s: connection failed: %s", client_address[0] if client_address else "?", error)
+
+
+_HANDSHAKE_SECONDS = 10.0
+
+
 class WebServer:
     """The HTTP port of one rainbow server."""
 
@@ -174,18 +198,18 @@ class WebServer:
     def start(self) -> int:
         handler = type("Handler", (_Handler,), {"web": self})
         host = self.options.host.strip("[]")
-        server_class = ThreadingHTTPServer
+        server_class = _HTTPServer
         if ":" in host:
             import socket
 
-            server_class = type("HTTPServer6", (ThreadingHTTPServer,), {"address_family": socket.AF_INET6})
-        httpd = server_class((host, self.options.port), handler)
-        httpd.daemon_threads = True
+            server_class = type("HTTPServer6", (_HTTPServer,), {"address_family": socket.AF_INET6})
+        context = None
         if self.options.tls_cert:
             context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
             context.minimum_version = ssl.TLSVersion.TLSv1_2
             context.load_cert_chain(self.options.tls_cert, self.options.tls_key)
-            httpd.socket = context.wrap_socket(httpd.socket, server_side=True)
+        httpd = server_class((host, self.options.port), handler)
+        httpd.ssl_context = context
         self._httpd = httpd
         self.port = httpd.server_address[1]
         self._thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.2},
