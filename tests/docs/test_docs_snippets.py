@@ -51,7 +51,8 @@ def examples(page: str) -> list[Any]:
 
 
 def test_formats_examples_satisfy_their_schemas():
-    node, cluster, subsystem, _, _, request, artifact, config = examples("formats.md")
+    node, cluster, subsystem, _, _, request, artifact, config, server = examples("formats.md")
+    validate("config", server, "formats.md: the server's http and log keys", package="rainbow")
     validate("node-extraction", node, "formats.md: node file")
     validate("artifact-request", request, "formats.md: artifact request")
     validate("artifact", artifact, "formats.md: artifact")
@@ -62,7 +63,7 @@ def test_formats_examples_satisfy_their_schemas():
 
 def test_formats_artifact_is_the_request_filled_from_a_node():
     """The page's artifact is what its request gives for the recorded Intel node with `-a custom.gpu.available=no`."""
-    _, _, _, _, _, request, artifact, _ = examples("formats.md")
+    _, _, _, _, _, request, artifact, _, _ = examples("formats.md")
     node = run_extractors(needed_extractors(request), host_root=str(INTEL)).document
     made, missing = create_artifact(request, node, parse_overrides(["custom.gpu.available=no"]))
     assert not missing
