@@ -439,7 +439,7 @@ class RainbowClient:
                           "subsystems": list(c.subsystems), "registered": when(c, "registered"),
                           "last_report": when(c, "last_report"), "state": dict(sorted(c.state.items()))}
                          for c in response.clusters],
-            "jobs_by_state": dict(response.jobs_by_state),
+            "jobs_by_state": dict(sorted(response.jobs_by_state.items())),
             "oldest_pending": when(response, "oldest_pending"),
             "assignments": [assignment(a) for a in response.assignments],
             "job": job,

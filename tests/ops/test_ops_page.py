@@ -3,6 +3,8 @@ where they went, finds a job by id, and never shows a credential. A screenshot i
 from __future__ import annotations
 
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions
+from selenium.webdriver.support.ui import WebDriverWait
 
 from .conftest import ARTIFACTS
 
@@ -45,23 +47,27 @@ def test_page_lists_clusters_jobs_and_assignments(browser, demo_site, record_pro
                for link in browser.find_elements(By.TAG_NAME, "a"))
 
 
+def look_up(browser, text: str):
+    """Type `text` into the lookup form, submit it, and wait for the new page (the old one goes stale)."""
+    old = browser.find_element(By.TAG_NAME, "html")
+    box = browser.find_element(By.ID, "job-id")
+    box.clear()
+    box.send_keys(text)
+    browser.find_element(By.ID, "find").click()
+    WebDriverWait(browser, 30).until(expected_conditions.staleness_of(old))
+    return WebDriverWait(browser, 30).until(
+        expected_conditions.presence_of_element_located((By.ID, "lookup-result")))
+
+
 def test_job_lookup(browser, demo_site):
     pending = demo_site.jobs["lammps-rocky9"]
     browser.get(demo_site.url)
-    box = browser.find_element(By.ID, "job-id")
-    box.clear()
-    box.send_keys(str(pending))
-    browser.find_element(By.ID, "find").click()
-    found = browser.find_element(By.ID, "lookup-result")
+    found = look_up(browser, str(pending))
     assert f"Job {pending}" in found.text and "pending on cluster rocky-cpu" in found.text
     assert "Why rocky-cpu: random:" in found.text and "ubuntu-gpu" in found.text
     assert browser.current_url.endswith(f"/?job={pending}")
 
-    box = browser.find_element(By.ID, "job-id")
-    box.clear()
-    box.send_keys("99999")
-    browser.find_element(By.ID, "find").click()
-    assert browser.find_element(By.ID, "lookup-result").text == "No job 99999 on record."
+    assert look_up(browser, "99999").text == "No job 99999 on record."
 
     browser.get(demo_site.url + "?job=%3Cscript%3Ealert(1)%3C%2Fscript%3E")
     assert "is not a job id" in browser.find_element(By.ID, "lookup-result").text
