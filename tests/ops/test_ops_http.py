@@ -78,3 +78,13 @@ def test_json_logs_one_object_per_event(server_factory):
     assert all(set(e) >= {"time", "level", "logger", "message"} and e["time"].endswith("Z") for e in events)
     assert any(e["message"].startswith("serving on 127.0.0.1:") for e in events)
     assert events[-1]["message"] == "stopped"
+
+
+def test_http_settings_from_the_config_file(server_factory, tmp_path):
+    config = tmp_path / "rainbow-config.yaml"
+    config.write_text("http:\n  port: 0\n  auth: always\n  viewer_token: from-the-file\nlog:\n  format: json\n")
+    server = server_factory(extra_args=["--config-path", str(config)])
+    assert server.http_url.startswith("http://127.0.0.1:")
+    assert http_get(server.http_url)[0] == 401
+    assert http_get(server.http_url, "from-the-file")[0] == 200
+    assert json.loads(server.stderr().splitlines()[0])["level"] == "info"
