@@ -141,7 +141,6 @@ def serve(host: str, port: int, db: str, secret: str | None, config_path: str | 
     scheduler = Scheduler(store, registration_secret=secret, selection=selection, global_token=global_token,
                           limits=limits, mappings=mappings, receive_lease_seconds=receive_lease, observer=metrics,
                           viewer_token_hash=hash_credential(viewer_token) if viewer_token else None)
-    viewer_token = None  # only its hash is kept
 
     def rebuild() -> None:
         loaded = scheduler.rebuild()
