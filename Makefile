@@ -37,8 +37,9 @@ soak: $(STAMP)
 protos: $(PY)
 	$(PY) -m pip install --quiet 'grpcio-tools>=1.85.1'
 	$(PY) -m grpc_tools.protoc -I protos --python_out=rainbow/protos --pyi_out=rainbow/protos \
-		--grpc_python_out=rainbow/protos protos/rainbow.proto protos/memory.proto protos/jobs.proto
-	sed -i -E 's/^import (rainbow|memory|jobs)_pb2 as /from . import \1_pb2 as /' rainbow/protos/*_grpc.py
+		--grpc_python_out=rainbow/protos protos/rainbow.proto protos/memory.proto protos/jobs.proto protos/bids.proto \
+		protos/access.proto
+	sed -i -E 's/^import (rainbow|memory|jobs|bids|access)_pb2 as /from . import \1_pb2 as /' rainbow/protos/*_pb2*.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -1,15 +1,15 @@
 """Match manifests: container images listed with the compatibility artifacts that describe them.
 
 `compspec match` keeps the images whose artifact asks for what the user (`--match`) or this node (`--host`)
-offers. Artifacts are read from local files, relative to the manifest; a registry reference is named as such
-rather than reported as a missing file, because fetching from a registry is not supported.
+offers. An entry's artifact is a local file (relative to the manifest) or a registry reference to the artifact; an
+entry without one names an image whose artifact is found in its registry (compspec.oci).
 """
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 from compspec import documents
 from compspec.schemas import FormatError
@@ -20,10 +20,14 @@ _REGISTRY_REF = re.compile(
     r"^(?:localhost|[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)(?::\d+)?/[a-z0-9._/-]+(?::[\w.-]+|@sha256:[0-9a-f]{64})$")
 
 
+# Resolves an image (or artifact) reference to its CompatibilitySpec; raises FormatError naming the image.
+Fetch = Callable[[str], dict]
+
+
 @dataclass
 class Image:
     name: str
-    artifact: str
+    artifact: str | None
     spec: dict[str, Any] = field(default_factory=dict)
     reasons: list[str] = field(default_factory=list)
 
@@ -32,27 +36,33 @@ def is_registry_reference(ref: str) -> bool:
     return bool(_REGISTRY_REF.match(ref)) or ref.startswith(("oci://", "docker://", "oras://"))
 
 
-def load_manifest(path: str | Path) -> list[Image]:
-    """The manifest's images, each with its artifact read and checked."""
+def load_manifest(path: str | Path, fetch: Fetch | None = None) -> list[Image]:
+    """The manifest's images, each with its artifact read and checked; `fetch` reads those in registries."""
     path = Path(path)
     doc = documents.read(path, schema="match-manifest")
     images = []
     for entry in doc["images"]:
-        image = Image(entry["name"], entry["artifact"])
-        image.spec = load_artifact(image, path.parent)
+        image = Image(entry["name"], entry.get("artifact"))
+        image.spec = load_artifact(image, path.parent, fetch)
         images.append(image)
     return images
 
 
-def load_artifact(image: Image, base: Path) -> dict[str, Any]:
-    """Read an image's CompatibilitySpec from a local file (relative paths are relative to the manifest)."""
+def load_artifact(image: Image, base: Path, fetch: Fetch | None = None) -> dict[str, Any]:
+    """An image's CompatibilitySpec: from a local file (relative to the manifest), else from its registry."""
+    if image.artifact is None:
+        if fetch is None:
+            raise FormatError(f"image {image.name}: no artifact named, and registries are not consulted here")
+        return fetch(image.name)
     target = Path(image.artifact)
     if not target.is_absolute():
         target = base / target
     if not target.is_file():
         if is_registry_reference(image.artifact):
-            raise FormatError(f"image {image.name}: artifact {image.artifact} is a registry reference; "
-                              "only local artifact files are supported")
+            if fetch is None:
+                raise FormatError(f"image {image.name}: artifact {image.artifact} is a registry reference, "
+                                  "and registries are not consulted here")
+            return fetch(image.artifact)
         raise FormatError(f"image {image.name}: artifact file {image.artifact} not found")
     return documents.read(target, f"image {image.name}: {image.artifact}", syntax="json", schema="artifact")
 

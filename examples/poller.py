@@ -12,7 +12,7 @@ from __future__ import annotations
 import shlex
 import subprocess
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Callable, Iterable, Mapping
 
 import click
@@ -35,6 +35,26 @@ class Shape:
     tasks: int
     cores_per_task: int
     command: list[str]
+    # the container image the job runs in (attributes.system.container: the image pinned by digest when known)
+    image: str = ""
+
+
+# How each runtime runs a command in an image, pulling it from its registry (`rainbow submit --image`).
+CONTAINER_RUNTIMES = {
+    "apptainer": ["apptainer", "exec", "docker://{image}"],
+    "singularity": ["singularity", "exec", "docker://{image}"],
+    "podman": ["podman", "run", "--rm", "--network=host", "{image}"],
+}
+
+
+def in_container(shape: Shape, runtime: str) -> Shape:
+    """The shape whose command runs inside the job's image with `runtime`; a job without an image is unchanged."""
+    if not shape.image:
+        return shape
+    if runtime not in CONTAINER_RUNTIMES:
+        raise ValueError(f"runs in image {shape.image}, and no container runtime is set (--container-runtime)")
+    prefix = [part.replace("{image}", shape.image) for part in CONTAINER_RUNTIMES[runtime]]
+    return replace(shape, command=prefix + shape.command)
 
 
 def _count(resource: Mapping[str, Any]) -> int:
@@ -107,7 +127,9 @@ def job_shape(job: Job) -> Shape:
     if not command:
         raise ValueError(f"job {job.id}: no command in the job or its jobspec")
     name = job.name or str(spec.get("name") or f"rainbow-{job.id}")
-    return Shape(name=name, nodes=nodes, tasks=ntasks, cores_per_task=cores_per_task, command=command)
+    container = ((spec.get("attributes") or {}).get("system") or {}).get("container") or {}
+    image = str(container.get("pull") or container.get("image") or "") if isinstance(container, Mapping) else ""
+    return Shape(name=name, nodes=nodes, tasks=ntasks, cores_per_task=cores_per_task, command=command, image=image)
 
 
 @dataclass
@@ -118,6 +140,7 @@ class Settings:
     tls_ca: str | None = None
     tls_cert: str | None = None
     tls_key: str | None = None
+    container_runtime: str = "apptainer"
 
 
 def poll_once(client: RainbowClient, settings: Settings, to_command: Callable[[Shape], list[str]], *,
@@ -129,7 +152,7 @@ def poll_once(client: RainbowClient, settings: Settings, to_command: Callable[[S
     planned: list[tuple[Job, list[str]]] = []
     for job in jobs:
         try:
-            planned.append((job, to_command(job_shape(job))))
+            planned.append((job, to_command(in_container(job_shape(job), settings.container_runtime))))
         except ValueError as exc:
             echo(f"skip job {job.id}: {exc}")
             seen.add(job.id)
@@ -171,13 +194,16 @@ def poller_command(scheduler: str, to_command: Callable[[Shape], list[str]]) -> 
     @setting("--tls-ca", default=None, config_key="tls.ca", help="CA that signed the server's certificate")
     @setting("--tls-cert", default=None, config_key="tls.cert", help="client certificate for mutual TLS")
     @setting("--tls-key", default=None, config_key="tls.key", help="key of the client certificate")
+    @setting("--container-runtime", default="apptainer", show_default=True, envvar="RAINBOW_CONTAINER_RUNTIME",
+             type=click.Choice([*CONTAINER_RUNTIMES, "none"]),
+             help="runs the jobs submitted with --image in their image (none: such jobs are skipped)")
     @config_path_option
     @click.option("--interval", default=10.0, show_default=True, help="seconds between polls")
     @click.option("--max-jobs", default=0, show_default=True, help="jobs per poll (0: all)")
     @click.option("--once", is_flag=True, help="poll once and exit")
     @click.option("--dry-run", is_flag=True, help="print what would run; accept nothing, submit nothing")
-    def main(config_path, address, cluster, secret, tls_ca, tls_cert, tls_key, interval, max_jobs, once,
-             dry_run) -> None:
+    def main(config_path, address, cluster, secret, tls_ca, tls_cert, tls_key, container_runtime, interval, max_jobs,
+             once, dry_run) -> None:
         # First, so that a signal while connecting is kept; a round in progress gets STOP_GRACE seconds to finish.
         with StopSignals(grace=STOP_GRACE, say=lambda line: print(line, file=sys.stderr),
                          stopping="stopping after this round") as signals:
@@ -186,7 +212,8 @@ def poller_command(scheduler: str, to_command: Callable[[Shape], list[str]]) -> 
                                        "RAINBOW_CLUSTER_SECRET, or cluster.name and cluster.secret in the config "
                                        "file)")
             settings = Settings(address=address, cluster=cluster, secret=secret, tls_ca=tls_ca or None,
-                                tls_cert=tls_cert or None, tls_key=tls_key or None)
+                                tls_cert=tls_cert or None, tls_key=tls_key or None,
+                                container_runtime=container_runtime)
             seen: set[int] = set()
             with RainbowClient(settings.address, tls_ca=settings.tls_ca, tls_cert=settings.tls_cert,
                                tls_key=settings.tls_key) as client:

@@ -16,7 +16,7 @@ import grpc
 from google.protobuf import timestamp_pb2
 
 from rainbow.address import DEFAULT_ADDRESS, with_default_port
-from rainbow.protos import jobs_pb2, memory_pb2, rainbow_pb2
+from rainbow.protos import access_pb2, bids_pb2, jobs_pb2, memory_pb2, rainbow_pb2
 from rainbow.tlsfiles import load_tls
 
 
@@ -135,6 +135,78 @@ class ListedJob:
 
 
 @dataclass(frozen=True)
+class BidAsked:
+    """A bid request open to a cluster: the job, and when its window closes (UTC)."""
+
+    job_id: int
+    name: str
+    jobspec: str
+    closes: datetime | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"job_id": self.job_id, "name": self.name, "closes": _iso(self.closes), "jobspec": self.jobspec}
+
+
+@dataclass(frozen=True)
+class BidSeen:
+    cluster: str
+    answered: bool
+    will_run: bool
+    eta_seconds: float | None
+    cost: float | None
+
+
+@dataclass(frozen=True)
+class JobBids:
+    """A job put out for bids: "bidding", "offered" (pending on `cluster`) or "accepted", with every bid and the
+    reason each candidate won or lost."""
+
+    job_id: int
+    state: str
+    cluster: str
+    closes: datetime | None
+    bids: list[BidSeen]
+    reasons: dict[str, str]
+    tried: list[str]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"job_id": self.job_id, "state": self.state, "cluster": self.cluster, "closes": _iso(self.closes),
+                "bids": [vars(b) for b in self.bids], "reasons": dict(self.reasons), "tried": list(self.tried)}
+
+
+@dataclass(frozen=True)
+class UserInfo:
+    """A user as the admin sees it: its grants ((kind, target) pairs) and the clusters they reach."""
+
+    name: str
+    created: float
+    grants: list[tuple[str, str]]
+    clusters: list[str]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "created": self.created,
+                "grants": [{"kind": k, "target": t} for k, t in self.grants], "clusters": self.clusters}
+
+
+@dataclass(frozen=True)
+class AuditRow:
+    id: int
+    at: float
+    action: str
+    subject: str
+    detail: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "at": self.at, "action": self.action, "subject": self.subject, "detail": self.detail}
+
+
+@dataclass(frozen=True)
+class RotateResult:
+    credential: str
+    old_until: float
+
+
+@dataclass(frozen=True)
 class JobPage:
     jobs: list[ListedJob] = field(default_factory=list)
     next_after_id: int = 0
@@ -190,6 +262,7 @@ def parse_job(jobid: int, text: str, cluster: str) -> Job:
 IDEMPOTENT_METHODS = {
     "convergedcomputing.org.grpc.v1.RainbowScheduler": ("ReceiveJobs", "UpdateState"),
     "rainbow.jobs.v1.RainbowJobs": ("ListJobs",),
+    "rainbow.access.v1.RainbowAccess": ("ListJobs", "WhoAmI", "ListUsers", "ListGroups", "ListAudit"),
     "service.MemoryGraph": ("Satisfy",),
 }
 RETRY_POLICY = {"maxAttempts": 5, "initialBackoff": "0.1s", "maxBackoff": "2s", "backoffMultiplier": 2,
@@ -205,6 +278,8 @@ RETRY_SERVICE_CONFIG = json.dumps({"methodConfig": [{
 SCHEDULER = "convergedcomputing.org.grpc.v1.RainbowScheduler"
 GRAPH = "service.MemoryGraph"
 JOBS = "rainbow.jobs.v1.RainbowJobs"
+BIDS = "rainbow.bids.v1.RainbowBids"
+ACCESS = "rainbow.access.v1.RainbowAccess"
 HEALTH = "grpc.health.v1.Health"
 
 
@@ -444,6 +519,126 @@ class RainbowClient:
             "assignments": [assignment(a) for a in response.assignments],
             "job": job,
         }
+    # -- bids (level-2 selection) ---------------------------------------------------------------------------------
+    def open_bids(self, cluster: str, secret: str, limit: int = 0) -> list[BidAsked]:
+        """As a cluster: the bid requests open to it that it has not answered, oldest first."""
+        request = bids_pb2.OpenBidsRequest(cluster=cluster, secret=secret, limit=limit)
+        response = self._call(BIDS, "OpenBids", request, bids_pb2.OpenBidsResponse)
+        return [BidAsked(r.job_id, r.name, r.jobspec, _timestamp(r.closes, r.HasField("closes")))
+                for r in response.requests]
+
+    def answer_bid(self, cluster: str, secret: str, job_id: int, *, will_run: bool = True,
+                   eta_seconds: float | None = None, cost: float | None = None,
+                   valid_for_seconds: float | None = None) -> str:
+        """As a cluster: answer one request; "ANSWER_RECORDED", "ANSWER_ALREADY", "ANSWER_CLOSED" or
+        "ANSWER_UNKNOWN"."""
+        request = bids_pb2.AnswerBidRequest(cluster=cluster, secret=secret, job_id=job_id, will_run=will_run,
+                                            eta_seconds=eta_seconds, cost=cost, valid_for_seconds=valid_for_seconds)
+        response = self._call(BIDS, "AnswerBid", request, bids_pb2.AnswerBidResponse)
+        return bids_pb2.AnswerBidResponse.Result.Name(response.result)
+
+    def job_bids(self, job_id: int, cluster: str, token: str) -> JobBids:
+        """As the submitter (the token of one of the job's candidate clusters): its bids and the winner."""
+        request = bids_pb2.JobBidsRequest(job_id=job_id, cluster=cluster, token=token)
+        r = self._call(BIDS, "JobBids", request, bids_pb2.JobBidsResponse)
+        bids = [BidSeen(b.cluster, b.answered, b.will_run, b.eta_seconds if b.HasField("eta_seconds") else None,
+                        b.cost if b.HasField("cost") else None) for b in r.bids]
+        return JobBids(r.job_id, r.state, r.cluster, _timestamp(r.closes, r.HasField("closes")), bids,
+                       dict(sorted(r.reasons.items())), list(r.tried))
+
+    # -- users ---------------------------------------------------------------------------------------------------
+    def submit_as_user(self, jobspec: str | bytes | Mapping[str, Any], token: str, clusters: Sequence[str] = (), *,
+                       name: str = "", select_algorithm: str = "", select_options: Mapping[str, str] | None = None,
+                       satisfy_only: bool = False) -> SubmitResult:
+        """Submit with a user token to the clusters its grants reach (or those of `clusters` among them)."""
+        request = access_pb2.UserSubmitRequest(token=token, jobspec=_text(jobspec), name=name, clusters=list(clusters),
+                                               select_algorithm=select_algorithm,
+                                               select_options=dict(select_options or {}), satisfy_only=satisfy_only)
+        response = self._call(ACCESS, "SubmitJob", request, access_pb2.UserSubmitResponse)
+        return SubmitResult(status="SUBMIT_SUCCESS", jobid=response.jobid, cluster=response.cluster,
+                            clusters=list(response.clusters), reasons=dict(response.reasons))
+
+    def whoami(self, token: str) -> tuple[str, list[str]]:
+        """The user a token belongs to, and the clusters its grants reach."""
+        response = self._call(ACCESS, "WhoAmI", access_pb2.UserJobsRequest(token=token), access_pb2.WhoAmIResponse)
+        return response.user, list(response.clusters)
+
+    def iter_user_jobs(self, token: str, limit: int = 0) -> Iterator[ListedJob]:
+        """Every job submitted with the user's token, on every cluster, following the pages."""
+        after_id = 0
+        while True:
+            response = self._call(ACCESS, "ListJobs", access_pb2.UserJobsRequest(token=token, after_id=after_id,
+                                                                                 limit=limit),
+                                  jobs_pb2.ListJobsResponse)
+            for job in response.jobs:
+                yield ListedJob(id=job.id, cluster=job.cluster, name=job.name, state=job.state,
+                                submitted=_timestamp(job.submitted, job.HasField("submitted")),
+                                accepted=_timestamp(job.accepted, job.HasField("accepted")), jobspec=job.jobspec)
+            if not response.next_after_id or response.next_after_id <= after_id:
+                return
+            after_id = response.next_after_id
+
+    # -- admin ---------------------------------------------------------------------------------------------------
+    def add_user(self, admin_token: str, name: str) -> str:
+        """Make a user; returns its token (shown once)."""
+        return self._call(ACCESS, "AddUser", access_pb2.UserRequest(admin_token=admin_token, name=name),
+                          access_pb2.UserResponse).token
+
+    def remove_user(self, admin_token: str, name: str) -> None:
+        self._call(ACCESS, "RemoveUser", access_pb2.UserRequest(admin_token=admin_token, name=name),
+                   access_pb2.UserResponse)
+
+    def list_users(self, admin_token: str) -> list[UserInfo]:
+        response = self._call(ACCESS, "ListUsers", access_pb2.AdminRequest(admin_token=admin_token),
+                              access_pb2.ListUsersResponse)
+        return [UserInfo(u.name, u.created, [(g.kind, g.target) for g in u.grants], list(u.clusters))
+                for u in response.users]
+
+    def add_group(self, admin_token: str, name: str, clusters: Sequence[str]) -> bool:
+        """Make a group of clusters (True), or add clusters to an existing one (False)."""
+        return self._call(ACCESS, "AddGroup", access_pb2.GroupRequest(admin_token=admin_token, name=name,
+                                                                      clusters=list(clusters)),
+                          access_pb2.GroupResponse).created
+
+    def remove_group(self, admin_token: str, name: str) -> None:
+        self._call(ACCESS, "RemoveGroup", access_pb2.GroupRequest(admin_token=admin_token, name=name),
+                   access_pb2.GroupResponse)
+
+    def list_groups(self, admin_token: str) -> dict[str, list[str]]:
+        response = self._call(ACCESS, "ListGroups", access_pb2.AdminRequest(admin_token=admin_token),
+                              access_pb2.ListGroupsResponse)
+        return {g.name: list(g.clusters) for g in response.groups}
+
+    def grant(self, admin_token: str, user: str, target: str, kind: str = "") -> str:
+        """Let `user` submit to a group or cluster; returns which it was ("group" or "cluster")."""
+        return self._call(ACCESS, "Grant", access_pb2.GrantRequest(admin_token=admin_token, user=user, target=target,
+                                                                   kind=kind), access_pb2.GrantResponse).kind
+
+    def revoke(self, admin_token: str, user: str, target: str, kind: str = "") -> str:
+        return self._call(ACCESS, "Revoke", access_pb2.GrantRequest(admin_token=admin_token, user=user, target=target,
+                                                                    kind=kind), access_pb2.GrantResponse).kind
+
+    def audit(self, admin_token: str, after_id: int = 0, limit: int = 0) -> list[AuditRow]:
+        response = self._call(ACCESS, "ListAudit", access_pb2.AuditRequest(admin_token=admin_token,
+                                                                           after_id=after_id, limit=limit),
+                              access_pb2.AuditResponse)
+        return [AuditRow(r.id, r.at, r.action, r.subject, r.detail) for r in response.rows]
+
+    # -- rotation ------------------------------------------------------------------------------------------------
+    def rotate(self, kind: str, credential: str, name: str = "", overlap_seconds: float = 0.0,
+               new_value: str = "") -> RotateResult:
+        """Replace a credential (cluster-token, cluster-secret, user-token, registration-secret, admin-token),
+        asking with the admin token or the current credential of its owner; the old one works `overlap_seconds`."""
+        response = self._call(ACCESS, "Rotate", access_pb2.RotateRequest(
+            kind=kind, name=name, credential=credential, overlap_seconds=overlap_seconds, new_value=new_value),
+            access_pb2.RotateResponse)
+        return RotateResult(response.credential, response.old_until)
+
+    def update_graph(self, cluster: str, secret: str, graph: str | bytes | Mapping[str, Any]) -> int:
+        """Replace the cluster's graph in place, keeping its tokens; returns its node count."""
+        return self._call(ACCESS, "UpdateGraph", access_pb2.UpdateGraphRequest(cluster=cluster, secret=secret,
+                                                                               nodes=_text(graph)),
+                          access_pb2.UpdateGraphResponse).nodes
 
     # -- health --------------------------------------------------------------------------------------------------
     def health(self, service: str = "") -> str:

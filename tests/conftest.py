@@ -2,8 +2,8 @@
 subprocess (see serverutil.py).
 
 Markers are given here, by where a test lives and what it uses, so that no test file has to remember them:
-`e2e` (starts the real server or runs a command as a user does), `fuzz` (hypothesis or generated inputs), `slow`
-(the reliability and interop suites, the demo, and every soak test). `make test-fast` leaves out `e2e`, `slow`
+`e2e` (starts the real server or a registry, or runs a command as a user does), `fuzz` (hypothesis or generated
+inputs), `slow` (the reliability and interop suites, the demo, and every soak test). `make test-fast` leaves out `e2e`, `slow`
 and `fuzz`.
 
 Property tests run seeded (derandomized: the same examples every run) unless HYPOTHESIS_PROFILE=random, which
@@ -34,7 +34,9 @@ _E2E_FILES = {"test_cli_e2e.py", "test_docs_demo.py", "test_docs_commands.py", "
               "test_store_serve.py"}
 _SLOW_FOLDERS = {"interop", "reliability"}
 _SLOW_FILES = {"test_docs_demo.py", "test_store_replicas.py"}
-_SERVER_FIXTURES = {"rainbow_server", "server_factory", "examples_server", "fresh_cluster", "demo_site", "browser"}
+# fixtures that start a server process: rainbow's, the OCI registry of tests/images, or a browser on the demo site
+_SERVER_FIXTURES = {"rainbow_server", "server_factory", "examples_server", "fresh_cluster", "registry",
+                    "auth_registry", "tls_registry", "demo_site", "browser"}
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

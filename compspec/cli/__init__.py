@@ -12,6 +12,7 @@ COMMANDS = {
     "extract": "compspec.cli.extract:extract",
     "create": "compspec.cli.create:create",
     "match": "compspec.cli.match:match",
+    "artifact": "compspec.cli.artifact:artifact",
 }
 
 

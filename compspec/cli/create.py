@@ -8,6 +8,7 @@ from typing import Iterator, TextIO
 
 import click
 
+from compspec.cli.registry import registry_options
 from compspec.jgf import dialects, write_graph
 from compspec.nodes import duplicate_hostnames, node_files, read_node_files, split_field
 from compspec.outfile import OutputError, open_output
@@ -84,9 +85,18 @@ def nodes(cluster_name: str, node_dir: str, output: str | None, fmt: str, attrib
 @click.option("--allow-missing", is_flag=True, help="Write \"\" for fields that cannot be found instead of failing.")
 @click.option("--from", "from_path", default=None, type=click.Path(dir_okay=False),
               help="Map this node extraction file instead of extracting this node now.")
+@click.option("--push", "push_ref", default=None, metavar="REF",
+              help="Also push the artifact to this registry reference (e.g. registry/app:TAG-compspec).")
+@click.option("--subject", default=None, metavar="IMAGE",
+              help="Attach the pushed artifact to this image as an OCI referrer.")
+@registry_options
 def artifact(request_path: str, overrides: tuple[str, ...], output: str | None, allow_missing: bool,
-             from_path: str | None) -> None:
-    """Create a compatibility artifact (CompatibilitySpec) for this node, or for the node of --from."""
+             from_path: str | None, push_ref: str | None, subject: str | None,
+             insecure_registries: tuple[str, ...], cache_dir: str | None, no_cache: bool) -> None:
+    """Create a compatibility artifact (CompatibilitySpec) for this node, or for the node of --from.
+
+    With --push and/or --subject the artifact goes to a registry; it is printed only when -o names a file.
+    """
     from compspec.artifact import create_artifact, load_request, needed_extractors, parse_overrides
 
     try:
@@ -104,6 +114,14 @@ def artifact(request_path: str, overrides: tuple[str, ...], output: str | None, 
         raise click.ClickException(str(exc)) from None
     for name in missing:
         warn(f"field {name} not found; wrote \"\"")
+    if push_ref or subject:
+        from compspec.cli.artifact import publish
+
+        if output not in (None, "-"):
+            with _output(output) as out:
+                out.write(json.dumps(spec, indent=2) + "\n")
+        publish(spec, push_ref, subject, insecure_registries, cache_dir, no_cache)
+        return
     with _output(output) as out:
         out.write(json.dumps(spec, indent=2) + "\n")
 

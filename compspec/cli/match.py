@@ -6,6 +6,7 @@ import random
 
 import click
 
+from compspec.cli.registry import make_resolver, registry_options, warn_offline
 from compspec.schemas import FormatError
 
 
@@ -28,8 +29,11 @@ def _host_properties(from_path: str | None) -> dict[str, str]:
 
 
 @click.command("match")
-@click.option("-i", "--in", "manifest_path", required=True, type=click.Path(dir_okay=False),
-              help="Manifest YAML: images, each with the path of its compatibility artifact.")
+@click.option("-i", "--in", "manifest_path", default=None, type=click.Path(dir_okay=False),
+              help="Manifest YAML: images, each with its compatibility artifact (a file or a registry reference; "
+                   "left out: the one the image's registry holds).")
+@click.option("--image", "image_refs", multiple=True, metavar="REF",
+              help="An image whose artifact its registry holds (repeatable; beside or instead of -i).")
 @click.option("--match", "wanted", multiple=True, metavar="KEY=VALUE",
               help="Keep images whose artifact has this value (org.supercontainers.mpi.implementation=OpenMPI).")
 @click.option("--host", is_flag=True, help="Keep images whose artifact is compatible with this node.")
@@ -39,16 +43,37 @@ def _host_properties(from_path: str | None) -> dict[str, str]:
 @click.option("--seed", type=int, default=None, help="Seed for --randomize (repeatable results).")
 @click.option("--single", is_flag=True, help="Print only the first matching image.")
 @click.option("--json", "as_json", is_flag=True, help="Print matches and the reasons for the others as JSON.")
-def match(manifest_path: str, wanted: tuple[str, ...], host: bool, from_path: str | None, randomize: bool,
-          seed: int | None, single: bool, as_json: bool) -> None:
-    """Match a manifest of images and their compatibility artifacts."""
-    from compspec.manifest import load_manifest, mismatches, parse_match
+@registry_options
+def match(manifest_path: str | None, image_refs: tuple[str, ...], wanted: tuple[str, ...], host: bool,
+          from_path: str | None, randomize: bool, seed: int | None, single: bool, as_json: bool,
+          insecure_registries: tuple[str, ...], cache_dir: str | None, no_cache: bool) -> None:
+    """Match images (a manifest, or --image references) by their compatibility artifacts."""
+    from compspec.manifest import Image, load_manifest, mismatches, parse_match
 
     if from_path and not host:
         raise click.UsageError("--from describes the host: use it with --host")
+    if not manifest_path and not image_refs:
+        raise click.UsageError("give a manifest with -i, or images with --image")
+    resolver = None
+
+    def fetch(reference: str) -> dict:
+        """An artifact from a registry; its failure names the image, as a manifest's file errors do."""
+        from compspec.oci import RegistryError
+
+        nonlocal resolver
+        resolver = resolver or make_resolver(insecure_registries, cache_dir, no_cache)
+        try:
+            found = resolver.resolve(reference)
+        except RegistryError as exc:
+            raise FormatError(str(exc)) from None
+        warn_offline(found)
+        return found.spec
+
     try:
         filters = parse_match(wanted)
-        images = load_manifest(manifest_path)
+        images = load_manifest(manifest_path, fetch) if manifest_path else []
+        for ref in image_refs:
+            images.append(Image(ref, None, fetch(ref)))
         for image in images:
             image.reasons = mismatches(image.spec, filters)
         if host:
@@ -71,6 +96,6 @@ def match(manifest_path: str, wanted: tuple[str, ...], host: bool, from_path: st
     if not matched:
         for image in images:
             click.echo(f"compspec: {image.name}: {'; '.join(image.reasons)}", err=True)
-        raise click.ClickException(f"no image in {manifest_path} matches")
+        raise click.ClickException(f"no image in {manifest_path or 'the --image list'} matches")
     for name in matched:
         click.echo(name)

@@ -15,11 +15,14 @@ COMMANDS = {
     "receive": "rainbow.cli.jobs:receive",
     "accept": "rainbow.cli.jobs:accept",
     "jobs": "rainbow.cli.jobs:jobs",
+    "bids": "rainbow.cli.bids:bids",
     "delete": "rainbow.cli.delete:delete",
     "demo": "rainbow.cli.demo:demo",
     "db": "rainbow.cli.db:db",
     "status": "rainbow.cli.status:status",
     "health": "rainbow.cli.status:health",
+    "admin": "rainbow.cli.admin:admin",
+    "rotate": "rainbow.cli.rotate:rotate",
 }
 
 

@@ -35,6 +35,8 @@ _FLAG_KEYS = {
     "cluster_name": "cluster.name",
     "cluster_secret": "cluster.secret",
     "secret": "scheduler.secret",
+    "admin_token": "admin.token",
+    "user_token": "user.token",
 }
 
 

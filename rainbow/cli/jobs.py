@@ -5,6 +5,7 @@ from typing import Any
 
 import click
 
+from rainbow.cli.settings import setting
 from rainbow.cli.common import (client_command, cluster_options, connection_options, emit, json_option, one_line,
                                 resolve)
 
@@ -77,17 +78,40 @@ def accept(ids: tuple[int, ...], as_json: bool, **params) -> None:
                                    "or already accepted")
 
 
+def _user_jobs(settings, token: str, state: str, page_size: int, as_json: bool) -> None:
+    with settings.client() as client:
+        user, _ = client.whoami(token)
+        records = [job.to_dict() for job in client.iter_user_jobs(token, limit=page_size)
+                   if state == "all" or job.state == state]
+    if as_json:
+        emit(True, {"user": user, "jobs": [job_json(record) for record in records]})
+        return
+    if not records:
+        click.echo(f"no {'' if state == 'all' else state + ' '}jobs for user {user}")
+        return
+    click.echo("ID\tCLUSTER\tSTATE\tSUBMITTED\tACCEPTED\tNAME")
+    for job in records:
+        click.echo(f"{job['id']}\t{job['cluster']}\t{job['state']}\t{job['submitted'] or '-'}\t"
+                   f"{job['accepted'] or '-'}\t{job['name']}")
+
+
 @click.command()
 @click.option("--state", type=click.Choice(["all", "pending", "accepted"]), default="all", show_default=True)
 @click.option("--page-size", type=click.IntRange(min=0), default=0,
               help="Jobs per request (0: the server's page size); every page is fetched.")
 @cluster_options
+@setting("--user-token", config_key="user.token", help="A user token: list the user's jobs on every cluster.")
 @connection_options
 @json_option
 @client_command
 def jobs(state: str, page_size: int, as_json: bool, **params) -> None:
-    """List this cluster's jobs, pending and accepted, with their times."""
+    """List this cluster's jobs, pending and accepted, with their times (with a user token: the user's jobs on
+    every cluster)."""
     settings = resolve(params)
+    token = settings.get("user.token") or ""
+    if token and not params.get("cluster_secret"):
+        _user_jobs(settings, token, state, page_size, as_json)
+        return
     name, secret = settings.cluster_credentials()
     with settings.client() as client:
         records = [job.to_dict() for job in client.iter_jobs(name, secret, state=state, limit=page_size)]

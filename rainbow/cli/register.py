@@ -18,15 +18,30 @@ from rainbow.cli.settings import setting
 @setting("--secret", config_key="scheduler.secret", help="The server's registration secret.")
 @click.option("--save", is_flag=True,
               help="Write the returned token and secret into the config file (cluster: and clusters:).")
+@click.option("--update", is_flag=True,
+              help="Replace the registered cluster's graph in place, with its secret (--cluster-secret); its tokens, "
+                   "subsystems, state and jobs stay.")
+@setting("--cluster-secret", config_key="cluster.secret", help="With --update: the cluster's secret.")
 @connection_options
 @json_option
 @click.pass_context
 @client_command
-def register(ctx: click.Context, nodes_json: str | None, save: bool, as_json: bool, **params) -> None:
+def register(ctx: click.Context, nodes_json: str | None, save: bool, as_json: bool, update: bool = False,
+             **params) -> None:
     """Register a cluster graph; prints the cluster's token (for users) and secret (for the cluster)."""
     if ctx.invoked_subcommand is not None:
         return
     settings = resolve(params)
+    if update:
+        name, cluster_secret = settings.cluster_credentials()
+        if not nodes_json:
+            raise click.UsageError("--nodes-json is required to update a cluster's graph")
+        graph = read_text(nodes_json, "nodes file", empty=False)
+        with settings.client() as client:
+            nodes = client.update_graph(name, cluster_secret, graph)
+        emit(as_json, {"status": "UPDATED", "cluster": name, "nodes": nodes},
+             f"updated the graph of cluster {name} ({nodes} nodes); its tokens and secret are unchanged")
+        return
     name = settings.require("cluster.name", "--cluster-name")
     secret = settings.require("scheduler.secret", "--secret")
     if not nodes_json:

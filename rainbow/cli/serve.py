@@ -30,6 +30,10 @@ def _selection_options(options) -> dict[str, str]:
          help="Registration secret (none anywhere: the one the store keeps, else a random one, printed once).")
 @click.option("--rotate-registration-secret", "rotate_secret", is_flag=True,
               help="Replace the registration secret the store keeps with --secret.")
+@setting("--admin-token", default=None, config_key="admin.token",
+         help="Admin token for users, groups, grants and rotation (none anywhere: the store's, else admin is off).")
+@click.option("--rotate-admin-token", "rotate_admin", is_flag=True,
+              help="Replace the admin token the store keeps with --admin-token.")
 @click.option("--receive-lease", "receive_lease", type=click.FloatRange(0, 86400), default=0.0, show_default=True,
               help="Seconds a received job is kept from other ReceiveJobs calls (0: every call lists all pending).")
 @config_path_option
@@ -60,8 +64,9 @@ def _selection_options(options) -> dict[str, str]:
 def serve(host: str, port: int, db: str, secret: str | None, config_path: str | None, tls_cert: str | None,
           tls_key: str | None, tls_ca: str | None, global_token: str | None, max_message_mb: int | None,
           workers: int, mapping_files: tuple[str, ...], rotate_secret: bool = False,
-          receive_lease: float = 0.0, http_port: int | None = None, http_host: str = "127.0.0.1",
-          viewer_token: str | None = None, log_format: str = "text", http_auth: str = "auto") -> None:
+          receive_lease: float = 0.0, admin_token: str | None = None, rotate_admin: bool = False,
+          http_port: int | None = None, http_host: str = "127.0.0.1", viewer_token: str | None = None,
+          log_format: str = "text", http_auth: str = "auto") -> None:
     """Serve the rainbow scheduler (register, submit, receive, accept) with health checks and reflection."""
     from rainbow.shutdown import StopSignals, end_process
 
@@ -73,9 +78,11 @@ def serve(host: str, port: int, db: str, secret: str | None, config_path: str | 
     from rainbow.config import apply_env, get_dotted
     from rainbow.server.app import (RainbowServer, ServerOptions, ServerStartError, TLSFiles, check_port_free,
                                     run_until_signalled)
-    from rainbow.server.registration import SecretMismatch, settle_registration_secret
+    from rainbow.server.registration import SecretMismatch, settle_admin_token, settle_registration_secret
     from rainbow.server.limits import default_limits
-    from rainbow.select import select
+    from rainbow.select import select, site_presets
+    from rainbow.server.bidding import BID, BidSettings, bid_options
+    from rainbow.server.errors import InvalidArgument
     from rainbow.server.scheduler import Scheduler, SelectionConfig
     from rainbow.store import StoreError, open_store
     from rainbow.logformat import configure_logging
@@ -104,11 +111,19 @@ def serve(host: str, port: int, db: str, secret: str | None, config_path: str | 
             raise click.ClickException(f"--http-port: {exc}") from None
     configure_logging(log_format)
     secret = secret or ""
-    selection = SelectionConfig(name=get_dotted(cfg, "scheduler.algorithms.selection.name") or "random",
-                                options=_selection_options(get_dotted(cfg, "scheduler.algorithms.selection.options")))
-    try:  # a bad algorithm name or priorities list is a startup error, not an error on every submit
-        select(selection.name, ["probe"], options=selection.options, states={}, parameters={})
+    try:
+        presets = site_presets(cfg.get("selection_presets") or {})
     except FormatError as exc:
+        raise click.ClickException(str(exc)) from None
+    selection = SelectionConfig(name=get_dotted(cfg, "scheduler.algorithms.selection.name") or "random",
+                                options=_selection_options(get_dotted(cfg, "scheduler.algorithms.selection.options")),
+                                presets=presets)
+    try:  # a bad algorithm name or priorities list is a startup error, not an error on every submit
+        if selection.name == BID:
+            bid_options(BidSettings(), selection.options, presets)
+        else:
+            select(selection.name, ["probe"], options=selection.options, states={}, parameters={}, presets=presets)
+    except (FormatError, InvalidArgument) as exc:
         raise click.ClickException(f"scheduler.algorithms.selection: {exc}") from None
     try:
         mappings = load_mappings(mapping_files) if mapping_files else None
@@ -123,6 +138,7 @@ def serve(host: str, port: int, db: str, secret: str | None, config_path: str | 
         raise click.ClickException(f"cannot open the store: {exc}") from None
     try:
         settled = settle_registration_secret(store, secret, rotate_secret)
+        settle_admin_token(store, admin_token, rotate_admin)
     except (SecretMismatch, StoreError) as exc:
         store.close()
         raise click.ClickException(str(exc)) from None

@@ -5,6 +5,8 @@ list of shapes and is re-interned on load, so indexes read back share shapes wit
 """
 from __future__ import annotations
 
+import functools
+
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Mapping
@@ -59,6 +61,12 @@ class ClusterIndex:
     @property
     def node_count(self) -> int:
         return self.summary.nodes
+
+    @functools.cached_property
+    def totals(self) -> dict[str, int]:
+        """How much of each vertex type the whole cluster has (nodes, cores, GPUs...): what free figures are
+        shares of."""
+        return amounts_below(self.top.shape)
 
     def __repr__(self) -> str:
         return f"ClusterIndex({self.name!r}, nodes={self.node_count}, classes={len(self.classes)})"

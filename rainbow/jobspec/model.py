@@ -83,3 +83,16 @@ class Request:
     @property
     def command(self) -> list[str]:
         return list(self.tasks[0].command) if self.tasks else []
+
+    def totals(self) -> dict[str, int]:
+        """How much of each resource type the whole job asks for (counts multiplied down the tree; slots count as
+        their contents): the size that selection weighs against free figures and prices."""
+        out: dict[str, int] = {}
+        stack = [(resource, 1) for resource in self.resources]
+        while stack:
+            resource, times = stack.pop()
+            amount = times * resource.count * resource.replicas
+            if resource.type != "slot":
+                out[resource.type] = out.get(resource.type, 0) + amount
+            stack.extend((child, amount) for child in resource.with_)
+        return out

@@ -213,3 +213,24 @@ def fold_artifact(jobspec: dict, artifact: dict, strict: bool = False) -> dict:
             have[attribute] = value
     doc["requires"] = requires
     return doc
+
+
+def set_container(jobspec: dict, container: Mapping[str, Any]) -> dict:
+    """A copy of `jobspec` whose `attributes.system.container` names the image the job runs in.
+
+    The cluster's agent hands it to its container runtime (`pull` is the image pinned by digest when known). A
+    jobspec that already names another image is an error rather than a silent override.
+    """
+    doc = copy.deepcopy(dict(jobspec))
+    attributes = doc.setdefault("attributes", {})
+    if not isinstance(attributes, dict):
+        raise JobspecError("jobspec: attributes: must be a mapping")
+    system = attributes.setdefault("system", {})
+    if not isinstance(system, dict):
+        raise JobspecError("jobspec: attributes.system: must be a mapping")
+    have = system.get("container")
+    if isinstance(have, dict) and have.get("image") not in (None, container.get("image")):
+        raise JobspecError(f"jobspec: attributes.system.container.image: jobspec names {have.get('image')!r}, "
+                           f"--image names {container.get('image')!r}")
+    system["container"] = dict(container)
+    return doc

@@ -13,6 +13,7 @@ from compspec.extractors.plugins import Registry
 
 from .errors import SelectionError
 from .expr import Invalid, Missing, compile_tree, parse, value_of
+from .scoring import Context, Preset, builtin_presets, run, tuned
 
 
 @dataclass
@@ -27,6 +28,13 @@ class Selection:
     eligible: list[str]
     priority: int | None = None
     variables: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # scored presets: writes one line per matched cluster (its scores and distance from the winner, or why it
+    # dropped out) when an answer needs them
+    explain: Callable[[], dict[str, str]] | None = None
+
+    @property
+    def reasons(self) -> dict[str, str]:
+        return self.explain() if self.explain is not None else {}
 
 
 Algorithm = Callable[..., Selection]
@@ -40,14 +48,27 @@ def algorithm(name: str) -> Callable[[Algorithm], Algorithm]:
 
 def select(algorithm: str, matched: Sequence[str], *, options: Mapping[str, str] | None = None,
            states: Mapping[str, Mapping[str, Any]] | None = None, parameters: Mapping[str, Any] | None = None,
-           rng: _random.Random | None = None) -> Selection:
-    """Pick one of `matched` with the named algorithm ("" means random)."""
+           rng: _random.Random | None = None, context: Context | None = None,
+           presets: Mapping[str, Preset] | None = None) -> Selection:
+    """Pick one of `matched` with the named algorithm ("" means random) or scored preset (the server's `presets`
+    first, then the built-in ones)."""
     name = algorithm or "random"
     fn = ALGORITHMS.get(name)
-    if fn is None:
-        raise SelectionError(f"select_algorithm: unknown algorithm {name!r} (known: {', '.join(sorted(ALGORITHMS))})")
-    return fn(sorted(set(matched)), options=dict(options or {}), states=states or {},
-              parameters=dict(parameters or {}), rng=rng or _random.Random())
+    if fn is not None:
+        return fn(sorted(set(matched)), options=dict(options or {}), states=states or {},
+                  parameters=dict(parameters or {}), rng=rng or _random.Random())
+    preset = (presets or {}).get(name) or builtin_presets().get(name)
+    if preset is None:
+        known = ", ".join(known_algorithms(presets))
+        raise SelectionError(f"select_algorithm: unknown algorithm {name!r} (known: {known})")
+    scored = run(tuned(preset, options or {}), sorted(set(matched)), states or {}, parameters or {},
+                 context or Context())
+    return Selection(scored.ranked[0] if scored.ranked else None, scored.ranked, explain=scored.reasons)
+
+
+def known_algorithms(presets: Mapping[str, Preset] | None = None) -> list[str]:
+    """Every name select_algorithm accepts."""
+    return sorted({*ALGORITHMS, *builtin_presets(), *(presets or {})})
 
 
 @algorithm("random")

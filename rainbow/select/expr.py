@@ -223,24 +223,99 @@ def value_of(value: Any) -> Any:
 Compiled = Callable[[Mapping[str, Any]], Any]
 
 
-def _arithmetic(first: Compiled, rest: tuple[tuple[str, Compiled], ...]) -> Compiled:
+_ARITHMETIC: dict[str, Callable[[float, float], float]] = {
+    "+": operator.add, "-": operator.sub, "*": operator.mul,
+}
+_ORDERING = ("<", "<=", ">", ">=")
+_FOLD_LIMIT = 8  # longer arithmetic chains run as a loop
+
+
+def _divide(left: float, right: float) -> float:
+    if right == 0:
+        raise Invalid("division by zero")
+    return left / right
+
+
+def _as_number(value: Any) -> float:
+    """What a state value is worth in arithmetic: `_number(value_of(value))` in one step."""
+    kind = type(value)
+    if kind is float:
+        return value
+    if kind is int or kind is str:
+        try:
+            return float(value)
+        except OverflowError:
+            raise Invalid("a number too large for arithmetic") from None
+        except ValueError:
+            raise Invalid(f"{value!r} is not a number") from None
+    return _number(value)
+
+
+@functools.lru_cache(maxsize=1024)
+def compile_number(tree: tuple) -> Callable[[Mapping[str, Any]], float]:
+    """The tree as a closure that returns a float (or raises Invalid), for where only a number will do.
+
+    Selection runs every step over every matched cluster, so the common shapes (a variable, a constant, a chain of
+    arithmetic) get one closure each instead of a general one wrapped in a conversion.
+    """
+    kind = tree[0]
+    if kind == "num":
+        number = float(tree[1])
+        return lambda v: number
+    if kind == "var":
+        name = tree[1]
+
+        def variable(v: Mapping[str, Any]) -> float:
+            try:
+                value = v[name]
+            except KeyError:
+                raise Missing(name) from None
+            return value if type(value) is float else _as_number(value)
+
+        return variable
+    if kind == "neg":
+        inner = compile_number(tree[1])
+        return lambda v: -inner(v)
+    if kind == "call":
+        function = _FUNCTIONS[tree[1]]
+        args = tuple(compile_number(arg) for arg in tree[2])
+        if len(args) == 1:
+            (only,) = args
+            return lambda v: float(function(only(v)))
+        return lambda v: float(function(*(arg(v) for arg in args)))
+    if kind == "arith":
+        if len(tree[2]) > _FOLD_LIMIT:
+            return _chain(compile_number(tree[1]), tuple((op, compile_number(term)) for op, term in tree[2]))
+        total = compile_number(tree[1])
+        for op, term in tree[2]:
+            total = _fold(total, op, term)
+        return total
+    general = compile_tree(tree)
+    return lambda v: _number(general(v))
+
+
+def _chain(first: Callable[[Mapping[str, Any]], float],
+           rest: tuple[tuple[str, Callable[[Mapping[str, Any]], float]], ...]) -> Callable[[Mapping[str, Any]], float]:
+    """A long chain as one loop: folded closures would nest one frame per term, and a chain may have hundreds."""
+    steps = tuple((_divide if op == "/" else _ARITHMETIC[op], term) for op, term in rest)
+
     def compute(v: Mapping[str, Any]) -> float:
-        total = _number(first(v))
-        for op, term in rest:
-            value = _number(term(v))
-            if op == "+":
-                total += value
-            elif op == "-":
-                total -= value
-            elif op == "*":
-                total *= value
-            else:
-                if value == 0:
-                    raise Invalid("division by zero")
-                total /= value
+        total = first(v)
+        for apply, term in steps:
+            total = apply(total, term(v))
         return total
 
     return compute
+
+
+def _fold(left: Callable[[Mapping[str, Any]], float], op: str, term: tuple) -> Callable[[Mapping[str, Any]], float]:
+    """`left op term`, evaluated left to right as the chain is written; a constant operand is bound, not called."""
+    apply = _divide if op == "/" else _ARITHMETIC[op]
+    if term[0] == "num":
+        constant = float(term[1])
+        return lambda v: apply(left(v), constant)
+    right = compile_number(term)
+    return lambda v: apply(left(v), right(v))
 
 
 @functools.lru_cache(maxsize=1024)
@@ -260,9 +335,8 @@ def compile_tree(tree: tuple) -> Compiled:
                 raise Missing(name) from None
 
         return variable
-    if kind == "neg":
-        inner = compile_tree(tree[1])
-        return lambda v: -_number(inner(v))
+    if kind in ("neg", "call", "arith"):
+        return compile_number(tree)
     if kind == "not":
         inner = compile_tree(tree[1])
         return lambda v: not _truth(inner(v))
@@ -272,14 +346,18 @@ def compile_tree(tree: tuple) -> Compiled:
     if kind == "or":
         terms = tuple(compile_tree(term) for term in tree[1])
         return lambda v: any(_truth(term(v)) for term in terms)
-    if kind == "cmp":
-        op, left, right = tree[1], compile_tree(tree[2]), compile_tree(tree[3])
-        return lambda v: _compare(op, left(v), right(v))
-    if kind == "call":
-        function = _FUNCTIONS[tree[1]]
-        args = tuple(compile_tree(arg) for arg in tree[2])
-        return lambda v: float(function(*(_number(arg(v)) for arg in args)))
-    return _arithmetic(compile_tree(tree[1]), tuple((op, compile_tree(term)) for op, term in tree[2]))
+    op = tree[1]
+    if op in _ORDERING:
+        # Text cannot be ordered and NaN orders false either way, as _compare says; floats do both by themselves.
+        compare = _COMPARE[op]
+        left = compile_number(tree[2])
+        if tree[3][0] == "num":
+            constant = float(tree[3][1])
+            return lambda v: compare(left(v), constant)
+        right = compile_number(tree[3])
+        return lambda v: compare(left(v), right(v))
+    left, right = compile_tree(tree[2]), compile_tree(tree[3])
+    return lambda v: _compare(op, left(v), right(v))
 
 
 def evaluate(tree: tuple, variables: Mapping[str, Any]) -> Any:

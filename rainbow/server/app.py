@@ -12,9 +12,12 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from rainbow.protos import jobs_pb2, jobs_pb2_grpc, memory_pb2, memory_pb2_grpc, rainbow_pb2, rainbow_pb2_grpc
+from rainbow.protos import (access_pb2, access_pb2_grpc, bids_pb2, bids_pb2_grpc, jobs_pb2, jobs_pb2_grpc, memory_pb2,
+                            memory_pb2_grpc, rainbow_pb2, rainbow_pb2_grpc)
+from rainbow.server.bidding import BidSweeper
 from rainbow.server.scheduler import Scheduler
-from rainbow.server.servicers import MemoryGraphServicer, RainbowJobsServicer, RainbowSchedulerServicer
+from rainbow.server.servicers import (MemoryGraphServicer, RainbowAccessServicer, RainbowBidsServicer,
+                                     RainbowJobsServicer, RainbowSchedulerServicer)
 from rainbow.shutdown import StopSignals
 from rainbow.tlsfiles import TLSFileError, load_tls
 
@@ -28,6 +31,8 @@ SERVICE_NAMES = (
     rainbow_pb2.DESCRIPTOR.services_by_name["RainbowScheduler"].full_name,
     memory_pb2.DESCRIPTOR.services_by_name["MemoryGraph"].full_name,
     jobs_pb2.DESCRIPTOR.services_by_name["RainbowJobs"].full_name,
+    bids_pb2.DESCRIPTOR.services_by_name["RainbowBids"].full_name,
+    access_pb2.DESCRIPTOR.services_by_name["RainbowAccess"].full_name,
 )
 
 
@@ -102,6 +107,7 @@ class RainbowServer:
         self.health = health.HealthServicer()
         self._server: grpc.Server | None = None
         self.web = None  # the WebServer, while serving
+        self._sweeper: BidSweeper | None = None
 
     def start(self) -> int:
         opts = self.options
@@ -116,6 +122,8 @@ class RainbowServer:
         rainbow_pb2_grpc.add_RainbowSchedulerServicer_to_server(RainbowSchedulerServicer(self.scheduler), server)
         memory_pb2_grpc.add_MemoryGraphServicer_to_server(MemoryGraphServicer(self.scheduler), server)
         jobs_pb2_grpc.add_RainbowJobsServicer_to_server(RainbowJobsServicer(self.scheduler), server)
+        bids_pb2_grpc.add_RainbowBidsServicer_to_server(RainbowBidsServicer(self.scheduler), server)
+        access_pb2_grpc.add_RainbowAccessServicer_to_server(RainbowAccessServicer(self.scheduler), server)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, server)
         reflection.enable_server_reflection(
             (*SERVICE_NAMES, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME),
@@ -143,6 +151,8 @@ class RainbowServer:
                                        f"{getattr(exc, 'strerror', None) or exc}") from None
             self.web = web
         server.start()
+        self._sweeper = BidSweeper(self.scheduler.bidding)
+        self._sweeper.start()
         for name in ("", *SERVICE_NAMES):
             self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
         self._server = server
@@ -159,6 +169,9 @@ class RainbowServer:
             self.web = None
         self._server.stop(self.options.grace_seconds if grace is None else grace).wait()
         self._server = None
+        if self._sweeper is not None:
+            self._sweeper.stop()
+            self._sweeper = None
         self.scheduler.store.close()
 
 

@@ -13,9 +13,10 @@ from typing import Any
 import grpc
 from grpc_health.v1 import health_pb2
 
-from rainbow.client import GRAPH, HEALTH, JOBS, SCHEDULER, error_from_status
+from rainbow.client import ACCESS, BIDS, GRAPH, HEALTH, JOBS, SCHEDULER, error_from_status
 from rainbow.server.scheduler import Scheduler
-from rainbow.server.servicers import MemoryGraphServicer, RainbowJobsServicer, RainbowSchedulerServicer
+from rainbow.server.servicers import (MemoryGraphServicer, RainbowAccessServicer, RainbowBidsServicer,
+                                     RainbowJobsServicer, RainbowSchedulerServicer)
 
 
 class _Aborted(Exception):
@@ -44,7 +45,8 @@ class InProcessTransport:
     def __init__(self, scheduler: Scheduler) -> None:
         self.scheduler = scheduler
         self._servicers = {SCHEDULER: RainbowSchedulerServicer(scheduler), GRAPH: MemoryGraphServicer(scheduler),
-                           JOBS: RainbowJobsServicer(scheduler)}
+                           JOBS: RainbowJobsServicer(scheduler), BIDS: RainbowBidsServicer(scheduler),
+                           ACCESS: RainbowAccessServicer(scheduler)}
         self.calls: list[tuple[str, Any]] = []
         self._lock = threading.Lock()
 

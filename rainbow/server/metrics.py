@@ -23,7 +23,8 @@ from rainbow.store import JOB_STATES, Store, StoreError
 log = logging.getLogger("rainbow.server")
 
 # What a submit came to (the result label of rainbow_jobs_submitted_total).
-SUBMIT_RESULTS = ("queued", "satisfy_only", "no_fit", "not_selected", "denied", "invalid", "unavailable", "error")
+SUBMIT_RESULTS = ("queued", "bidding", "satisfy_only", "no_fit", "not_selected", "denied", "invalid", "unavailable",
+                  "error")
 
 # Matching a job against a few clusters takes tens of microseconds; a store write on PostgreSQL a few milliseconds.
 _FAST_BUCKETS = (0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,

@@ -10,7 +10,7 @@ import logging
 from dataclasses import dataclass
 
 from rainbow.server.auth import hash_credential, new_credential
-from rainbow.store import REGISTRATION_SECRET_HASH, Store
+from rainbow.store import ADMIN_TOKEN, ADMIN_TOKEN_HASH, REGISTRATION_SECRET, REGISTRATION_SECRET_HASH, Store
 
 log = logging.getLogger("rainbow.server")
 
@@ -36,6 +36,9 @@ def settle_registration_secret(store: Store, secret: str | None, rotate: bool = 
             stored = store.get_setting(REGISTRATION_SECRET_HASH)  # another server set one at the same moment
         if stored == wanted:
             return Settled(secret, False)
+        if not rotate and wanted in store.retiring_hashes(REGISTRATION_SECRET):
+            log.warning("--secret is the registration secret being rotated out: using the store's new one")
+            return Settled("", False)
         if not rotate:
             raise SecretMismatch("the store already has a different registration secret: give the same --secret, "
                                  "none (to use the stored one), or add --rotate-registration-secret to replace it")
@@ -48,3 +51,25 @@ def settle_registration_secret(store: Store, secret: str | None, rotate: bool = 
     if store.setdefault_setting(REGISTRATION_SECRET_HASH, hash_credential(made)) == hash_credential(made):
         return Settled(made, True)
     return Settled("", False)
+
+
+def settle_admin_token(store: Store, token: str | None, rotate: bool = False) -> bool:
+    """Reconcile the admin token given at start-up with the store's, as for the registration secret, except that
+    none is made up: without one anywhere the admin calls stay refused. Returns whether one is set."""
+    stored = store.get_setting(ADMIN_TOKEN_HASH)
+    if not token:
+        return stored is not None
+    wanted = hash_credential(token)
+    if stored is None:
+        stored = store.setdefault_setting(ADMIN_TOKEN_HASH, wanted)
+    if stored == wanted:
+        return True
+    if not rotate and wanted in store.retiring_hashes(ADMIN_TOKEN):
+        log.warning("--admin-token is the admin token being rotated out: using the store's new one")
+        return True
+    if not rotate:
+        raise SecretMismatch("the store already has a different admin token: give the same --admin-token, none (to "
+                             "use the stored one), or add --rotate-admin-token to replace it")
+    store.set_setting(ADMIN_TOKEN_HASH, wanted)
+    log.warning("admin token replaced at start-up: the previous token no longer works")
+    return True

@@ -10,7 +10,9 @@ from operator import attrgetter
 import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from rainbow.protos import jobs_pb2, jobs_pb2_grpc, memory_pb2, memory_pb2_grpc, rainbow_pb2, rainbow_pb2_grpc
+from rainbow.protos import (access_pb2, access_pb2_grpc, bids_pb2, bids_pb2_grpc, jobs_pb2, jobs_pb2_grpc, memory_pb2,
+                            memory_pb2_grpc, rainbow_pb2, rainbow_pb2_grpc)
+from rainbow.server.access import Access
 from rainbow.server.errors import InvalidArgument, PermissionDenied, ServiceError
 from rainbow.server.scheduler import EXISTS, SUCCESS, Scheduler
 from rainbow.server.overview import DEFAULT_ASSIGNMENTS, AssignmentView, build_overview, find_job
@@ -165,8 +167,8 @@ class RainbowJobsServicer(jobs_pb2_grpc.RainbowJobsServicer):
     @_rpc
     def Status(self, request, context):
         if not self.scheduler.may_view(request.credential):
-            raise PermissionDenied("credential is missing or not valid: give the viewer token or the registration "
-                                   "secret")
+            raise PermissionDenied("credential is missing or not valid: give the viewer token, the registration "
+                                   "secret or the admin token")
         if request.job_id < 0:
             raise InvalidArgument("job_id: must not be negative")
         count = DEFAULT_ASSIGNMENTS if request.assignments <= 0 else min(request.assignments, MAX_ASSIGNMENTS)
@@ -196,3 +198,136 @@ MAX_ASSIGNMENTS = 200
 def _assignment_info(a: AssignmentView) -> jobs_pb2.AssignmentInfo:
     return jobs_pb2.AssignmentInfo(job=a.job, name=a.name, cluster=a.cluster, state=a.state, algorithm=a.algorithm,
                                    reason=a.reason, others=a.others, made=_timestamp(a.made))
+
+_ANSWERS = {"recorded": bids_pb2.AnswerBidResponse.ANSWER_RECORDED,
+            "answered": bids_pb2.AnswerBidResponse.ANSWER_ALREADY,
+            "closed": bids_pb2.AnswerBidResponse.ANSWER_CLOSED,
+            "unknown": bids_pb2.AnswerBidResponse.ANSWER_UNKNOWN}
+
+
+def _optional(message, name: str) -> float | None:
+    return getattr(message, name) if message.HasField(name) else None
+
+
+class RainbowBidsServicer(bids_pb2_grpc.RainbowBidsServicer):
+    def __init__(self, scheduler: Scheduler) -> None:
+        self.bidding = scheduler.bidding
+
+    @_rpc
+    def OpenBids(self, request, context):
+        found = self.bidding.requests(request.cluster, request.secret, request.limit)
+        return bids_pb2.OpenBidsResponse(requests=[
+            bids_pb2.BidRequest(job_id=r.job_id, name=r.name, jobspec=r.jobspec, closes=_timestamp(r.closes_at))
+            for r in found])
+
+    @_rpc
+    def AnswerBid(self, request, context):
+        outcome = self.bidding.answer(request.cluster, request.secret, request.job_id, request.will_run,
+                                      _optional(request, "eta_seconds"), _optional(request, "cost"),
+                                      _optional(request, "valid_for_seconds"))
+        return bids_pb2.AnswerBidResponse(result=_ANSWERS[outcome])
+
+    @_rpc
+    def JobBids(self, request, context):
+        window = self.bidding.status(request.job_id, request.cluster, request.token)
+        if window.job_state == "accepted":
+            state = "accepted"
+        else:
+            state = "bidding" if window.state == "open" else "offered"
+        return bids_pb2.JobBidsResponse(
+            job_id=window.job_id, state=state, cluster=window.cluster, closes=_timestamp(window.closes_at),
+            bids=[bids_pb2.BidInfo(cluster=b.cluster, answered=b.answered is not None, will_run=b.will_run,
+                                   eta_seconds=b.eta_seconds, cost=b.cost) for b in window.bids],
+            reasons=window.reasons, tried=window.tried)
+
+
+def _job_info(job: JobRecord) -> jobs_pb2.JobInfo:
+    return jobs_pb2.JobInfo(id=job.id, cluster=job.cluster, name=job.name, state=job.state,
+                            submitted=_timestamp(job.submitted), accepted=_timestamp(job.accepted),
+                            jobspec=job.jobspec)
+
+
+class RainbowAccessServicer(access_pb2_grpc.RainbowAccessServicer):
+    """Users, groups, grants, the audit trail and rotation (rainbow.server.access)."""
+
+    def __init__(self, scheduler: Scheduler) -> None:
+        self.scheduler = scheduler
+        self.access = Access(scheduler)
+
+    @_rpc
+    def SubmitJob(self, request, context):
+        outcome = self.scheduler.submit_as_user(
+            request.jobspec, request.token, list(request.clusters), name=request.name,
+            algorithm=request.select_algorithm, options=dict(request.select_options),
+            satisfy_only=request.satisfy_only)
+        return access_pb2.UserSubmitResponse(jobid=outcome.jobid, cluster=outcome.cluster, clusters=outcome.clusters,
+                                             reasons=outcome.reasons, user=outcome.user)
+
+    @_rpc
+    def ListJobs(self, request, context):
+        jobs, next_after = self.access.user_jobs(request.token, request.after_id, request.limit)
+        return jobs_pb2.ListJobsResponse(jobs=[_job_info(j) for j in jobs], next_after_id=next_after)
+
+    @_rpc
+    def WhoAmI(self, request, context):
+        user, clusters = self.access.whoami(request.token)
+        return access_pb2.WhoAmIResponse(user=user, clusters=clusters)
+
+    @_rpc
+    def AddUser(self, request, context):
+        return access_pb2.UserResponse(token=self.access.add_user(request.admin_token, request.name))
+
+    @_rpc
+    def RemoveUser(self, request, context):
+        self.access.remove_user(request.admin_token, request.name)
+        return access_pb2.UserResponse()
+
+    @_rpc
+    def ListUsers(self, request, context):
+        users = self.access.list_users(request.admin_token)
+        return access_pb2.ListUsersResponse(users=[
+            access_pb2.User(name=u.name, created=u.created, clusters=clusters,
+                            grants=[access_pb2.Grant(kind=k, target=g) for k, g in u.grants])
+            for u, clusters in users])
+
+    @_rpc
+    def AddGroup(self, request, context):
+        return access_pb2.GroupResponse(created=self.access.add_group(request.admin_token, request.name,
+                                                                      list(request.clusters)))
+
+    @_rpc
+    def RemoveGroup(self, request, context):
+        self.access.remove_group(request.admin_token, request.name)
+        return access_pb2.GroupResponse()
+
+    @_rpc
+    def ListGroups(self, request, context):
+        return access_pb2.ListGroupsResponse(groups=[access_pb2.Group(name=g.name, clusters=g.clusters)
+                                                     for g in self.access.list_groups(request.admin_token)])
+
+    @_rpc
+    def Grant(self, request, context):
+        return access_pb2.GrantResponse(kind=self.access.grant(request.admin_token, request.user, request.target,
+                                                               request.kind))
+
+    @_rpc
+    def Revoke(self, request, context):
+        return access_pb2.GrantResponse(kind=self.access.revoke(request.admin_token, request.user, request.target,
+                                                                request.kind))
+
+    @_rpc
+    def ListAudit(self, request, context):
+        rows = self.access.audit(request.admin_token, request.after_id, request.limit)
+        return access_pb2.AuditResponse(rows=[access_pb2.AuditRow(id=r.id, at=r.at, action=r.action,
+                                                                  subject=r.subject, detail=r.detail) for r in rows])
+
+    @_rpc
+    def Rotate(self, request, context):
+        done = self.access.rotate(request.kind, request.name, request.credential, request.overlap_seconds,
+                                  request.new_value)
+        return access_pb2.RotateResponse(credential=done.credential, old_until=done.old_until)
+
+    @_rpc
+    def UpdateGraph(self, request, context):
+        return access_pb2.UpdateGraphResponse(nodes=self.access.update_graph(request.cluster, request.secret,
+                                                                            request.nodes))

@@ -3,11 +3,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from rainbow.store.base import (ACCEPTED, COPY_TABLES, JOB_STATES, MAX_JOB_ID, PENDING, REGISTRATION_SECRET_HASH,
-                                Assignment, AssignmentRecord, Changes, ClusterGraphs, ClusterRecord, JobIdsExhausted,
-                                JobRecord, JobSummary, Leadership, SchemaVersionError, Store, StoreError)
+from rainbow.store.base import (ACCEPTED, ADMIN_TOKEN, ADMIN_TOKEN_HASH, CLUSTER_SECRET, CLUSTER_TOKEN, COPY_TABLES,
+                                CREDENTIAL_KINDS, GRANT_KINDS, JOB_STATES, MAX_JOB_ID, PENDING, REGISTRATION_SECRET,
+                                REGISTRATION_SECRET_HASH, USER_TOKEN, Assignment, AssignmentRecord, AuditEntry,
+                                AuditRecord, Changes, ClusterGraphs, ClusterRecord, GroupRecord, JobIdsExhausted,
+                                JobRecord, JobSummary, Leadership, SchemaVersionError, Store, StoreError, UserRecord)
 
-__all__ = ["ACCEPTED", "COPY_TABLES", "JOB_STATES", "MAX_JOB_ID", "PENDING", "REGISTRATION_SECRET_HASH",
+__all__ = ["ACCEPTED", "ADMIN_TOKEN", "ADMIN_TOKEN_HASH", "AuditEntry", "AuditRecord", "CLUSTER_SECRET",
+           "CLUSTER_TOKEN", "CREDENTIAL_KINDS", "GRANT_KINDS", "GroupRecord", "REGISTRATION_SECRET", "USER_TOKEN",
+           "UserRecord", "COPY_TABLES", "JOB_STATES", "MAX_JOB_ID", "PENDING", "REGISTRATION_SECRET_HASH",
            "Assignment", "AssignmentRecord", "JobSummary", "Changes",
            "ClusterGraphs", "ClusterRecord", "JobIdsExhausted", "JobRecord", "Leadership", "SchemaVersionError",
            "Store", "StoreError", "open_store", "store_kind"]

@@ -35,6 +35,17 @@ class SchemaVersionError(StoreError):
 
 # The setting that holds the registration secret's hash, so that a restarted server keeps the same secret.
 REGISTRATION_SECRET_HASH = "registration_secret_hash"
+# The setting that holds the admin credential's hash (users, groups, grants, rotation).
+ADMIN_TOKEN_HASH = "admin_token_hash"
+
+# The kinds of credential a rotation may leave working for a while (retiring_credentials.kind).
+CLUSTER_TOKEN = "cluster-token"
+CLUSTER_SECRET = "cluster-secret"
+USER_TOKEN = "user-token"
+REGISTRATION_SECRET = "registration-secret"
+ADMIN_TOKEN = "admin-token"
+CREDENTIAL_KINDS = (CLUSTER_TOKEN, CLUSTER_SECRET, USER_TOKEN, REGISTRATION_SECRET, ADMIN_TOKEN)
+GRANT_KINDS = ("group", "cluster")
 
 # What `rainbow db copy` moves, table by table, in an order that satisfies the foreign keys.
 COPY_TABLES: dict[str, tuple[str, ...]] = {
@@ -43,6 +54,15 @@ COPY_TABLES: dict[str, tuple[str, ...]] = {
     "graphs": ("cluster", "subsystem", "jgf", "created"),
     "states": ("cluster", "payload", "updated", "revision"),
     "jobs": ("id", "cluster", "name", "jobspec", "state", "submitted", "accepted", "retired", "leased_until"),
+    "bid_windows": ("job_id", "state", "closes_at", "offer_until", "winner", "tried", "options", "reasons", "created"),
+    "bids": ("job_id", "cluster", "answered", "will_run", "eta_seconds", "cost", "valid_until"),
+    "users": ("name", "token_hash", "created"),
+    "user_groups": ("name", "created"),
+    "group_clusters": ("grp", "cluster"),
+    "grants": ("username", "kind", "target"),
+    "audit": ("id", "at", "action", "subject", "detail"),
+    "job_users": ("job", "username"),
+    "retiring_credentials": ("kind", "owner", "hash", "until"),
     "assignments": ("job", "cluster", "algorithm", "reason", "others", "made"),
 }
 
@@ -90,6 +110,38 @@ class JobRecord:
     state: str
     submitted: float
     accepted: float | None
+
+
+@dataclass(frozen=True)
+class UserRecord:
+    name: str
+    created: float
+    #: (kind, target) pairs: ("group", NAME) or ("cluster", NAME)
+    grants: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class GroupRecord:
+    name: str
+    clusters: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """One admin action, written in the same transaction as the change it records."""
+
+    action: str
+    subject: str
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class AuditRecord:
+    id: int
+    at: float
+    action: str
+    subject: str
+    detail: str
 
 
 @dataclass(frozen=True)
@@ -262,10 +314,12 @@ class Store(abc.ABC):
 
     # -- jobs -----------------------------------------------------------------------------------------------------
     @abc.abstractmethod
-    def add_job(self, cluster: str, name: str, jobspec: str, assignment: Assignment | None = None) -> int | None:
+    def add_job(self, cluster: str, name: str, jobspec: str, user: str = "",
+                assignment: Assignment | None = None) -> int | None:
         """Queue a job for a cluster and return its id; None (nothing written) when the cluster is gone.
 
-        `assignment` (why the job went to that cluster) is written in the same transaction.
+        `user` is the user who submitted it with a user token ("" for a cluster token); `assignment` (why the job
+        went to that cluster) is written in the same transaction.
 
         Raises JobIdsExhausted, with nothing written, when the id would exceed MAX_JOB_ID.
         """
@@ -292,6 +346,92 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     def count_jobs(self, cluster: str | None = None, state: str = "") -> int: ...
+
+    # -- users, groups, grants ----------------------------------------------------------------------------------
+    # Every change below moves the clusters change counter, so that each server drops what it cached of users and
+    # grants before its next request, and writes its `audit` entry (when given) in the same transaction.
+    @abc.abstractmethod
+    def add_user(self, name: str, token_hash: str, audit: AuditEntry | None = None) -> bool:
+        """False (nothing written) when the user exists."""
+
+    @abc.abstractmethod
+    def remove_user(self, name: str, audit: AuditEntry | None = None) -> bool:
+        """Remove the user, its grants and any credential of it being rotated out; its jobs stay on record."""
+
+    @abc.abstractmethod
+    def set_user_token(self, name: str, token_hash: str, keep_old_until: float = 0.0,
+                       audit: AuditEntry | None = None) -> bool:
+        """Replace the user's token hash; with `keep_old_until` (epoch seconds) the old one keeps working until then.
+        False when there is no such user."""
+
+    @abc.abstractmethod
+    def users(self) -> list[UserRecord]:
+        """Every user with its grants, by name."""
+
+    @abc.abstractmethod
+    def user_for_token(self, token_hash: str) -> tuple[str, float] | None:
+        """(user, until) for the user whose current token (until 0.0), or whose token being rotated out (until its
+        time, epoch seconds), hashes to this."""
+
+    @abc.abstractmethod
+    def add_group(self, name: str, clusters: Sequence[str], audit: AuditEntry | None = None) -> bool:
+        """Create the group (True) or extend an existing one (False) with `clusters`."""
+
+    @abc.abstractmethod
+    def remove_group(self, name: str, audit: AuditEntry | None = None) -> bool: ...
+
+    @abc.abstractmethod
+    def groups(self) -> list[GroupRecord]: ...
+
+    @abc.abstractmethod
+    def grant(self, username: str, kind: str, target: str, audit: AuditEntry | None = None) -> bool:
+        """Let the user submit to a group (kind "group") or a cluster (kind "cluster"); False when there is no such
+        user (or, for a group, no such group). Granting twice is one grant."""
+
+    @abc.abstractmethod
+    def revoke(self, username: str, kind: str, target: str, audit: AuditEntry | None = None) -> bool: ...
+
+    @abc.abstractmethod
+    def user_clusters(self, username: str) -> list[str]:
+        """The clusters the user's grants reach (directly, or through groups), by name, registered or not."""
+
+    @abc.abstractmethod
+    def add_audit(self, entry: AuditEntry) -> int:
+        """Record an admin action that changed nothing (a listing); returns its id."""
+
+    @abc.abstractmethod
+    def audit_log(self, after_id: int = 0, limit: int = 100) -> list[AuditRecord]:
+        """Audit rows with id > after_id, oldest first."""
+
+    @abc.abstractmethod
+    def user_jobs(self, username: str, after_id: int = 0, limit: int = 100) -> list[JobRecord]:
+        """The jobs the user submitted, on every cluster (deleted ones included), id > after_id in id order."""
+
+    # -- rotation -------------------------------------------------------------------------------------------------
+    @abc.abstractmethod
+    def retiring_hashes(self, kind: str, owner: str = "") -> list[str]:
+        """The hashes of `kind` credentials of `owner` being rotated out that still work now."""
+
+    @abc.abstractmethod
+    def rotate_cluster_credential(self, name: str, kind: str, new_hash: str, keep_old_until: float = 0.0,
+                                  audit: AuditEntry | None = None) -> bool:
+        """Replace the cluster's token (CLUSTER_TOKEN) or secret (CLUSTER_SECRET) hash, the old one working until
+        `keep_old_until` when it is later than now; False when the cluster is gone."""
+
+    @abc.abstractmethod
+    def rotate_setting(self, key: str, kind: str, new_hash: str, keep_old_until: float = 0.0,
+                       audit: AuditEntry | None = None) -> bool:
+        """Replace a server-wide credential hash setting (registration secret, admin token) the same way; False
+        when the setting was not set."""
+
+    @abc.abstractmethod
+    def replace_graph(self, cluster: str, graph: str, audit: AuditEntry | None = None) -> int:
+        """Replace the cluster graph in place (credentials, subsystems, state and jobs kept); returns the new
+        revision, or 0 when the cluster is gone."""
+
+    @abc.abstractmethod
+    def active_jobs(self, clusters: Sequence[str]) -> dict[str, int]:
+        """Jobs assigned to each of `clusters` and not finished (pending or accepted); clusters with none left out."""
 
     @abc.abstractmethod
     def get_job(self, job_id: int) -> JobRecord | None:

@@ -22,9 +22,11 @@ import psycopg
 from psycopg import errors as pg_errors
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from rainbow.store.base import (ACCEPTED, ASSIGNMENT_COLUMNS, Assignment, AssignmentRecord, JobSummary,
-                                COPY_TABLES, MAX_JOB_ID, PENDING, Changes, ClusterGraphs, ClusterRecord,
-                                JobIdsExhausted, JobRecord, Leadership, Store, StoreError)
+from rainbow.store.base import (ACCEPTED, ASSIGNMENT_COLUMNS, CLUSTER_SECRET, CLUSTER_TOKEN, COPY_TABLES, MAX_JOB_ID,
+                                PENDING, USER_TOKEN, Assignment, AssignmentRecord, AuditEntry, AuditRecord, Changes,
+                                ClusterGraphs, ClusterRecord, GroupRecord, JobIdsExhausted, JobRecord, JobSummary,
+                                Leadership, Store, StoreError, UserRecord)
+from rainbow.store.bids import BidStore
 from rainbow.store.schema import bring_to_schema, load_schema
 
 T = TypeVar("T")
@@ -78,7 +80,7 @@ class _AdvisoryLock(Leadership):
                 self._conn = None
 
 
-class PostgreSQLStore(Store):
+class PostgreSQLStore(BidStore, Store):
     kind = "postgresql"
 
     def __init__(self, url: str, *, upgrade: bool = False, pool_size: int = 16) -> None:
@@ -148,6 +150,10 @@ class PostgreSQLStore(Store):
 
     def _write(self, work: Callable[[psycopg.Connection], T], *, pipeline: bool = False) -> T:
         return self._run(work, write=True, pipeline=pipeline)
+
+    def _transact(self, work):
+        """`work(execute)` in one write transaction, its SQL written with `?` placeholders."""
+        return self._write(lambda conn: work(lambda sql, args=(): conn.execute(sql.replace("?", "%s"), args)))
 
     # -- schema -----------------------------------------------------------------------------------------------
     @staticmethod
@@ -235,9 +241,9 @@ class PostgreSQLStore(Store):
         def work(conn):
             with conn.cursor() as cur:
                 cur.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks}){conflict}", rows)
-            if table == "jobs":
-                conn.execute("SELECT setval(pg_get_serial_sequence('jobs', 'id'), "
-                             "GREATEST((SELECT max(id) FROM jobs), 1))")
+            if table in ("jobs", "audit"):  # never input: one of two literal names
+                conn.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                             f"GREATEST((SELECT max(id) FROM {table}), 1))")
             _bump(conn, "clusters")
             _bump(conn, "states")
 
@@ -286,6 +292,8 @@ class PostgreSQLStore(Store):
                          "AND state = %s)", (name, PENDING))
             conn.execute("DELETE FROM jobs WHERE cluster = %s AND state = %s", (name, PENDING))
             conn.execute("UPDATE jobs SET retired = 1 WHERE cluster = %s AND retired = 0", (name,))
+            conn.execute("DELETE FROM retiring_credentials WHERE kind IN (%s, %s) AND owner = %s",
+                         (CLUSTER_TOKEN, CLUSTER_SECRET, name))
             _bump(conn, "clusters")
             return True
 
@@ -353,7 +361,8 @@ class PostgreSQLStore(Store):
         return dict(rows)
 
     # -- jobs -------------------------------------------------------------------------------------------------
-    def add_job(self, cluster: str, name: str, jobspec: str, assignment: Assignment | None = None) -> int | None:
+    def add_job(self, cluster: str, name: str, jobspec: str, user: str = "",
+                assignment: Assignment | None = None) -> int | None:
         now = time.time()
 
         def work(conn) -> int | None:
@@ -366,13 +375,15 @@ class PostgreSQLStore(Store):
                 return None
             if row[0] > MAX_JOB_ID:  # raising rolls the insert back
                 raise JobIdsExhausted(f"job id {row[0]} does not fit the wire format (int32)")
+            if user:
+                conn.execute("INSERT INTO job_users (job, username) VALUES (%s, %s)", (row[0], user))
             if assignment is not None:
                 conn.execute("INSERT INTO assignments (job, cluster, algorithm, reason, others, made) "
                              "VALUES (%s, %s, %s, %s, %s, %s)", (row[0], cluster, assignment.algorithm,
                                                                  assignment.reason, assignment.others_json(), now))
             return row[0]
 
-        return self._write(work, pipeline=True)
+        return self._write(work, pipeline=not user)
 
     def pending_jobs(self, cluster: str, limit: int = 0, lease_seconds: float = 0.0) -> list[JobRecord]:
         size = limit if limit > 0 else None
@@ -446,6 +457,205 @@ class PostgreSQLStore(Store):
     def state_times(self) -> dict[str, float]:
         return dict(self._read(lambda c: c.execute("SELECT cluster, updated FROM states").fetchall()))
 
+    def active_jobs(self, clusters: Sequence[str]) -> dict[str, int]:
+        rows = self._read(lambda c: c.execute(
+            "SELECT cluster, COUNT(*) FROM jobs WHERE retired = 0 AND state IN (%s, %s) AND cluster = ANY(%s) "
+            "GROUP BY cluster", (PENDING, ACCEPTED, list(clusters))).fetchall())
+        return {cluster: count for cluster, count in rows}
+
+
+    # -- users, groups, grants --------------------------------------------------------------------------------
+    def add_user(self, name: str, token_hash: str, audit: AuditEntry | None = None) -> bool:
+        def work(conn) -> bool:
+            if conn.execute("INSERT INTO users (name, token_hash, created) VALUES (%s, %s, %s) "
+                            "ON CONFLICT (name) DO NOTHING", (name, token_hash, time.time())).rowcount == 0:
+                return False
+            _bump(conn, "clusters")
+            _audit(conn, audit)
+            return True
+
+        return self._write(work)
+
+    def remove_user(self, name: str, audit: AuditEntry | None = None) -> bool:
+        def work(conn) -> bool:
+            if conn.execute("DELETE FROM users WHERE name = %s", (name,)).rowcount == 0:
+                return False
+            # grants go by ON DELETE CASCADE
+            conn.execute("DELETE FROM retiring_credentials WHERE kind = %s AND owner = %s", (USER_TOKEN, name))
+            _bump(conn, "clusters")
+            _audit(conn, audit)
+            return True
+
+        return self._write(work)
+
+    def set_user_token(self, name: str, token_hash: str, keep_old_until: float = 0.0,
+                       audit: AuditEntry | None = None) -> bool:
+        def work(conn) -> bool:
+            row = conn.execute("SELECT token_hash FROM users WHERE name = %s FOR UPDATE", (name,)).fetchone()
+            if row is None:
+                return False
+            conn.execute("UPDATE users SET token_hash = %s WHERE name = %s", (token_hash, name))
+            _retire(conn, USER_TOKEN, name, row[0], keep_old_until)
+            _bump(conn, "clusters")
+            _audit(conn, audit)
+            return True
+
+        return self._write(work)
+
+    def users(self) -> list[UserRecord]:
+        def work(conn):
+            return (conn.execute("SELECT name, created FROM users ORDER BY name").fetchall(),
+                    conn.execute("SELECT username, kind, target FROM grants ORDER BY username, kind, target"
+                                 ).fetchall())
+
+        rows, grants = self._read(work)
+        by_user: dict[str, list[tuple[str, str]]] = {}
+        for user, kind, target in grants:
+            by_user.setdefault(user, []).append((kind, target))
+        return [UserRecord(name, created, tuple(by_user.get(name, ()))) for name, created in rows]
+
+    def user_for_token(self, token_hash: str) -> tuple[str, float] | None:
+        row = self._read(lambda c: c.execute(
+            "SELECT name, 0.0 FROM users WHERE token_hash = %s UNION ALL "
+            "SELECT owner, until FROM retiring_credentials WHERE kind = %s AND hash = %s AND until > %s LIMIT 1",
+            (token_hash, USER_TOKEN, token_hash, time.time())).fetchone())
+        return (row[0], float(row[1])) if row else None
+
+    def add_group(self, name: str, clusters: Sequence[str], audit: AuditEntry | None = None) -> bool:
+        def work(conn) -> bool:
+            created = conn.execute("INSERT INTO user_groups (name, created) VALUES (%s, %s) "
+                                   "ON CONFLICT (name) DO NOTHING", (name, time.time())).rowcount == 1
+            with conn.cursor() as cur:
+                cur.executemany("INSERT INTO group_clusters (grp, cluster) VALUES (%s, %s) ON CONFLICT DO NOTHING",
+                                [(name, cluster) for cluster in clusters])
+            _bump(conn, "clusters")
+            _audit(conn, audit)
+            return created
+
+        return self._write(work)
+
+    def remove_group(self, name: str, audit: AuditEntry | None = None) -> bool:
+        def work(conn) -> bool:
+            if conn.execute("DELETE FROM user_groups WHERE name = %s", (name,)).rowcount == 0:
+                return False
+            conn.execute("DELETE FROM grants WHERE kind = 'group' AND target = %s", (name,))
+            _bump(conn, "clusters")
+            _audit(conn, audit)
+            return True
+
+        return self._write(work)
+
+    def groups(self) -> list[GroupRecord]:
+        rows = self._read(lambda c: c.execute("SELECT g.name, c.cluster FROM user_groups g LEFT JOIN group_clusters c "
+                                              "ON c.grp = g.name ORDER BY g.name, c.cluster").fetchall())
+        found: dict[str, list[str]] = {}
+        for name, cluster in rows:
+            found.setdefault(name, [])
+            if cluster is not None:
+                found[name].append(cluster)
+        return [GroupRecord(name, tuple(clusters)) for name, clusters in found.items()]
+
+    def grant(self, username: str, kind: str, target: str, audit: AuditEntry | None = None) -> bool:
+        def work(conn) -> bool:
+            if conn.execute("SELECT 1 FROM users WHERE name = %s FOR KEY SHARE", (username,)).fetchone() is None:
+                return False
+            if kind == "group" and conn.execute("SELECT 1 FROM user_groups WHERE name = %s FOR KEY SHARE",
+                                                (target,)).fetchone() is None:
+                return False
+            conn.execute("INSERT INTO grants (username, kind, target) VALUES (%s, %s, %s) ON CONFLICT DO NOTHING",
+                         (username, kind, target))
+            _bump(conn, "clusters")
+            _audit(conn, audit)
+            return True
+
+        return self._write(work)
+
+    def revoke(self, username: str, kind: str, target: str, audit: AuditEntry | None = None) -> bool:
+        def work(conn) -> bool:
+            if conn.execute("DELETE FROM grants WHERE username = %s AND kind = %s AND target = %s",
+                            (username, kind, target)).rowcount == 0:
+                return False
+            _bump(conn, "clusters")
+            _audit(conn, audit)
+            return True
+
+        return self._write(work)
+
+    def user_clusters(self, username: str) -> list[str]:
+        rows = self._read(lambda c: c.execute(
+            "SELECT target FROM grants WHERE username = %s AND kind = 'cluster' UNION "
+            "SELECT c.cluster FROM grants g JOIN group_clusters c ON c.grp = g.target "
+            "WHERE g.username = %s AND g.kind = 'group' ORDER BY 1", (username, username)).fetchall())
+        return [row[0] for row in rows]
+
+    def add_audit(self, entry: AuditEntry) -> int:
+        return self._write(lambda c: _audit(c, entry))
+
+    def audit_log(self, after_id: int = 0, limit: int = 100) -> list[AuditRecord]:
+        rows = self._read(lambda c: c.execute(
+            "SELECT id, at, action, subject, detail FROM audit WHERE id > %s ORDER BY id LIMIT %s",
+            (after_id, limit if limit > 0 else None)).fetchall())
+        return [AuditRecord(*row) for row in rows]
+
+    def user_jobs(self, username: str, after_id: int = 0, limit: int = 100) -> list[JobRecord]:
+        columns = ", ".join(f"j.{c.strip()}" for c in _JOB_COLUMNS.split(","))
+        rows = self._read(lambda c: c.execute(
+            f"SELECT {columns} FROM job_users u JOIN jobs j ON j.id = u.job WHERE u.username = %s AND u.job > %s "
+            "ORDER BY u.job LIMIT %s", (username, after_id, limit if limit > 0 else None)).fetchall())
+        return [_job(row) for row in rows]
+
+    # -- rotation ---------------------------------------------------------------------------------------------
+    def retiring_hashes(self, kind: str, owner: str = "") -> list[str]:
+        rows = self._read(lambda c: c.execute(
+            "SELECT hash FROM retiring_credentials WHERE kind = %s AND owner = %s AND until > %s",
+            (kind, owner, time.time())).fetchall())
+        return [row[0] for row in rows]
+
+    def rotate_cluster_credential(self, name: str, kind: str, new_hash: str, keep_old_until: float = 0.0,
+                                  audit: AuditEntry | None = None) -> bool:
+        column = {CLUSTER_TOKEN: "token_hash", CLUSTER_SECRET: "secret_hash"}[kind]  # never input
+
+        def work(conn) -> bool:
+            row = conn.execute(f"SELECT {column} FROM clusters WHERE name = %s FOR UPDATE", (name,)).fetchone()
+            if row is None:
+                return False
+            revision = _bump(conn, "clusters")
+            conn.execute(f"UPDATE clusters SET {column} = %s, revision = %s WHERE name = %s",
+                         (new_hash, revision, name))
+            _retire(conn, kind, name, row[0], keep_old_until)
+            _audit(conn, audit)
+            return True
+
+        return self._write(work)
+
+    def rotate_setting(self, key: str, kind: str, new_hash: str, keep_old_until: float = 0.0,
+                       audit: AuditEntry | None = None) -> bool:
+        def work(conn) -> bool:
+            row = conn.execute("SELECT value FROM meta WHERE key = %s FOR UPDATE", (key,)).fetchone()
+            if row is None:
+                return False
+            conn.execute("UPDATE meta SET value = %s WHERE key = %s", (new_hash, key))
+            _retire(conn, kind, "", row[0], keep_old_until)
+            _bump(conn, "clusters")
+            _audit(conn, audit)
+            return True
+
+        return self._write(work)
+
+    def replace_graph(self, cluster: str, graph: str, audit: AuditEntry | None = None) -> int:
+        def work(conn) -> int:
+            if conn.execute("SELECT 1 FROM clusters WHERE name = %s FOR UPDATE", (cluster,)).fetchone() is None:
+                return 0
+            if conn.execute("UPDATE graphs SET jgf = %s, created = %s WHERE cluster = %s AND subsystem = ''",
+                            (graph, time.time(), cluster)).rowcount == 0:
+                return 0
+            revision = _bump(conn, "clusters")
+            conn.execute("UPDATE clusters SET revision = %s WHERE name = %s", (revision, cluster))
+            _audit(conn, audit)
+            return revision
+
+        return self._write(work)
+
     def close(self) -> None:
         self._closed = True
         pool = getattr(self, "_pool", None)
@@ -457,6 +667,22 @@ def _bump(conn: psycopg.Connection, counter: str) -> int:
     # `counter` is one of two literal column names chosen by this module, never input.
     return conn.execute(f"UPDATE changes SET {counter} = {counter} + 1 WHERE id = 1 RETURNING {counter}"
                         ).fetchone()[0]
+
+
+def _audit(conn: psycopg.Connection, entry: AuditEntry | None) -> int:
+    if entry is None:
+        return 0
+    return conn.execute("INSERT INTO audit (at, action, subject, detail) VALUES (%s, %s, %s, %s) RETURNING id",
+                        (time.time(), entry.action, entry.subject, entry.detail)).fetchone()[0]
+
+
+def _retire(conn: psycopg.Connection, kind: str, owner: str, old_hash: str, until: float) -> None:
+    now = time.time()
+    conn.execute("DELETE FROM retiring_credentials WHERE until <= %s", (now,))
+    if until > now and old_hash:
+        conn.execute("INSERT INTO retiring_credentials (kind, owner, hash, until) VALUES (%s, %s, %s, %s) "
+                     "ON CONFLICT (kind, owner, hash) DO UPDATE SET until = excluded.until",
+                     (kind, owner, old_hash, until))
 
 
 def _broken(exc: BaseException) -> bool:

@@ -18,9 +18,11 @@ import time
 from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
-from rainbow.store.base import (ACCEPTED, ASSIGNMENT_COLUMNS, COPY_TABLES, MAX_JOB_ID, PENDING, Assignment,
-                                AssignmentRecord, Changes, ClusterGraphs, ClusterRecord, JobIdsExhausted, JobRecord,
-                                JobSummary, Leadership, Store, StoreError)
+from rainbow.store.base import (ACCEPTED, ASSIGNMENT_COLUMNS, CLUSTER_SECRET, CLUSTER_TOKEN, COPY_TABLES, MAX_JOB_ID,
+                                PENDING, USER_TOKEN, Assignment, AssignmentRecord, AuditEntry, AuditRecord, Changes,
+                                ClusterGraphs, ClusterRecord, GroupRecord, JobIdsExhausted, JobRecord, JobSummary,
+                                Leadership, Store, StoreError, UserRecord)
+from rainbow.store.bids import BidStore
 from rainbow.store.schema import bring_to_schema, load_schema
 
 BUSY_TIMEOUT_MS = 10_000
@@ -58,7 +60,7 @@ class _FileLock(Leadership):
             self._fd = None
 
 
-class SQLiteStore(Store):
+class SQLiteStore(BidStore, Store):
     kind = "sqlite"
 
     def __init__(self, path: str | Path, *, upgrade: bool = False) -> None:
@@ -213,6 +215,10 @@ class SQLiteStore(Store):
         # IMMEDIATE takes the write lock up front, so two writers never deadlock upgrading from read locks.
         return self._transaction("BEGIN IMMEDIATE")
 
+    def _transact(self, work):
+        with self._write() as db:
+            return work(db.execute)
+
     # -- clusters ---------------------------------------------------------------------------------------------
     def register_cluster(self, name: str, token_hash: str, secret_hash: str, graph: str) -> int:
         now = time.time()
@@ -254,6 +260,8 @@ class SQLiteStore(Store):
                        (name, PENDING))
             db.execute("DELETE FROM jobs WHERE cluster = ? AND state = ?", (name, PENDING))
             db.execute("UPDATE jobs SET retired = 1 WHERE cluster = ? AND retired = 0", (name,))
+            db.execute("DELETE FROM retiring_credentials WHERE kind IN (?, ?) AND owner = ?",
+                       (CLUSTER_TOKEN, CLUSTER_SECRET, name))
             self._bump(db, "clusters")
         return True
 
@@ -308,7 +316,8 @@ class SQLiteStore(Store):
         return dict(rows)
 
     # -- jobs -------------------------------------------------------------------------------------------------
-    def add_job(self, cluster: str, name: str, jobspec: str, assignment: Assignment | None = None) -> int | None:
+    def add_job(self, cluster: str, name: str, jobspec: str, user: str = "",
+                assignment: Assignment | None = None) -> int | None:
         now = time.time()
         with self._write() as db:
             cursor = db.execute("INSERT INTO jobs (cluster, name, jobspec, state, submitted) "
@@ -319,6 +328,8 @@ class SQLiteStore(Store):
             jobid = cursor.lastrowid
             if jobid > MAX_JOB_ID:  # raising rolls the insert back
                 raise JobIdsExhausted(f"job id {jobid} does not fit the wire format (int32)")
+            if user:
+                db.execute("INSERT INTO job_users (job, username) VALUES (?, ?)", (jobid, user))
             if assignment is not None:
                 db.execute("INSERT INTO assignments (job, cluster, algorithm, reason, others, made) "
                            "VALUES (?, ?, ?, ?, ?, ?)", (jobid, cluster, assignment.algorithm, assignment.reason,
@@ -400,6 +411,197 @@ class SQLiteStore(Store):
     def state_times(self) -> dict[str, float]:
         with self._single() as db:
             return dict(db.execute("SELECT cluster, updated FROM states").fetchall())
+
+    def active_jobs(self, clusters: Sequence[str]) -> dict[str, int]:
+        with self._single() as db:
+            rows = db.execute("SELECT cluster, COUNT(*) FROM jobs WHERE retired = 0 AND state IN (?, ?) "
+                              "AND cluster IN (SELECT value FROM json_each(?)) GROUP BY cluster",
+                              (PENDING, ACCEPTED, json.dumps(list(clusters)))).fetchall()
+        return {cluster: count for cluster, count in rows}
+
+
+    # -- users, groups, grants --------------------------------------------------------------------------------
+    @staticmethod
+    def _audit(db: sqlite3.Connection, entry: AuditEntry | None) -> int:
+        if entry is None:
+            return 0
+        return db.execute("INSERT INTO audit (at, action, subject, detail) VALUES (?, ?, ?, ?)",
+                          (time.time(), entry.action, entry.subject, entry.detail)).lastrowid
+
+    def add_user(self, name: str, token_hash: str, audit: AuditEntry | None = None) -> bool:
+        with self._write() as db:
+            if not db.execute("INSERT INTO users (name, token_hash, created) VALUES (?, ?, ?) "
+                              "ON CONFLICT (name) DO NOTHING", (name, token_hash, time.time())).rowcount:
+                return False
+            self._bump(db, "clusters")
+            self._audit(db, audit)
+        return True
+
+    def remove_user(self, name: str, audit: AuditEntry | None = None) -> bool:
+        with self._write() as db:
+            if not db.execute("DELETE FROM users WHERE name = ?", (name,)).rowcount:
+                return False
+            db.execute("DELETE FROM grants WHERE username = ?", (name,))
+            db.execute("DELETE FROM retiring_credentials WHERE kind = ? AND owner = ?", (USER_TOKEN, name))
+            self._bump(db, "clusters")
+            self._audit(db, audit)
+        return True
+
+    def set_user_token(self, name: str, token_hash: str, keep_old_until: float = 0.0,
+                       audit: AuditEntry | None = None) -> bool:
+        with self._write() as db:
+            row = db.execute("SELECT token_hash FROM users WHERE name = ?", (name,)).fetchone()
+            if row is None:
+                return False
+            db.execute("UPDATE users SET token_hash = ? WHERE name = ?", (token_hash, name))
+            self._retire(db, USER_TOKEN, name, row[0], keep_old_until)
+            self._bump(db, "clusters")
+            self._audit(db, audit)
+        return True
+
+    def users(self) -> list[UserRecord]:
+        with self._single() as db:
+            rows = db.execute("SELECT name, created FROM users ORDER BY name").fetchall()
+            grants = db.execute("SELECT username, kind, target FROM grants ORDER BY username, kind, target").fetchall()
+        by_user: dict[str, list[tuple[str, str]]] = {}
+        for user, kind, target in grants:
+            by_user.setdefault(user, []).append((kind, target))
+        return [UserRecord(name, created, tuple(by_user.get(name, ()))) for name, created in rows]
+
+    def user_for_token(self, token_hash: str) -> tuple[str, float] | None:
+        with self._single() as db:
+            row = db.execute("SELECT name, 0.0 FROM users WHERE token_hash = ? UNION ALL "
+                             "SELECT owner, until FROM retiring_credentials WHERE kind = ? AND hash = ? AND until > ? "
+                             "LIMIT 1", (token_hash, USER_TOKEN, token_hash, time.time())).fetchone()
+        return (row[0], float(row[1])) if row else None
+
+    def add_group(self, name: str, clusters: Sequence[str], audit: AuditEntry | None = None) -> bool:
+        with self._write() as db:
+            created = db.execute("INSERT INTO user_groups (name, created) VALUES (?, ?) ON CONFLICT (name) DO NOTHING",
+                                 (name, time.time())).rowcount == 1
+            db.executemany("INSERT INTO group_clusters (grp, cluster) VALUES (?, ?) ON CONFLICT DO NOTHING",
+                           [(name, cluster) for cluster in clusters])
+            self._bump(db, "clusters")
+            self._audit(db, audit)
+        return created
+
+    def remove_group(self, name: str, audit: AuditEntry | None = None) -> bool:
+        with self._write() as db:
+            if not db.execute("DELETE FROM user_groups WHERE name = ?", (name,)).rowcount:
+                return False
+            db.execute("DELETE FROM group_clusters WHERE grp = ?", (name,))
+            db.execute("DELETE FROM grants WHERE kind = 'group' AND target = ?", (name,))
+            self._bump(db, "clusters")
+            self._audit(db, audit)
+        return True
+
+    def groups(self) -> list[GroupRecord]:
+        with self._single() as db:
+            rows = db.execute("SELECT g.name, c.cluster FROM user_groups g LEFT JOIN group_clusters c "
+                              "ON c.grp = g.name ORDER BY g.name, c.cluster").fetchall()
+        found: dict[str, list[str]] = {}
+        for name, cluster in rows:
+            found.setdefault(name, [])
+            if cluster is not None:
+                found[name].append(cluster)
+        return [GroupRecord(name, tuple(clusters)) for name, clusters in found.items()]
+
+    def grant(self, username: str, kind: str, target: str, audit: AuditEntry | None = None) -> bool:
+        with self._write() as db:
+            if not db.execute("SELECT 1 FROM users WHERE name = ?", (username,)).fetchone():
+                return False
+            if kind == "group" and not db.execute("SELECT 1 FROM user_groups WHERE name = ?", (target,)).fetchone():
+                return False
+            db.execute("INSERT INTO grants (username, kind, target) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+                       (username, kind, target))
+            self._bump(db, "clusters")
+            self._audit(db, audit)
+        return True
+
+    def revoke(self, username: str, kind: str, target: str, audit: AuditEntry | None = None) -> bool:
+        with self._write() as db:
+            if not db.execute("DELETE FROM grants WHERE username = ? AND kind = ? AND target = ?",
+                              (username, kind, target)).rowcount:
+                return False
+            self._bump(db, "clusters")
+            self._audit(db, audit)
+        return True
+
+    def user_clusters(self, username: str) -> list[str]:
+        with self._single() as db:
+            rows = db.execute("SELECT target FROM grants WHERE username = ? AND kind = 'cluster' UNION "
+                              "SELECT c.cluster FROM grants g JOIN group_clusters c ON c.grp = g.target "
+                              "WHERE g.username = ? AND g.kind = 'group' ORDER BY 1", (username, username)).fetchall()
+        return [row[0] for row in rows]
+
+    def add_audit(self, entry: AuditEntry) -> int:
+        with self._write() as db:
+            return self._audit(db, entry)
+
+    def audit_log(self, after_id: int = 0, limit: int = 100) -> list[AuditRecord]:
+        with self._single() as db:
+            rows = db.execute("SELECT id, at, action, subject, detail FROM audit WHERE id > ? ORDER BY id LIMIT ?",
+                              (after_id, limit if limit > 0 else -1)).fetchall()
+        return [AuditRecord(*row) for row in rows]
+
+    def user_jobs(self, username: str, after_id: int = 0, limit: int = 100) -> list[JobRecord]:
+        columns = ", ".join(f"j.{c.strip()}" for c in _JOB_COLUMNS.split(","))
+        with self._single() as db:
+            rows = db.execute(f"SELECT {columns} FROM job_users u JOIN jobs j ON j.id = u.job "
+                              "WHERE u.username = ? AND u.job > ? ORDER BY u.job LIMIT ?",
+                              (username, after_id, limit if limit > 0 else -1)).fetchall()
+        return [_job(row) for row in rows]
+
+    # -- rotation ---------------------------------------------------------------------------------------------
+    @staticmethod
+    def _retire(db: sqlite3.Connection, kind: str, owner: str, old_hash: str, until: float) -> None:
+        now = time.time()
+        db.execute("DELETE FROM retiring_credentials WHERE until <= ?", (now,))
+        if until > now and old_hash:
+            db.execute("INSERT INTO retiring_credentials (kind, owner, hash, until) VALUES (?, ?, ?, ?) "
+                       "ON CONFLICT (kind, owner, hash) DO UPDATE SET until = excluded.until",
+                       (kind, owner, old_hash, until))
+
+    def retiring_hashes(self, kind: str, owner: str = "") -> list[str]:
+        with self._single() as db:
+            rows = db.execute("SELECT hash FROM retiring_credentials WHERE kind = ? AND owner = ? AND until > ?",
+                              (kind, owner, time.time())).fetchall()
+        return [row[0] for row in rows]
+
+    def rotate_cluster_credential(self, name: str, kind: str, new_hash: str, keep_old_until: float = 0.0,
+                                  audit: AuditEntry | None = None) -> bool:
+        column = {CLUSTER_TOKEN: "token_hash", CLUSTER_SECRET: "secret_hash"}[kind]  # never input
+        with self._write() as db:
+            row = db.execute(f"SELECT {column} FROM clusters WHERE name = ?", (name,)).fetchone()
+            if row is None:
+                return False
+            revision = self._bump(db, "clusters")
+            db.execute(f"UPDATE clusters SET {column} = ?, revision = ? WHERE name = ?", (new_hash, revision, name))
+            self._retire(db, kind, name, row[0], keep_old_until)
+            self._audit(db, audit)
+        return True
+
+    def rotate_setting(self, key: str, kind: str, new_hash: str, keep_old_until: float = 0.0,
+                       audit: AuditEntry | None = None) -> bool:
+        with self._write() as db:
+            row = db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+            if row is None:
+                return False
+            db.execute("UPDATE meta SET value = ? WHERE key = ?", (new_hash, key))
+            self._retire(db, kind, "", row[0], keep_old_until)
+            self._bump(db, "clusters")
+            self._audit(db, audit)
+        return True
+
+    def replace_graph(self, cluster: str, graph: str, audit: AuditEntry | None = None) -> int:
+        with self._write() as db:
+            if not db.execute("UPDATE graphs SET jgf = ?, created = ? WHERE cluster = ? AND subsystem = ''",
+                              (graph, time.time(), cluster)).rowcount:
+                return 0
+            revision = self._bump(db, "clusters")
+            db.execute("UPDATE clusters SET revision = ? WHERE name = ?", (revision, cluster))
+            self._audit(db, audit)
+        return revision
 
     def close(self) -> None:
         with self._lock:

@@ -69,9 +69,13 @@ def test_randomize_and_single():
     assert result.stdout.split() == [ALL[0]]
 
 
-def test_registry_reference_is_not_supported():
-    result = run("match", "-i", MANIFESTS / "registry.yaml")
-    assert result.exit_code == 1 and "registry reference" in result.stderr
+def test_registry_reference_is_fetched_and_its_failure_names_the_image(tmp_path):
+    manifest = tmp_path / "m.yaml"
+    manifest.write_text("images:\n- name: app\n  artifact: 127.0.0.1:1/app:v1-compspec\n")
+    result = run("match", "-i", manifest, "--no-cache")
+    assert result.exit_code == 1
+    assert result.stderr.strip().splitlines() == [
+        "Error: image 127.0.0.1:1/app:v1-compspec: registry 127.0.0.1:1 unreachable (connection refused)"]
 
 
 def test_missing_artifact_and_bad_manifest(tmp_path):
@@ -79,9 +83,12 @@ def test_missing_artifact_and_bad_manifest(tmp_path):
     manifest.write_text("images:\n- name: a\n  artifact: nope.json\n")
     result = run("match", "-i", manifest)
     assert result.exit_code == 1 and "nope.json not found" in result.stderr
-    manifest.write_text("images:\n- name: a\n")
+    manifest.write_text("images:\n- artifact: a.json\n")
     result = run("match", "-i", manifest)
     assert result.exit_code == 1 and "images[0]" in result.stderr
+    manifest.write_text("images:\n- name: Not/A Reference\n")
+    result = run("match", "-i", manifest, "--no-cache")
+    assert result.exit_code == 1 and "image Not/A Reference: repository" in result.stderr
 
 
 def test_bad_match_key():

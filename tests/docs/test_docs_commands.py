@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+import registryutil
 from serverutil import start_server
 
 from .docsrun import Command, commands_of, output_matches, run_session
@@ -35,14 +36,24 @@ def test_page_sessions(page: Path, tmp_path: Path):
     (work / "examples").symlink_to(REPO / "examples")
     (work / "tests").symlink_to(REPO / "tests")
     commands = commands_of(page)
-    if not any(c.text.startswith("rainbow ") for c in commands):  # a page without client commands needs no server
-        outcomes = run_session(commands, work, session_env("127.0.0.1:1", tmp_path))
-    else:
-        server = start_server(tmp_path / "server", secret=SECRET)
-        try:
-            outcomes = run_session(commands, work, session_env(server.address, tmp_path))
-        finally:
-            server.stop()
+    registry = None
+    if any("$REGISTRY" in c.text for c in commands):  # the images guide pushes to a real registry
+        if not registryutil.available():
+            pytest.skip("docker-registry is not installed (.ci/run installs it)")
+        registry = registryutil.start_registry(tmp_path / "registry")
+    try:
+        extra = {"REGISTRY": registry.address, "DOCKER_CONFIG": str(tmp_path / "docker")} if registry else {}
+        if not any(c.text.startswith("rainbow ") for c in commands):  # a page without client commands: no server
+            outcomes = run_session(commands, work, session_env("127.0.0.1:1", tmp_path) | extra)
+        else:
+            server = start_server(tmp_path / "server", secret=SECRET)
+            try:
+                outcomes = run_session(commands, work, session_env(server.address, tmp_path) | extra)
+            finally:
+                server.stop()
+    finally:
+        if registry is not None:
+            registry.stop()
     problems = [p for p in (o.problem() for o in outcomes) if p]
     assert not problems, "\n\n".join(problems)
 

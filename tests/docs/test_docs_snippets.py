@@ -13,7 +13,7 @@ from compspec.artifact import create_artifact, needed_extractors, parse_override
 from compspec.extract import run_extractors
 from compspec.schemas import validate
 from rainbow.jobspec import parse_jobspec
-from rainbow.select import parse_priorities
+from rainbow.select import parse_priorities, site_presets
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 INTEL = Path(__file__).resolve().parents[1] / "data" / "hosts" / "x86-intel-2s-rocky9-impi"
@@ -36,9 +36,11 @@ def test_matching_resources_parse(snippet):
 
 
 def test_selection_priorities_parse():
-    (config,) = blocks("selection.md")
+    config, presets = blocks("selection.md")
     priorities = yaml.safe_load(config)["scheduler"]["algorithms"]["selection"]["options"]["priorities"]
     assert len(parse_priorities(priorities)) == 2
+    site = yaml.safe_load(presets)
+    assert set(site_presets(site["selection_presets"])) == {site["scheduler"]["algorithms"]["selection"]["name"]}
 
 
 # -- the examples of every format in formats.md are documents the code reads as the page says ----------------------
@@ -51,8 +53,12 @@ def examples(page: str) -> list[Any]:
 
 
 def test_formats_examples_satisfy_their_schemas():
-    node, cluster, subsystem, _, _, request, artifact, config, server = examples("formats.md")
+    node, cluster, subsystem, _, _, request, artifact, manifest, container, config, server = examples("formats.md")
     validate("config", server, "formats.md: the server's http and log keys", package="rainbow")
+    validate("match-manifest", manifest, "formats.md: match manifest")
+    validate("jobspec-nextgen", {"version": 1, "resources": {"n": {"type": "node"}}, **container},
+             "formats.md: container attribute")
+    assert set(container["attributes"]["system"]["container"]) == {"image", "digest", "pull", "artifact"}
     validate("node-extraction", node, "formats.md: node file")
     validate("artifact-request", request, "formats.md: artifact request")
     validate("artifact", artifact, "formats.md: artifact")
@@ -63,7 +69,7 @@ def test_formats_examples_satisfy_their_schemas():
 
 def test_formats_artifact_is_the_request_filled_from_a_node():
     """The page's artifact is what its request gives for the recorded Intel node with `-a custom.gpu.available=no`."""
-    _, _, _, _, _, request, artifact, _, _ = examples("formats.md")
+    _, _, _, _, _, request, artifact, _, _, _, _ = examples("formats.md")
     node = run_extractors(needed_extractors(request), host_root=str(INTEL)).document
     made, missing = create_artifact(request, node, parse_overrides(["custom.gpu.available=no"]))
     assert not missing

@@ -43,7 +43,8 @@ def test_random_is_uniform_seedable_and_returns_all():
 
 
 def test_unknown_algorithm():
-    with pytest.raises(SelectionError, match="unknown algorithm 'fastest' \\(known: constraint, random\\)"):
+    known = "bin-pack, cheapest, constraint, earliest-start, first-fit, least-loaded, random, spread"
+    with pytest.raises(SelectionError, match=rf"unknown algorithm 'fastest' \(known: {known}\)"):
         select("fastest", CLUSTERS)
 
 

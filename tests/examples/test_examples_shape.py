@@ -9,7 +9,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "examples"))
 
 from flux_poller import flux_command  # noqa: E402
-from poller import Shape, job_shape  # noqa: E402
+from poller import Shape, in_container, job_shape  # noqa: E402
 from slurm_poller import slurm_command  # noqa: E402
 
 from rainbow.client import Job  # noqa: E402
@@ -70,3 +70,24 @@ def test_local_commands_quote_the_user_command():
     shape = Shape("x", 2, 4, 3, ["echo", "a b"])
     assert flux_command(shape)[-3:] == ["--", "echo", "a b"]
     assert slurm_command(shape)[-1] == "--wrap=srun echo 'a b'"
+
+
+def test_a_job_submitted_by_image_runs_in_its_image():
+    from rainbow.jobspec import set_container, simple_jobspec
+    import json
+
+    pinned = "127.0.0.1:5000/lammps@sha256:" + "ab" * 32
+    spec = set_container(simple_jobspec(2, 4, ["lmp", "-in", "in.lj"], name="lj"),
+                         {"image": "127.0.0.1:5000/lammps:rocky9", "pull": pinned})
+    shape = job_shape(job(json.dumps(spec)))
+    assert shape == Shape("lj", 2, 4, 1, ["lmp", "-in", "in.lj"], image=pinned)
+    assert in_container(shape, "apptainer").command == ["apptainer", "exec", f"docker://{pinned}", "lmp", "-in",
+                                                        "in.lj"]
+    assert slurm_command(in_container(shape, "podman"))[-1] == \
+        f"--wrap=srun podman run --rm --network=host {pinned} lmp -in in.lj"
+    assert flux_command(in_container(shape, "singularity"))[-7:] == ["--", "singularity", "exec",
+                                                                     f"docker://{pinned}", "lmp", "-in", "in.lj"]
+    with pytest.raises(ValueError, match="no container runtime"):
+        in_container(shape, "none")
+    plain = job_shape(job(json.dumps(simple_jobspec(1, 1, ["hostname"]))))
+    assert in_container(plain, "none") == plain

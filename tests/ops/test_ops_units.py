@@ -107,7 +107,7 @@ def test_overview_and_lookup_in_process(scheduler, tmp_path):
     store = scheduler.store
     store.register_cluster("red", "t", "s", "{}")
     store.set_state("red", json.dumps({"nodes_free": 3, "nested": {"x": 1}, "name": "n" * 200}))
-    job = store.add_job("red", "j", "spec", Assignment("random", "because", {}))
+    job = store.add_job("red", "j", "spec", assignment=Assignment("random", "because", {}))
     view = build_overview(scheduler)
     red = view.clusters[0]
     assert (red.name, red.nodes, red.subsystems) == ("red", 0, [])  # its "{}" graph is not matchable

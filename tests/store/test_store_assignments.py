@@ -21,9 +21,9 @@ def test_assignment_is_written_with_its_job(store):
     store.register_cluster("red", "t", "s", "{}")
     store.register_cluster("blue", "t", "s", "{}")
     why = Assignment("random", "random: chosen among 1 eligible of 1 that fit", {"blue": "needs 4 gpu, has 0"})
-    first = store.add_job("red", "one", "spec", why)
+    first = store.add_job("red", "one", "spec", assignment=why)
     second = store.add_job("red", "two", "spec")  # a job without an assignment is still a job
-    third = store.add_job("red", "three", "spec", Assignment("constraint", "priority 1", {}))
+    third = store.add_job("red", "three", "spec", assignment=Assignment("constraint", "priority 1", {}))
     assert store.get_job(second).name == "two" and store.get_assignment(second) is None
     got = store.get_assignment(first)
     assert (got.job, got.name, got.cluster, got.state, got.algorithm) == (first, "one", "red", PENDING, "random")
@@ -36,22 +36,22 @@ def test_assignment_is_written_with_its_job(store):
 
 
 def test_no_assignment_without_its_job(store):
-    assert store.add_job("gone", "j", "spec", Assignment("random", "r", {})) is None
+    assert store.add_job("gone", "j", "spec", assignment=Assignment("random", "r", {})) is None
     assert store.latest_assignments() == []
 
 
 def test_reasons_are_bounded(store):
     store.register_cluster("red", "t", "s", "{}")
     many = {f"c{i:03d}": "x" * (MAX_REASON_CHARS * 2) for i in range(MAX_OTHERS * 2)}
-    job = store.add_job("red", "j", "spec", Assignment("random", "r", many))
+    job = store.add_job("red", "j", "spec", assignment=Assignment("random", "r", many))
     others = store.get_assignment(job).others
     assert len(others) == MAX_OTHERS and all(len(v) == MAX_REASON_CHARS for v in others.values())
 
 
 def test_deleting_a_cluster_drops_its_pending_assignments(store):
     store.register_cluster("red", "t", "s", "{}")
-    kept = store.add_job("red", "kept", "spec", Assignment("random", "r", {}))
-    dropped = store.add_job("red", "dropped", "spec", Assignment("random", "r", {}))
+    kept = store.add_job("red", "kept", "spec", assignment=Assignment("random", "r", {}))
+    dropped = store.add_job("red", "dropped", "spec", assignment=Assignment("random", "r", {}))
     store.accept_jobs("red", [kept])
     store.delete_cluster("red")
     assert store.get_assignment(dropped) is None

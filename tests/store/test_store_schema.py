@@ -7,16 +7,20 @@ import sqlite3
 import pytest
 
 from rainbow.store import SchemaVersionError, open_store
+from rainbow.store.schema import load_schema
+from rainbow.store.sqlite import SCHEMA_FILE
 
 from .storeutil import make_v1_store, rainbow
 
 from serverutil import ServerError, start_server  # noqa: E402
 
+LATEST = load_schema(SCHEMA_FILE)["version"]
+
 
 def test_v1_store_refused_until_upgraded_then_keeps_everything(tmp_path):
     db = tmp_path / "old.db"
     make_v1_store(db)
-    with pytest.raises(SchemaVersionError, match=r"schema version 1, older than this rainbow's 3: run "
+    with pytest.raises(SchemaVersionError, match=rf"schema version 1, older than this rainbow's {LATEST}: run "
                                                  r"`rainbow db upgrade --db .*old.db` first"):
         open_store(db)
     refused = rainbow("db", "version", "--db", str(db))
@@ -24,13 +28,13 @@ def test_v1_store_refused_until_upgraded_then_keeps_everything(tmp_path):
 
     done = rainbow("db", "upgrade", "--db", str(db))
     assert done.returncode == 0, done.stderr
-    assert "upgraded to schema version 3" in done.stdout
+    assert f"upgraded to schema version {LATEST}" in done.stdout
     again = rainbow("db", "upgrade", "--db", str(db))
-    assert "already at schema version 3" in again.stdout
+    assert f"already at schema version {LATEST}" in again.stdout
 
     store = open_store(db)
     try:
-        assert store.schema_version() == 3
+        assert store.schema_version() == LATEST
         assert store.cluster_names() == ["old"]
         assert store.get_cluster("old").token_hash == "th"
         assert store.get_graphs("old").graph == '{"graph": {}}'
@@ -52,7 +56,7 @@ def test_serve_refuses_an_old_store_in_one_line(tmp_path):
     make_v1_store(db)
     with pytest.raises(ServerError) as err:
         start_server(tmp_path / "srv", db=db)
-    assert "older than this rainbow's 3: run `rainbow db upgrade" in str(err.value)
+    assert f"older than this rainbow's {LATEST}: run `rainbow db upgrade" in str(err.value)
     assert "Traceback" not in str(err.value)
 
 
@@ -62,7 +66,7 @@ def test_serve_refuses_a_newer_store(store_url, tmp_path):
     store.close()
     with pytest.raises(ServerError) as err:
         start_server(tmp_path / "srv", db=store_url)
-    assert "schema version 7, newer than this rainbow's 3: run a newer rainbow" in str(err.value)
+    assert f"schema version 7, newer than this rainbow's {LATEST}: run a newer rainbow" in str(err.value)
     done = rainbow("db", "upgrade", "--db", store_url)
     assert done.returncode == 1 and "newer" in done.stderr and len(done.stderr.strip().splitlines()) == 1
 
@@ -85,5 +89,5 @@ def test_sqlite_url_and_unknown_scheme(tmp_path):
     with pytest.raises(Exception, match="unsupported store location"):
         open_store("mysql://x/y")
     conn = sqlite3.connect(tmp_path / "u.db")
-    assert conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("3",)
+    assert conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == (str(LATEST),)
     conn.close()
