@@ -52,9 +52,9 @@ def status_lines(report: dict[str, Any]) -> list[str]:
 
 
 def _assignment_lines(a: dict[str, Any]) -> list[str]:
-    out = [f"{a['job']}\t{a['name']}\t-> {a['cluster']} ({a['state']}): {one_line(a['reason'], 100)}"]
+    out = [f"{a['job']}\t{a['name']}\t-> {a['cluster']} ({a['state']}): {one_line(a['reason'], 200)}"]
     for other, why in a["others"].items():
-        out.append(f"\t\t   {other}: {one_line(why, 100)}")
+        out.append(f"\t\t   {other}: {one_line(why, 200)}")
     return out
 
 
@@ -65,17 +65,20 @@ def _assignment_lines(a: dict[str, Any]) -> list[str]:
               help="Also show this job: where it is and why it went there.")
 @setting("--viewer-token", "viewer_token", config_key="http.viewer_token",
          help="The viewer token the server was started with (else the registration secret is used).")
+@setting("--admin-token", "admin_token", config_key="admin.token", help="The admin token.")
 @setting("--secret", config_key="scheduler.secret", help="The registration secret.")
 @connection_options
 @json_option
 @client_command
-def status(assignments: int, job_id: int | None, viewer_token: str | None, as_json: bool, **params) -> None:
+def status(assignments: int, job_id: int | None, viewer_token: str | None, admin_token: str | None, as_json: bool,
+           **params) -> None:
     """Summarise the server: clusters (size, last report, state), jobs by state, latest assignments and why."""
     settings = resolve(params)
-    credential = viewer_token or settings.get("scheduler.secret") or ""
+    credential = viewer_token or admin_token or settings.get("scheduler.secret") or ""
     if not credential:
-        raise click.UsageError("no credential given: use --viewer-token (RAINBOW_VIEWER_TOKEN) or --secret "
-                               "(RAINBOW_SECRET, scheduler.secret in the config file)")
+        raise click.UsageError("no credential given: use --viewer-token (RAINBOW_VIEWER_TOKEN), --admin-token "
+                               "(RAINBOW_ADMIN_TOKEN) or --secret (RAINBOW_SECRET, scheduler.secret in the config "
+                               "file)")
     with settings.client() as client:
         report = client.status(credential, assignments=max(assignments, 1), job_id=job_id or 0)
     if not assignments:

@@ -127,9 +127,14 @@ def _submit_result(exc: BaseException) -> str:
 
 def assignment_reasons(algorithm: str, chosen: str, candidates: Sequence[str], matched: Sequence[str],
                        eligible: Sequence[str], reasons: Mapping[str, str], priority: int | None) -> Assignment:
-    """Why `chosen` won, and for each other candidate why it did not fit (the matcher's words) or was not chosen."""
+    """Why `chosen` won, and for each other candidate why it did not fit or was not chosen. The matcher's and the
+    selection's own words are kept where they exist (`reasons`: the matcher's for clusters that do not fit, a
+    scored selection's line for each cluster that does); a short account fills in the rest."""
     fitting = len(matched)
-    if priority is not None:
+    own = reasons.get(chosen)
+    if own:
+        reason = own
+    elif priority is not None:
         reason = f"{algorithm}: priority {priority} ranked it first of {len(eligible)} eligible ({fitting} fit)"
     elif fitting == 1:
         reason = f"{algorithm}: the only cluster that fits"
@@ -142,6 +147,8 @@ def assignment_reasons(algorithm: str, chosen: str, candidates: Sequence[str], m
             continue
         if name not in matched_set:
             others[name] = reasons.get(name) or "does not fit"
+        elif reasons.get(name):
+            others[name] = reasons[name]
         elif name not in eligible_set:
             others[name] = f"fits, but selection {algorithm} left it out"
         else:

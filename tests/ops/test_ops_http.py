@@ -88,3 +88,13 @@ def test_http_settings_from_the_config_file(server_factory, tmp_path):
     assert http_get(server.http_url)[0] == 401
     assert http_get(server.http_url, "from-the-file")[0] == 200
     assert json.loads(server.stderr().splitlines()[0])["level"] == "info"
+
+
+def test_the_admin_token_may_look_too(server_factory):
+    from .conftest import rainbow_cli
+
+    server = server_factory(extra_args=["--http-port", "0", "--http-auth", "always", "--admin-token", "adm-tok"])
+    assert http_get(server.http_url, "adm-tok")[0] == 200
+    assert http_get(server.http_url, "adm-to")[0] == 401
+    done = rainbow_cli("status", "--host", server.address, "--admin-token", "adm-tok", "--json")
+    assert done.returncode == 0 and json.loads(done.stdout)["clusters"] == []
