@@ -26,6 +26,9 @@ log = logging.getLogger("rainbow.server")
 SUBMIT_RESULTS = ("queued", "bidding", "satisfy_only", "no_fit", "not_selected", "denied", "invalid", "unavailable",
                   "error")
 
+# What became of a bid answer (the result label of rainbow_bid_answers_total).
+BID_ANSWERS = ("recorded", "answered", "closed", "unknown")
+
 # Matching a job against a few clusters takes tens of microseconds; a store write on PostgreSQL a few milliseconds.
 _FAST_BUCKETS = (0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
                  2.5)
@@ -46,6 +49,10 @@ class ServerMetrics(SchedulerObserver):
             self.submitted.labels(result)
         self.assignments = Counter("rainbow_assignments", "Jobs assigned to a cluster, by selection algorithm.",
                                    ["algorithm"], registry=r)
+        self.bid_answers = Counter("rainbow_bid_answers", "Answers to bid requests, by what became of them.",
+                                   ["result"], registry=r)
+        self.bids_decided = Counter("rainbow_bid_windows_decided", "Bid windows that gave their job to a cluster, "
+                                    "by how: bid, fallback or reoffered.", ["outcome"], registry=r)
         self.match_seconds = Histogram("rainbow_match_duration_seconds",
                                        "Time to match one job against its candidate clusters (cache misses).",
                                        buckets=_FAST_BUCKETS, registry=r)
@@ -70,6 +77,12 @@ class ServerMetrics(SchedulerObserver):
 
     def match_duration(self, seconds: float) -> None:
         self.match_seconds.observe(seconds)
+
+    def bid_answer(self, result: str) -> None:
+        self.bid_answers.labels(result if result in BID_ANSWERS else "other").inc()
+
+    def bid_decided(self, outcome: str) -> None:
+        self.bids_decided.labels(outcome).inc()
 
     def selection_duration(self, seconds: float) -> None:
         self.selection_seconds.observe(seconds)

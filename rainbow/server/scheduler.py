@@ -100,6 +100,13 @@ class SchedulerObserver:
     def assigned(self, algorithm: str) -> None:
         """A job was queued for the cluster the named selection algorithm chose."""
 
+    def bid_answer(self, result: str) -> None:
+        """A cluster answered a bid request: recorded, answered (already), closed or unknown."""
+
+    def bid_decided(self, outcome: str) -> None:
+        """A bid window gave its job to a cluster: bid (the best usable bid), fallback (no usable bid), or
+        reoffered (the winner did not accept in time)."""
+
     def match_duration(self, seconds: float) -> None: ...
 
     def selection_duration(self, seconds: float) -> None: ...
