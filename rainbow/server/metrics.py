@@ -28,6 +28,8 @@ SUBMIT_RESULTS = ("queued", "bidding", "satisfy_only", "no_fit", "not_selected",
 
 # What became of a bid answer (the result label of rainbow_bid_answers_total).
 BID_ANSWERS = ("recorded", "answered", "closed", "unknown")
+# How a bid window gave its job away (the outcome label of rainbow_bid_windows_decided_total).
+BID_OUTCOMES = ("bid", "fallback", "reoffered")
 
 # Matching a job against a few clusters takes tens of microseconds; a store write on PostgreSQL a few milliseconds.
 _FAST_BUCKETS = (0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
@@ -53,6 +55,10 @@ class ServerMetrics(SchedulerObserver):
                                    ["result"], registry=r)
         self.bids_decided = Counter("rainbow_bid_windows_decided", "Bid windows that gave their job to a cluster, "
                                     "by how: bid, fallback or reoffered.", ["outcome"], registry=r)
+        for result in BID_ANSWERS:
+            self.bid_answers.labels(result)
+        for outcome in BID_OUTCOMES:
+            self.bids_decided.labels(outcome)
         self.match_seconds = Histogram("rainbow_match_duration_seconds",
                                        "Time to match one job against its candidate clusters (cache misses).",
                                        buckets=_FAST_BUCKETS, registry=r)
