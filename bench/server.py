@@ -127,6 +127,9 @@ def main() -> int:
     parser.add_argument("--jobs", type=int, default=100_000)
     parser.add_argument("--big-nodes", type=int, default=1000)
     parser.add_argument("--big-cores", type=int, default=64)
+    parser.add_argument("--serve-arg", action="append", default=[], metavar="ARG",
+                        help="pass ARG on to rainbow serve (repeatable), e.g. --serve-arg=--http-port=0 to measure "
+                             "with metrics on")
     parser.add_argument("--serve-baseline", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     sys.stdout.reconfigure(line_buffering=True)
@@ -139,7 +142,8 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="rainbow-bench-") as tmp:
         workdir = Path(tmp)
         db = workdir / "bench.db"
-        server = start(serve_command("--port", "0", "--db", str(db), "--secret", SECRET, "--workers", str(WORKERS)),
+        server = start(serve_command("--port", "0", "--db", str(db), "--secret", SECRET, "--workers", str(WORKERS),
+                                     *args.serve_arg),
                        workdir, "rainbow")
         baseline = start([sys.executable, __file__, "--serve-baseline"], workdir, "baseline")
         address, base_address = server.address, baseline.address

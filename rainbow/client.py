@@ -551,6 +551,38 @@ class RainbowClient:
                 return
             after_id = page.next_after_id
 
+    # -- operator views ------------------------------------------------------------------------------------------
+    def status(self, credential: str, assignments: int = 0, job_id: int = 0) -> dict[str, Any]:
+        """What the status page shows, as plain data (times as ISO 8601 UTC, None when absent): `clusters`,
+        `jobs_by_state`, `oldest_pending`, the latest `assignments` and, with `job_id`, that `job` (None when it is
+        not on record). `credential` is the viewer token or the registration secret."""
+        request = jobs_pb2.StatusRequest(credential=credential, assignments=assignments, job_id=job_id)
+        response = self._call(JOBS, "Status", request, jobs_pb2.StatusResponse)
+
+        def when(message, name: str) -> str | None:
+            return _iso(_timestamp(getattr(message, name), message.HasField(name)))
+
+        def assignment(a) -> dict[str, Any]:
+            return {"job": a.job, "name": a.name, "cluster": a.cluster, "state": a.state, "algorithm": a.algorithm,
+                    "reason": a.reason, "others": dict(sorted(a.others.items())), "made": when(a, "made")}
+
+        job = None
+        if response.HasField("job"):
+            j = response.job
+            job = {"id": j.id, "name": j.name, "cluster": j.cluster, "state": j.state,
+                   "submitted": when(j, "submitted"), "accepted": when(j, "accepted"),
+                   "assignment": assignment(j.assignment) if j.HasField("assignment") else None}
+        return {
+            "generated": when(response, "generated"),
+            "clusters": [{"name": c.name, "nodes": c.nodes, "cores": c.cores, "gpus": c.gpus,
+                          "subsystems": list(c.subsystems), "registered": when(c, "registered"),
+                          "last_report": when(c, "last_report"), "state": dict(sorted(c.state.items()))}
+                         for c in response.clusters],
+            "jobs_by_state": dict(sorted(response.jobs_by_state.items())),
+            "oldest_pending": when(response, "oldest_pending"),
+            "assignments": [assignment(a) for a in response.assignments],
+            "job": job,
+        }
     # -- bids (level-2 selection) ---------------------------------------------------------------------------------
     def open_bids(self, cluster: str, secret: str, limit: int = 0) -> list[BidAsked]:
         """As a cluster: the bid requests open to it that it has not answered, oldest first."""

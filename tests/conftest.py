@@ -34,9 +34,9 @@ _E2E_FILES = {"test_cli_e2e.py", "test_docs_demo.py", "test_docs_commands.py", "
               "test_store_serve.py"}
 _SLOW_FOLDERS = {"interop", "reliability"}
 _SLOW_FILES = {"test_docs_demo.py", "test_store_replicas.py"}
-# fixtures that start a server process: rainbow's, or the OCI registry of tests/images
+# fixtures that start a server process: rainbow's, the OCI registry of tests/images, or a browser on the demo site
 _SERVER_FIXTURES = {"rainbow_server", "server_factory", "examples_server", "fresh_cluster", "registry",
-                    "auth_registry", "tls_registry"}
+                    "auth_registry", "tls_registry", "demo_site", "browser"}
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -13,13 +13,10 @@ from compspec.cli.registry import registry_options
 from compspec.jgf import dialects, write_graph
 from compspec.nodes import duplicate_hostnames, node_files, read_node_files, split_field
 from compspec.outfile import OutputError, open_output
+from compspec.progress import progress
 from compspec.schemas import FormatError
 
 PROGRESS_THRESHOLD = 500
-
-
-def _stderr_is_terminal() -> bool:
-    return sys.stderr.isatty()
 
 
 def warn(message: str) -> None:
@@ -64,11 +61,8 @@ def nodes(cluster_name: str, node_dir: str, output: str | None, fmt: str, attrib
         files = node_files(node_dir)
     except FormatError as exc:
         raise click.UsageError(str(exc)) from None
-    if len(files) > PROGRESS_THRESHOLD and _stderr_is_terminal():
-        with click.progressbar(files, label="reading nodes", file=sys.stderr) as bar:
-            found = read_node_files(bar, attributes, warn=warn)
-    else:
-        found = read_node_files(files, attributes, warn=warn)
+    with progress(files, "reading nodes", minimum=PROGRESS_THRESHOLD) as shown:
+        found = read_node_files(shown, attributes, warn=warn)
     if not found:
         raise click.ClickException(f"{node_dir}: no node extraction files (of {len(files)} files)")
     for hostname, sources in duplicate_hostnames(found).items():

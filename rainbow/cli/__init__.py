@@ -22,6 +22,8 @@ COMMANDS = {
     "delete": "rainbow.cli.delete:delete",
     "demo": "rainbow.cli.demo:demo",
     "db": "rainbow.cli.db:db",
+    "status": "rainbow.cli.status:status",
+    "health": "rainbow.cli.status:health",
     "admin": "rainbow.cli.admin:admin",
     "rotate": "rainbow.cli.rotate:rotate",
 }

@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 import logging
-import sys
 
 import click
 
 from rainbow.cli.common import cluster_options, connection_options, resolve
 from rainbow.cli.settings import setting
+from rainbow.logformat import configure_logging, log_format_option
 
 # Long enough for the job in hand to be submitted, accepted and reported (each manager command may take a minute).
 STOP_GRACE = 90.0
@@ -41,10 +41,12 @@ MANAGERS = ("slurm", "flux", "shell")
               help="A site value sent with every state report, e.g. cost_per_node_hour=3 (repeatable; laid over "
                    "the config file's agent.state; the manager's live figures win).")
 @click.option("--once", is_flag=True, help="Run one round and exit.")
+@log_format_option
 @cluster_options
 @connection_options
 def agent(manager: str, state_dir: str, interval: float, state_interval: float, max_jobs: int, requeue: bool,
-          backoff_max: float, container_runtime: str, pairs: tuple[str, ...], once: bool, **params) -> None:
+          backoff_max: float, container_runtime: str, pairs: tuple[str, ...], once: bool, log_format: str = "text",
+          **params) -> None:
     """Run the jobs rainbow assigns to this cluster on its resource manager (a service on the login node).
 
     Each round: submit each new job locally and accept it only then; report each job's lifecycle (submitted,
@@ -53,8 +55,7 @@ def agent(manager: str, state_dir: str, interval: float, state_interval: float, 
     """
     from rainbow.shutdown import StopSignals, end_process
 
-    logging.basicConfig(stream=sys.stderr, level=logging.INFO,
-                        format="%(asctime)s rainbow-agent %(levelname)s %(message)s")
+    configure_logging(log_format)
     log = logging.getLogger("rainbow.agent")
     signals = click.get_current_context().with_resource(StopSignals(
         grace=STOP_GRACE, say=log.info, stopping="stopping after the job in hand"))

@@ -10,7 +10,7 @@ from rainbow import config as rconfig
 from rainbow.cli.common import cli_errors, emit, json_option, resolve
 from rainbow.cli.settings import config_path_option
 
-_SECRET_KEYS = ("scheduler.secret", "cluster.secret", "cluster.token")
+_SECRET_KEYS = ("scheduler.secret", "cluster.secret", "cluster.token", "http.viewer_token")
 
 
 @click.group()

@@ -5,6 +5,9 @@ import json
 
 import click
 
+# Rows written per transaction by `rainbow db copy` (and per step of its progress bar on a terminal).
+COPY_CHUNK = 2000
+
 _DB_HELP = "The store: a SQLite file (or sqlite:///PATH), or postgresql://USER@HOST:PORT/DB."
 
 
@@ -81,6 +84,7 @@ def copy(source: str, target: str, as_json: bool) -> None:
 
     Stop the servers on the source first; start them on the target afterwards.
     """
+    from compspec.progress import progress
     from rainbow.store import COPY_TABLES, StoreError
 
     src = _open(source)
@@ -91,7 +95,12 @@ def copy(source: str, target: str, as_json: bool) -> None:
                 raise click.ClickException(f"{dst.location}: not empty; copy only into a new or empty store")
             copied = {}
             for table in COPY_TABLES:
-                copied[table] = dst.load_rows(table, src.rows(table))
+                rows = list(src.rows(table))
+                chunks = [rows[i:i + COPY_CHUNK] for i in range(0, len(rows), COPY_CHUNK)]
+                copied[table] = 0
+                with progress(chunks, f"copying {table} ({len(rows)} rows)", minimum=1) as shown:
+                    for chunk in shown:
+                        copied[table] += dst.load_rows(table, chunk)
             for table in COPY_TABLES:
                 if table != "meta" and len(list(dst.rows(table))) != copied[table]:
                     raise click.ClickException(f"{dst.location}: {table}: rows missing after the copy")

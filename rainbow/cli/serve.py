@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 import logging
-import sys
 
 import click
 
 from rainbow.cli.settings import config_path_option, loaded_config, setting
+from rainbow.logformat import log_format_option
 
 
 def _selection_options(options) -> dict[str, str]:
@@ -49,10 +49,24 @@ def _selection_options(options) -> dict[str, str]:
               help="Threads serving requests.")
 @click.option("--compat-mappings", "mapping_files", multiple=True, type=click.Path(dir_okay=False),
               help="YAML file of extra compatibility namespaces (the artifact request shape); repeatable.")
+@setting("--http-port", "http_port", type=click.IntRange(0, 65535), default=None, config_key="http.port",
+         help="Serve /metrics (Prometheus) and the status page / on this port (0: pick a free one; default: off).")
+@setting("--http-host", "http_host", default="127.0.0.1", show_default=True, config_key="http.host",
+         help="Address of the HTTP port; off loopback every request needs the viewer token or the registration "
+              "secret.")
+@setting("--http-auth", "http_auth", type=click.Choice(["auto", "always"]), default="auto", show_default=True,
+         config_key="http.auth",
+         help="When the HTTP port asks for a credential: auto (off loopback only) or always (also on loopback, "
+              "e.g. behind a reverse proxy on this host).")
+@setting("--viewer-token", "viewer_token", default=None, config_key="http.viewer_token",
+         help="A read-only credential for the status page, /metrics and `rainbow status` (kept only as a hash).")
+@log_format_option
 def serve(host: str, port: int, db: str, secret: str | None, config_path: str | None, tls_cert: str | None,
           tls_key: str | None, tls_ca: str | None, global_token: str | None, max_message_mb: int | None,
           workers: int, mapping_files: tuple[str, ...], rotate_secret: bool = False,
-          receive_lease: float = 0.0, admin_token: str | None = None, rotate_admin: bool = False) -> None:
+          receive_lease: float = 0.0, admin_token: str | None = None, rotate_admin: bool = False,
+          http_port: int | None = None, http_host: str = "127.0.0.1", viewer_token: str | None = None,
+          log_format: str = "text", http_auth: str = "auto") -> None:
     """Serve the rainbow scheduler (register, submit, receive, accept) with health checks and reflection."""
     from rainbow.shutdown import StopSignals, end_process
 
@@ -71,6 +85,7 @@ def serve(host: str, port: int, db: str, secret: str | None, config_path: str | 
     from rainbow.server.errors import InvalidArgument
     from rainbow.server.scheduler import Scheduler, SelectionConfig
     from rainbow.store import StoreError, open_store
+    from rainbow.logformat import configure_logging
 
     if bool(tls_cert) != bool(tls_key):
         raise click.UsageError("--tls-cert and --tls-key go together")
@@ -89,8 +104,12 @@ def serve(host: str, port: int, db: str, secret: str | None, config_path: str | 
     except ServerStartError as exc:
         raise click.ClickException(str(exc)) from None
 
-    logging.basicConfig(stream=sys.stderr, level=logging.INFO,
-                        format="%(asctime)s rainbow %(levelname)s %(message)s")
+    if http_port is not None:
+        try:
+            check_port_free(http_host, http_port)
+        except ServerStartError as exc:
+            raise click.ClickException(f"--http-port: {exc}") from None
+    configure_logging(log_format)
     secret = secret or ""
     try:
         presets = site_presets(cfg.get("selection_presets") or {})
@@ -124,15 +143,27 @@ def serve(host: str, port: int, db: str, secret: str | None, config_path: str | 
         store.close()
         raise click.ClickException(str(exc)) from None
     secret, generated = settled.secret, settled.generated
+    metrics = web = None
+    if http_port is not None:
+        from rainbow.server.metrics import ServerMetrics, TimedStore
+        from rainbow.server.web import WebOptions
+
+        metrics = ServerMetrics()
+        metrics.watch_store(store)
+        web = WebOptions(host=http_host, port=http_port, tls_cert=tls_cert, tls_key=tls_key, auth=http_auth)
+        store = TimedStore(store, metrics)
+    from rainbow.server.auth import hash_credential
+
     scheduler = Scheduler(store, registration_secret=secret, selection=selection, global_token=global_token,
-                          limits=limits, mappings=mappings, receive_lease_seconds=receive_lease)
+                          limits=limits, mappings=mappings, receive_lease_seconds=receive_lease, observer=metrics,
+                          viewer_token_hash=hash_credential(viewer_token) if viewer_token else None)
 
     def rebuild() -> None:
         loaded = scheduler.rebuild()
         logging.getLogger("rainbow.server").info("store %s: %d clusters loaded", store.location, loaded)
 
     options = ServerOptions(host=host, port=port, workers=workers, max_message_bytes=limits.max_message_bytes,
-                            tls=tls)
+                            tls=tls, web=web, metrics=metrics)
     server = RainbowServer(scheduler, options)
     if generated:
         click.echo(f"rainbow: registration secret: {secret}")

@@ -54,6 +54,11 @@ class RainbowJobsStub:
                 request_serializer=jobs__pb2.CancelRequestsRequest.SerializeToString,
                 response_deserializer=jobs__pb2.CancelRequestsResponse.FromString,
                 _registered_method=True)
+        self.Status = channel.unary_unary(
+                '/rainbow.jobs.v1.RainbowJobs/Status',
+                request_serializer=jobs__pb2.StatusRequest.SerializeToString,
+                response_deserializer=jobs__pb2.StatusResponse.FromString,
+                _registered_method=True)
 
 
 class RainbowJobsServicer:
@@ -88,6 +93,13 @@ class RainbowJobsServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Status(self, request, context):
+        """What the status page shows: clusters, jobs by state, the latest assignments and why (rainbow status).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_RainbowJobsServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -110,6 +122,11 @@ def add_RainbowJobsServicer_to_server(servicer, server):
                     servicer.CancelRequests,
                     request_deserializer=jobs__pb2.CancelRequestsRequest.FromString,
                     response_serializer=jobs__pb2.CancelRequestsResponse.SerializeToString,
+            ),
+            'Status': grpc.unary_unary_rpc_method_handler(
+                    servicer.Status,
+                    request_deserializer=jobs__pb2.StatusRequest.FromString,
+                    response_serializer=jobs__pb2.StatusResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -220,6 +237,33 @@ class RainbowJobs:
             '/rainbow.jobs.v1.RainbowJobs/CancelRequests',
             jobs__pb2.CancelRequestsRequest.SerializeToString,
             jobs__pb2.CancelRequestsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Status(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rainbow.jobs.v1.RainbowJobs/Status',
+            jobs__pb2.StatusRequest.SerializeToString,
+            jobs__pb2.StatusResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -6,7 +6,7 @@ import logging
 import socket
 from concurrent import futures
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -20,6 +20,10 @@ from rainbow.server.servicers import (MemoryGraphServicer, RainbowAccessServicer
                                      RainbowJobsServicer, RainbowSchedulerServicer)
 from rainbow.shutdown import StopSignals
 from rainbow.tlsfiles import TLSFileError, load_tls
+
+if TYPE_CHECKING:
+    from rainbow.server.metrics import ServerMetrics
+    from rainbow.server.web import WebOptions
 
 log = logging.getLogger("rainbow.server")
 
@@ -66,6 +70,10 @@ class ServerOptions:
     tls: TLSFiles | None = None
     grace_seconds: float = 10.0
     extra_options: list[tuple[str, int]] = field(default_factory=list)
+    # The operator's HTTP port (metrics and status page); None: none.
+    web: "WebOptions | None" = None
+    # Where the server counts what it does; given with `web`, or alone for a caller that reads it itself.
+    metrics: "ServerMetrics | None" = None
 
 
 def bind_address(host: str, port: int) -> str:
@@ -98,6 +106,7 @@ class RainbowServer:
         self.port = 0
         self.health = health.HealthServicer()
         self._server: grpc.Server | None = None
+        self.web = None  # the WebServer, while serving
         self._sweeper: BidSweeper | None = None
 
     def start(self) -> int:
@@ -107,7 +116,9 @@ class RainbowServer:
             options=[("grpc.max_receive_message_length", opts.max_message_bytes),
                      ("grpc.max_send_message_length", opts.max_message_bytes),
                      # Never share a port with another process: a second server on the same port is an error.
-                     ("grpc.so_reuseport", 0), *opts.extra_options])
+                     ("grpc.so_reuseport", 0), *opts.extra_options],
+            interceptors=[opts.metrics.interceptor((*SERVICE_NAMES, health_pb2.DESCRIPTOR.services_by_name[
+                "Health"].full_name))] if opts.metrics is not None else None)
         rainbow_pb2_grpc.add_RainbowSchedulerServicer_to_server(RainbowSchedulerServicer(self.scheduler), server)
         memory_pb2_grpc.add_MemoryGraphServicer_to_server(MemoryGraphServicer(self.scheduler), server)
         jobs_pb2_grpc.add_RainbowJobsServicer_to_server(RainbowJobsServicer(self.scheduler), server)
@@ -128,6 +139,17 @@ class RainbowServer:
             raise ServerStartError(f"cannot listen on {address}: {exc}") from None
         if not port:
             raise ServerStartError(f"cannot listen on {address}")
+        if opts.web is not None:
+            from rainbow.server.web import WebServer
+
+            web = WebServer(self.scheduler, opts.metrics.registry if opts.metrics is not None else None, opts.web)
+            try:
+                web.start()
+            except (OSError, ValueError) as exc:
+                server.stop(0)
+                raise ServerStartError(f"cannot serve HTTP on {bind_address(opts.web.host, opts.web.port)}: "
+                                       f"{getattr(exc, 'strerror', None) or exc}") from None
+            self.web = web
         server.start()
         self._sweeper = BidSweeper(self.scheduler.bidding)
         self._sweeper.start()
@@ -142,6 +164,9 @@ class RainbowServer:
         if self._server is None:
             return
         self.health.enter_graceful_shutdown()
+        if self.web is not None:
+            self.web.stop()
+            self.web = None
         self._server.stop(self.options.grace_seconds if grace is None else grace).wait()
         self._server = None
         if self._sweeper is not None:
@@ -170,6 +195,9 @@ def run_until_signalled(server: RainbowServer, announce: Callable[[str], None],
         server.scheduler.store.close()
         return 0
     port = server.start()
+    if server.web is not None:
+        announce(f"rainbow: status page and metrics on {server.web.url}")
+        log.info("status page and metrics on %s", server.web.url)
     announce(f"rainbow: serving on {server.options.host}:{port}")
     log.info("serving on %s:%d (%s)", server.options.host, port, "TLS" if server.options.tls else "plaintext")
     stop.wait()

@@ -127,6 +127,7 @@ class Bidding:
         now = time.time()
         outcome = self.store.answer_bid(job_id, cluster, will_run, eta_seconds, cost,
                                         None if valid_for is None else now + valid_for, now)
+        self.scheduler.observer.bid_answer(outcome)
         if outcome == "recorded":
             log.info("job %d: cluster %s bid %s", job_id, cluster,
                      f"ETA {_figure(eta_seconds, ' s')}, cost {_figure(cost)}" if will_run else "no")
@@ -206,6 +207,8 @@ class Bidding:
         if not self.store.offer_bid_job(window.job_id, winner, now + lease, reasons, [*tried, winner],
                                         from_state=window.state, from_cluster=window.winner):
             return False
+        self.scheduler.observer.bid_decided("reoffered" if window.state == OFFERED else "bid" if usable
+                                            else "fallback")
         if window.state == OFFERED:
             log.info("job %d: cluster %s did not accept within %g s; offered to %s", window.job_id, window.winner,
                      lease, winner)

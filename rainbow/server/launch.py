@@ -23,6 +23,7 @@ from typing import Mapping, Sequence
 
 SERVING = re.compile(r"^(?:[\w.-]+: )?serving on (\S+):(\d+)\s*$", re.M)
 SECRET = re.compile(r"^rainbow: registration secret: (\S+)\s*$", re.M)
+HTTP = re.compile(r"^rainbow: status page and metrics on (https?://\S+)\s*$", re.M)
 START_TIMEOUT = 30.0
 STOP_TIMEOUT = 15.0
 
@@ -55,6 +56,7 @@ class ServedProcess:
         self.port = 0
         self.address = ""
         self.secret: str | None = None
+        self.http_url = ""  # the status page's URL when the server has an HTTP port (ends with "/")
         self.proc: subprocess.Popen | None = None
         self.returncode: int | None = None
         self._starts = 0
@@ -84,6 +86,8 @@ class ServedProcess:
             if found:
                 self.host, self.port = found.group(1), int(found.group(2))
                 self.address = f"{self.host}:{self.port}"
+                http = HTTP.search(text)
+                self.http_url = http.group(1) if http else ""
                 generated = SECRET.search(text)
                 if generated and self.secret is None:
                     self.secret = generated.group(1)

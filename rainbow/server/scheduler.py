@@ -37,8 +37,8 @@ from rainbow.server.errors import FailedPrecondition, InvalidArgument, NotFound,
 from rainbow.server.limits import (Limits, check_job_name, check_name, check_nesting, check_size, default_limits,
                                    input_errors, parse_state, require)
 from rainbow.store import (ACCEPTED, CLUSTER_SECRET, CLUSTER_TOKEN, FAILED, JOB_STATES, JOB_STATUSES, PENDING,
-                           REGISTRATION_SECRET, REGISTRATION_SECRET_HASH, Changes, ClusterRecord, JobIdsExhausted,
-                           JobRecord, JobReport, Store)
+                           REGISTRATION_SECRET, REGISTRATION_SECRET_HASH, Assignment, Changes, ClusterRecord,
+                           JobIdsExhausted, JobRecord, JobReport, Store, StoreError)
 
 log = logging.getLogger("rainbow.server")
 
@@ -104,6 +104,80 @@ class CancelOutcome:
     outcome: str  # "withdrawn", "requested" or "final"
 
 
+class SchedulerObserver:
+    """What the scheduler reports as it works (rainbow.server.metrics turns it into Prometheus metrics); this base
+    ignores everything, for a scheduler nobody watches."""
+
+    def submit_result(self, result: str) -> None:
+        """A submit ended: queued, bidding, satisfy_only, no_fit, not_selected, denied, invalid, unavailable or
+        error."""
+
+    def assigned(self, algorithm: str) -> None:
+        """A job was queued for the cluster the named selection algorithm chose."""
+
+    def bid_answer(self, result: str) -> None:
+        """A cluster answered a bid request: recorded, answered (already), closed or unknown."""
+
+    def bid_decided(self, outcome: str) -> None:
+        """A bid window gave its job to a cluster: bid (the best usable bid), fallback (no usable bid), or
+        reoffered (the winner did not accept in time)."""
+
+    def match_duration(self, seconds: float) -> None: ...
+
+    def selection_duration(self, seconds: float) -> None: ...
+
+
+def _unplaced(message: str, result: str) -> FailedPrecondition:
+    error = FailedPrecondition(message)
+    error.result = result  # type: ignore[attr-defined]
+    return error
+
+
+def _submit_result(exc: BaseException) -> str:
+    """The result label of a submit that raised `exc`."""
+    given = getattr(exc, "result", None)
+    if isinstance(given, str):
+        return given
+    if isinstance(exc, PermissionDenied):
+        return "denied"
+    if isinstance(exc, InvalidArgument):
+        return "invalid"
+    if isinstance(exc, StoreError):
+        return "unavailable"
+    return "error"
+
+
+def assignment_reasons(algorithm: str, chosen: str, candidates: Sequence[str], matched: Sequence[str],
+                       eligible: Sequence[str], reasons: Mapping[str, str], priority: int | None) -> Assignment:
+    """Why `chosen` won, and for each other candidate why it did not fit or was not chosen. The matcher's and the
+    selection's own words are kept where they exist (`reasons`: the matcher's for clusters that do not fit, a
+    scored selection's line for each cluster that does); a short account fills in the rest."""
+    fitting = len(matched)
+    own = reasons.get(chosen)
+    if own:
+        reason = own
+    elif priority is not None:
+        reason = f"{algorithm}: priority {priority} ranked it first of {len(eligible)} eligible ({fitting} fit)"
+    elif fitting == 1:
+        reason = f"{algorithm}: the only cluster that fits"
+    else:
+        reason = f"{algorithm}: picked among {len(eligible)} eligible ({fitting} fit)"
+    eligible_set, matched_set = set(eligible), set(matched)
+    others: dict[str, str] = {}
+    for name in candidates:
+        if name == chosen:
+            continue
+        if name not in matched_set:
+            others[name] = reasons.get(name) or "does not fit"
+        elif reasons.get(name):
+            others[name] = reasons[name]
+        elif name not in eligible_set:
+            others[name] = f"fits, but selection {algorithm} left it out"
+        else:
+            others[name] = f"fits; selection {algorithm} chose {chosen}"
+    return Assignment(algorithm=algorithm, reason=reason, others=others)
+
+
 @dataclass
 class SelectionConfig:
     """The server's default selection; a SubmitJob naming its own algorithm or options overrides it."""
@@ -118,10 +192,14 @@ class Scheduler:
     def __init__(self, store: Store, *, registration_secret: str, selection: SelectionConfig | None = None,
                  global_token: str | None = None, limits: Limits | None = None,
                  rng: random.Random | None = None, mappings: Mappings | None = None,
-                 receive_lease_seconds: float = 0.0, bids: BidSettings | None = None) -> None:
+                 receive_lease_seconds: float = 0.0, bids: BidSettings | None = None,
+                 observer: SchedulerObserver | None = None, viewer_token_hash: str | None = None) -> None:
         if not registration_secret and not store.get_setting(REGISTRATION_SECRET_HASH):
             raise ValueError("the scheduler needs a registration secret")
         self.store = store
+        self.observer = observer or SchedulerObserver()
+        # Who may read the operator views (status page, Status RPC) besides the registration secret's holder.
+        self.viewer_token_hash = viewer_token_hash or None
         self.limits = limits or default_limits()
         self.selection = selection or SelectionConfig()
         # Site compatibility namespaces (compspec.compat.load_mappings) apply to parsing and matching alike.
@@ -399,6 +477,24 @@ class Scheduler:
 
     def submit(self, jobspec: str, clusters: Sequence[tuple[str, str]], *, name: str = "", algorithm: str = "",
                options: Mapping[str, str] | None = None, satisfy_only: bool = False) -> SubmitOutcome:
+        return self._counted(satisfy_only, lambda: self._submit(jobspec, clusters, name=name, algorithm=algorithm,
+                                                                 options=options, satisfy_only=satisfy_only))
+
+    def _counted(self, satisfy_only: bool, call) -> SubmitOutcome:
+        """Run one submit and tell the observer what it came to."""
+        try:
+            outcome = call()
+        except BaseException as exc:
+            self.observer.submit_result(_submit_result(exc))
+            raise
+        if satisfy_only:
+            self.observer.submit_result("satisfy_only")
+        else:
+            self.observer.submit_result("queued" if outcome.cluster else "bidding")
+        return outcome
+
+    def _submit(self, jobspec: str, clusters: Sequence[tuple[str, str]], *, name: str, algorithm: str,
+                options: Mapping[str, str] | None, satisfy_only: bool) -> SubmitOutcome:
         check_job_name(self.limits, name)
         request = self._parse_jobspec(jobspec)
         self.sync()
@@ -420,6 +516,11 @@ class Scheduler:
                        satisfy_only: bool = False) -> SubmitOutcome:
         """Submit with a user token: the candidates are the registered clusters the user's grants reach (`picks`
         narrows them). A job never goes outside the grant; when only clusters outside it fit, the refusal says so."""
+        return self._counted(satisfy_only, lambda: self._submit_as_user(
+            jobspec, token, picks, name=name, algorithm=algorithm, options=options, satisfy_only=satisfy_only))
+
+    def _submit_as_user(self, jobspec: str, token: str, picks: Sequence[str], *, name: str, algorithm: str,
+                        options: Mapping[str, str] | None, satisfy_only: bool) -> SubmitOutcome:
         check_job_name(self.limits, name)
         request = self._parse_jobspec(jobspec)
         self.sync()
@@ -445,8 +546,8 @@ class Scheduler:
                 fits, _ = self.matcher.match(request, outside) if outside else ([], {})
             if not fits:
                 raise
-            raise FailedPrecondition(f"{exc}; outside the grants of user {user}, {', '.join(sorted(fits))} would "
-                                     f"fit, but a user's job goes only to granted clusters") from None
+            raise _unplaced(f"{exc}; outside the grants of user {user}, {', '.join(sorted(fits))} would fit, but a "
+                            f"user's job goes only to granted clusters", getattr(exc, "result", "no_fit")) from None
         return SubmitOutcome(outcome.jobid, outcome.cluster, outcome.clusters, outcome.reasons, user)
 
     def user_for_token(self, token: str) -> tuple[str, tuple[str, ...]]:
@@ -489,18 +590,22 @@ class Scheduler:
         answer = self._answers.get(match_key, generation)
         if answer is None:
             plans: dict[str, Plan] = {}
+            started = time.perf_counter()
             with input_errors("jobspec"):
                 fits, why = self.matcher.match(request, candidates, plans)
+            self.observer.match_duration(time.perf_counter() - started)
             answer = (tuple(fits), dict(why), plans)
             self._answers.put(match_key, generation, answer)
         matched, reasons, plans = list(answer[0]), dict(answer[1]), answer[2]
         if algorithm == BID:
             return self._submit_for_bids(request, jobspec, name, matched, reasons, candidates, options,
                                          satisfy_only, user, owners)
+        started = time.perf_counter()
         with input_errors("select_algorithm"):
             choice = select(algorithm, matched, options=options, states=self._states_of(matched, plans),
                             parameters=request.parameters, rng=self._rng, context=self._selection_context(request),
                             presets=self.selection.presets)
+        self.observer.selection_duration(time.perf_counter() - started)
         if satisfy_only:
             eligible = set(choice.eligible)
             for cluster in matched:  # fits, yet the selection's filters left it out: say so, not "does not fit"
@@ -511,17 +616,20 @@ class Scheduler:
         reasons.update(choice.reasons)
         if choice.chosen is None:
             if matched:
-                raise FailedPrecondition(f"selection {algorithm} left no cluster among {', '.join(matched)}")
+                raise _unplaced(f"selection {algorithm} left no cluster among {', '.join(matched)}", "not_selected")
             details = "; ".join(f"{c}: {reasons.get(c, 'does not fit')}" for c in candidates)
-            raise FailedPrecondition(f"no cluster can run the job: {details}")
+            raise _unplaced(f"no cluster can run the job: {details}", "no_fit")
         job_name = self._job_name(request, name)
+        why = assignment_reasons(algorithm or "random", choice.chosen, candidates, matched, choice.eligible, reasons,
+                                 choice.priority)
         try:
             jobid = self.store.add_job(choice.chosen, job_name, jobspec, user=user, owners=owners,
-                                       candidates=list(matched))
+                                       candidates=list(matched), assignment=why)
         except JobIdsExhausted as exc:
             raise FailedPrecondition(str(exc)) from None
         if jobid is None:
             raise FailedPrecondition(f"cluster {choice.chosen} was deleted while the job was being submitted")
+        self.observer.assigned(algorithm or "random")
         if user:
             log.info("job %d queued for cluster %s by user %s", jobid, choice.chosen, user)
         else:
@@ -570,6 +678,19 @@ class Scheduler:
 
         return Context(demand=request.totals(), duration=request.duration, capacity=capacity, created=created,
                        active=self.store.active_jobs)
+
+    # -- operator views ---------------------------------------------------------------------------------------
+    def may_view(self, credential: str) -> bool:
+        """True for the viewer token (when one is set), the registration secret or the admin token: who may read the operator
+        views, which show cluster names, jobs and where they went, never a credential."""
+        if self.viewer_token_hash and credential_matches(self.viewer_token_hash, credential):
+            return True
+        self.sync()  # the registration secret may have been rotated through another server
+        if credential_matches(self._registration_hash, credential):
+            return True
+        from rainbow.server.access import Access
+
+        return Access(self).is_admin(credential)
 
     def satisfy(self, payload: str) -> SatisfyOutcome:
         request = self._parse_jobspec(payload, "payload")

@@ -12,8 +12,9 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from rainbow.protos import (access_pb2, access_pb2_grpc, bids_pb2, bids_pb2_grpc, jobs_pb2, jobs_pb2_grpc, memory_pb2,
                             memory_pb2_grpc, rainbow_pb2, rainbow_pb2_grpc)
 from rainbow.server.access import Access
-from rainbow.server.errors import ServiceError
+from rainbow.server.errors import InvalidArgument, PermissionDenied, ServiceError
 from rainbow.server.scheduler import EXISTS, SUCCESS, Scheduler
+from rainbow.server.overview import DEFAULT_ASSIGNMENTS, AssignmentView, build_overview, find_job
 from rainbow.store import JobRecord, StoreError
 
 log = logging.getLogger("rainbow.server")
@@ -180,6 +181,40 @@ class RainbowJobsServicer(jobs_pb2_grpc.RainbowJobsServicer):
         jobs = self.scheduler.cancel_requests(request.cluster, request.secret)
         return jobs_pb2.CancelRequestsResponse(jobs=[job_info(j, False) for j in jobs])
 
+    @_rpc
+    def Status(self, request, context):
+        if not self.scheduler.may_view(request.credential):
+            raise PermissionDenied("credential is missing or not valid: give the viewer token, the registration "
+                                   "secret or the admin token")
+        if request.job_id < 0:
+            raise InvalidArgument("job_id: must not be negative")
+        count = DEFAULT_ASSIGNMENTS if request.assignments <= 0 else min(request.assignments, MAX_ASSIGNMENTS)
+        view = build_overview(self.scheduler, count)
+        response = jobs_pb2.StatusResponse(
+            generated=_timestamp(view.generated),
+            clusters=[jobs_pb2.ClusterStatus(name=c.name, nodes=c.nodes, cores=c.cores, gpus=c.gpus,
+                                             subsystems=c.subsystems, registered=_timestamp(c.registered),
+                                             last_report=_timestamp(c.last_report), state=c.state)
+                      for c in view.clusters],
+            jobs_by_state=view.jobs_by_state, oldest_pending=_timestamp(view.oldest_pending),
+            assignments=[_assignment_info(a) for a in view.assignments])
+        if request.job_id:
+            job = find_job(self.scheduler, request.job_id)
+            if job is not None:
+                response.job.CopyFrom(jobs_pb2.JobStatus(
+                    id=job.id, name=job.name, cluster=job.cluster, state=job.state,
+                    submitted=_timestamp(job.submitted), accepted=_timestamp(job.accepted),
+                    assignment=_assignment_info(job.assignment) if job.assignment is not None else None))
+        return response
+
+
+# The most assignments one Status call returns.
+MAX_ASSIGNMENTS = 200
+
+
+def _assignment_info(a: AssignmentView) -> jobs_pb2.AssignmentInfo:
+    return jobs_pb2.AssignmentInfo(job=a.job, name=a.name, cluster=a.cluster, state=a.state, algorithm=a.algorithm,
+                                   reason=a.reason, others=a.others, made=_timestamp(a.made))
 
 _ANSWERS = {"recorded": bids_pb2.AnswerBidResponse.ANSWER_RECORDED,
             "answered": bids_pb2.AnswerBidResponse.ANSWER_ALREADY,

@@ -6,16 +6,18 @@ from pathlib import Path
 from rainbow.store.base import (ACCEPTED, ADMIN_TOKEN, ADMIN_TOKEN_HASH, CANCELLED, CLOSED, CLUSTER_SECRET,
                                 CLUSTER_TOKEN, COMPLETED, COPY_TABLES, CREDENTIAL_KINDS, FAILED, FINAL_STATUSES,
                                 GRANT_KINDS, JOB_STATES, JOB_STATUSES, MAX_JOB_ID, PENDING, REGISTRATION_SECRET,
-                                REGISTRATION_SECRET_HASH, RUNNING, SUBMITTED, USER_TOKEN, AuditEntry, AuditRecord,
-                                Changes, ClusterGraphs, ClusterRecord, GroupRecord, JobIdsExhausted, JobRecord,
-                                JobReport, Leadership, SchemaVersionError, Store, StoreError, UserRecord)
+                                REGISTRATION_SECRET_HASH, RUNNING, SUBMITTED, USER_TOKEN, Assignment,
+                                AssignmentRecord, AuditEntry, AuditRecord, Changes, ClusterGraphs, ClusterRecord,
+                                GroupRecord, JobIdsExhausted, JobRecord, JobReport, JobSummary, Leadership,
+                                SchemaVersionError, Store, StoreError, UserRecord)
 
-__all__ = ["ACCEPTED", "ADMIN_TOKEN", "ADMIN_TOKEN_HASH", "AuditEntry", "AuditRecord", "CANCELLED", "CLOSED",
-           "CLUSTER_SECRET", "CLUSTER_TOKEN", "COMPLETED", "COPY_TABLES", "CREDENTIAL_KINDS", "FAILED",
-           "FINAL_STATUSES", "GRANT_KINDS", "GroupRecord", "JOB_STATES", "JOB_STATUSES", "MAX_JOB_ID", "PENDING",
-           "REGISTRATION_SECRET", "REGISTRATION_SECRET_HASH", "RUNNING", "SUBMITTED", "USER_TOKEN", "UserRecord",
-           "Changes", "ClusterGraphs", "ClusterRecord", "JobIdsExhausted", "JobRecord", "JobReport", "Leadership",
-           "SchemaVersionError", "Store", "StoreError", "open_store", "store_kind"]
+__all__ = ["ACCEPTED", "ADMIN_TOKEN", "ADMIN_TOKEN_HASH", "Assignment", "AssignmentRecord", "AuditEntry",
+           "AuditRecord", "CANCELLED", "CLOSED", "CLUSTER_SECRET", "CLUSTER_TOKEN", "COMPLETED", "COPY_TABLES",
+           "CREDENTIAL_KINDS", "FAILED", "FINAL_STATUSES", "GRANT_KINDS", "GroupRecord", "JOB_STATES", "JOB_STATUSES",
+           "JobSummary", "MAX_JOB_ID", "PENDING", "REGISTRATION_SECRET", "REGISTRATION_SECRET_HASH", "RUNNING",
+           "SUBMITTED", "USER_TOKEN", "UserRecord", "Changes", "ClusterGraphs", "ClusterRecord", "JobIdsExhausted",
+           "JobRecord", "JobReport", "Leadership", "SchemaVersionError", "Store", "StoreError", "open_store",
+           "store_kind"]
 
 _POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 

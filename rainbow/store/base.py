@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import abc
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Iterable, Mapping, Sequence
 
 PENDING = "pending"
@@ -77,7 +77,12 @@ COPY_TABLES: dict[str, tuple[str, ...]] = {
     "audit": ("id", "at", "action", "subject", "detail"),
     "job_users": ("job", "username"),
     "retiring_credentials": ("kind", "owner", "hash", "until"),
+    "assignments": ("job", "cluster", "algorithm", "reason", "others", "made"),
 }
+
+# The most characters of an assignment's reasons kept in the store: a submit may name many clusters.
+MAX_REASON_CHARS = 500
+MAX_OTHERS = 50
 
 
 @dataclass(frozen=True)
@@ -195,6 +200,57 @@ class AuditRecord:
     action: str
     subject: str
     detail: str
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """Why a job went where it went: the selection algorithm, why its cluster won, and for each other candidate
+    why it did not fit or was not chosen (the matcher's and the selection's own words)."""
+
+    algorithm: str
+    reason: str
+    others: Mapping[str, str] = field(default_factory=dict)
+
+    def others_json(self) -> str:
+        """The others as stored: bounded in count and length, so one submit naming many clusters stays small."""
+        kept = dict(sorted(self.others.items())[:MAX_OTHERS])
+        return json.dumps({k: v[:MAX_REASON_CHARS] for k, v in kept.items()}, sort_keys=True)
+
+
+@dataclass(frozen=True)
+class AssignmentRecord:
+    """A stored assignment with its job's name and state."""
+
+    job: int
+    name: str
+    cluster: str
+    state: str
+    algorithm: str
+    reason: str
+    others: dict[str, str]
+    made: float
+
+    @classmethod
+    def from_row(cls, row: Sequence) -> "AssignmentRecord":
+        """Columns in ASSIGNMENT_COLUMNS order."""
+        try:
+            others = json.loads(row[6])
+        except (TypeError, ValueError):
+            others = {}
+        return cls(job=row[0], name=row[1], cluster=row[2], state=row[3], algorithm=row[4], reason=row[5],
+                   others=others if isinstance(others, dict) else {}, made=row[7])
+
+
+# The join every backend reads assignments with (aliases a = assignments, j = jobs).
+ASSIGNMENT_COLUMNS = "a.job, j.name, a.cluster, j.state, a.algorithm, a.reason, a.others, a.made"
+
+
+@dataclass(frozen=True)
+class JobSummary:
+    """Jobs on record (not retired) by state, and when the oldest pending one was submitted (None: none pending)."""
+
+    by_state: dict[str, int]
+    oldest_pending: float | None
 
 
 @dataclass(frozen=True)
@@ -336,11 +392,12 @@ class Store(abc.ABC):
     # -- jobs -----------------------------------------------------------------------------------------------------
     @abc.abstractmethod
     def add_job(self, cluster: str, name: str, jobspec: str, user: str = "", owners: Sequence[str] = (),
-                candidates: Sequence[str] = ()) -> int | None:
+                candidates: Sequence[str] = (), assignment: Assignment | None = None) -> int | None:
         """Queue a job for a cluster and return its id; None (nothing written) when the cluster is gone.
 
         `user` is the user who submitted it with a user token ("" for a cluster token), `owners` the hashes of the
-        tokens it came with, `candidates` the clusters that fitted it.
+        tokens it came with, `candidates` the clusters that fitted it; `assignment` (why the job went to that
+        cluster) is written in the same transaction.
 
         Raises JobIdsExhausted, with nothing written, when the id would exceed MAX_JOB_ID.
         """
@@ -492,6 +549,25 @@ class Store(abc.ABC):
     def active_jobs(self, clusters: Sequence[str]) -> dict[str, int]:
         """Jobs assigned to each of `clusters` and not finished (pending, or accepted and not reported ended by the
         cluster's agent); clusters with none left out."""
+
+    @abc.abstractmethod
+    def get_job(self, job_id: int) -> JobRecord | None:
+        """Any job on record by id (retired ones included), for an operator's lookup."""
+
+    @abc.abstractmethod
+    def get_assignment(self, job_id: int) -> AssignmentRecord | None: ...
+
+    @abc.abstractmethod
+    def latest_assignments(self, limit: int = 20) -> list[AssignmentRecord]:
+        """The newest assignments first."""
+
+    @abc.abstractmethod
+    def job_summary(self) -> JobSummary:
+        """Counts by state and the oldest pending job, in one read (read on every metrics scrape)."""
+
+    @abc.abstractmethod
+    def state_times(self) -> dict[str, float]:
+        """When each cluster last reported its state (seconds since the epoch); clusters that never did are absent."""
 
     @abc.abstractmethod
     def close(self) -> None: ...

@@ -23,10 +23,11 @@ import psycopg
 from psycopg import errors as pg_errors
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from rainbow.store.base import (ACCEPTED, CANCELLED, CLOSED, CLUSTER_SECRET, CLUSTER_TOKEN, COPY_TABLES, FINAL_STATUSES,
-                                JOB_COLUMNS, MAX_JOB_ID, PENDING, USER_TOKEN, AuditEntry, AuditRecord, Changes,
-                                ClusterGraphs, ClusterRecord, GroupRecord, JobIdsExhausted, JobRecord, JobReport,
-                                Leadership, Store, StoreError, UserRecord, job_from_row, report_changes)
+from rainbow.store.base import (ACCEPTED, ASSIGNMENT_COLUMNS, CANCELLED, CLOSED, CLUSTER_SECRET, CLUSTER_TOKEN,
+                                COPY_TABLES, FINAL_STATUSES, JOB_COLUMNS, MAX_JOB_ID, PENDING, USER_TOKEN, Assignment,
+                                AssignmentRecord, AuditEntry, AuditRecord, Changes, ClusterGraphs, ClusterRecord,
+                                GroupRecord, JobIdsExhausted, JobRecord, JobReport, JobSummary, Leadership, Store,
+                                StoreError, UserRecord, job_from_row, report_changes)
 from rainbow.store.bids import BidStore
 from rainbow.store.schema import bring_to_schema, load_schema
 
@@ -291,6 +292,8 @@ class PostgreSQLStore(BidStore, Store):
             if conn.execute("DELETE FROM clusters WHERE name = %s", (name,)).rowcount == 0:
                 return False
             # graphs and states go by ON DELETE CASCADE
+            conn.execute("DELETE FROM assignments WHERE job IN (SELECT id FROM jobs WHERE cluster = %s "
+                         "AND state = %s)", (name, PENDING))
             conn.execute("DELETE FROM jobs WHERE cluster = %s AND state = %s", (name, PENDING))
             conn.execute("UPDATE jobs SET retired = 1 WHERE cluster = %s AND retired = 0", (name,))
             conn.execute("DELETE FROM retiring_credentials WHERE kind IN (%s, %s) AND owner = %s",
@@ -363,13 +366,15 @@ class PostgreSQLStore(BidStore, Store):
 
     # -- jobs -------------------------------------------------------------------------------------------------
     def add_job(self, cluster: str, name: str, jobspec: str, user: str = "", owners: Sequence[str] = (),
-                candidates: Sequence[str] = ()) -> int | None:
+                candidates: Sequence[str] = (), assignment: Assignment | None = None) -> int | None:
+        now = time.time()
+
         def work(conn) -> int | None:
             # The key-share lock on the cluster row makes a concurrent delete wait until this job is committed
             # (and then remove it with the cluster's other pending jobs).
             row = conn.execute("INSERT INTO jobs (cluster, name, jobspec, state, submitted, owners, candidates) "
                                "SELECT name, %s, %s, %s, %s, %s, %s FROM clusters WHERE name = %s FOR KEY SHARE "
-                               "RETURNING id", (name, jobspec, PENDING, time.time(), json.dumps(sorted(set(owners))),
+                               "RETURNING id", (name, jobspec, PENDING, now, json.dumps(sorted(set(owners))),
                                                 json.dumps(list(candidates)), cluster)).fetchone()
             if row is None:
                 return None
@@ -377,6 +382,10 @@ class PostgreSQLStore(BidStore, Store):
                 raise JobIdsExhausted(f"job id {row[0]} does not fit the wire format (int32)")
             if user:
                 conn.execute("INSERT INTO job_users (job, username) VALUES (%s, %s)", (row[0], user))
+            if assignment is not None:
+                conn.execute("INSERT INTO assignments (job, cluster, algorithm, reason, others, made) "
+                             "VALUES (%s, %s, %s, %s, %s, %s)", (row[0], cluster, assignment.algorithm,
+                                                                 assignment.reason, assignment.others_json(), now))
             return row[0]
 
         return self._write(work, pipeline=not user)
@@ -494,6 +503,31 @@ class PostgreSQLStore(BidStore, Store):
             sql += " AND state = %s"
             args.append(state)
         return self._read(lambda c: c.execute(sql, args).fetchone()[0])
+
+    def get_job(self, job_id: int) -> JobRecord | None:
+        row = self._read(lambda c: c.execute(f"SELECT {_JOB_COLUMNS} FROM jobs WHERE id = %s",
+                                             (job_id,)).fetchone())
+        return _job(row) if row else None
+
+    def get_assignment(self, job_id: int) -> AssignmentRecord | None:
+        row = self._read(lambda c: c.execute(f"SELECT {ASSIGNMENT_COLUMNS} FROM assignments a JOIN jobs j "
+                                             "ON j.id = a.job WHERE a.job = %s", (job_id,)).fetchone())
+        return AssignmentRecord.from_row(row) if row else None
+
+    def latest_assignments(self, limit: int = 20) -> list[AssignmentRecord]:
+        rows = self._read(lambda c: c.execute(f"SELECT {ASSIGNMENT_COLUMNS} FROM assignments a JOIN jobs j "
+                                              "ON j.id = a.job ORDER BY a.job DESC LIMIT %s",
+                                              (max(limit, 0),)).fetchall())
+        return [AssignmentRecord.from_row(row) for row in rows]
+
+    def job_summary(self) -> JobSummary:
+        rows = self._read(lambda c: c.execute("SELECT state, COUNT(*), MIN(submitted) FROM jobs WHERE retired = 0 "
+                                              "GROUP BY state").fetchall())
+        oldest = next((row[2] for row in rows if row[0] == PENDING), None)
+        return JobSummary({row[0]: row[1] for row in rows}, oldest)
+
+    def state_times(self) -> dict[str, float]:
+        return dict(self._read(lambda c: c.execute("SELECT cluster, updated FROM states").fetchall()))
 
     def active_jobs(self, clusters: Sequence[str]) -> dict[str, int]:
         rows = self._read(lambda c: c.execute(

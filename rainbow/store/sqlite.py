@@ -18,10 +18,11 @@ import time
 from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
-from rainbow.store.base import (ACCEPTED, CANCELLED, CLOSED, CLUSTER_SECRET, CLUSTER_TOKEN, COPY_TABLES, FINAL_STATUSES,
-                                JOB_COLUMNS, MAX_JOB_ID, PENDING, USER_TOKEN, AuditEntry, AuditRecord, Changes,
-                                ClusterGraphs, ClusterRecord, GroupRecord, JobIdsExhausted, JobRecord, JobReport,
-                                Leadership, Store, StoreError, UserRecord, job_from_row, report_changes)
+from rainbow.store.base import (ACCEPTED, ASSIGNMENT_COLUMNS, CANCELLED, CLOSED, CLUSTER_SECRET, CLUSTER_TOKEN,
+                                COPY_TABLES, FINAL_STATUSES, JOB_COLUMNS, MAX_JOB_ID, PENDING, USER_TOKEN, Assignment,
+                                AssignmentRecord, AuditEntry, AuditRecord, Changes, ClusterGraphs, ClusterRecord,
+                                GroupRecord, JobIdsExhausted, JobRecord, JobReport, JobSummary, Leadership, Store,
+                                StoreError, UserRecord, job_from_row, report_changes)
 from rainbow.store.bids import BidStore
 from rainbow.store.schema import bring_to_schema, load_schema
 
@@ -255,6 +256,8 @@ class SQLiteStore(BidStore, Store):
                 return False
             db.execute("DELETE FROM graphs WHERE cluster = ?", (name,))
             db.execute("DELETE FROM states WHERE cluster = ?", (name,))
+            db.execute("DELETE FROM assignments WHERE job IN (SELECT id FROM jobs WHERE cluster = ? AND state = ?)",
+                       (name, PENDING))
             db.execute("DELETE FROM jobs WHERE cluster = ? AND state = ?", (name, PENDING))
             db.execute("UPDATE jobs SET retired = 1 WHERE cluster = ? AND retired = 0", (name,))
             db.execute("DELETE FROM retiring_credentials WHERE kind IN (?, ?) AND owner = ?",
@@ -314,19 +317,25 @@ class SQLiteStore(BidStore, Store):
 
     # -- jobs -------------------------------------------------------------------------------------------------
     def add_job(self, cluster: str, name: str, jobspec: str, user: str = "", owners: Sequence[str] = (),
-                candidates: Sequence[str] = ()) -> int | None:
+                candidates: Sequence[str] = (), assignment: Assignment | None = None) -> int | None:
+        now = time.time()
         with self._write() as db:
             cursor = db.execute("INSERT INTO jobs (cluster, name, jobspec, state, submitted, owners, candidates) "
                                 "SELECT ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM clusters WHERE name = ?)",
-                                (cluster, name, jobspec, PENDING, time.time(), json.dumps(sorted(set(owners))),
+                                (cluster, name, jobspec, PENDING, now, json.dumps(sorted(set(owners))),
                                  json.dumps(list(candidates)), cluster))
             if cursor.rowcount != 1:
                 return None
-            if cursor.lastrowid > MAX_JOB_ID:  # raising rolls the insert back
-                raise JobIdsExhausted(f"job id {cursor.lastrowid} does not fit the wire format (int32)")
+            jobid = cursor.lastrowid
+            if jobid > MAX_JOB_ID:  # raising rolls the insert back
+                raise JobIdsExhausted(f"job id {jobid} does not fit the wire format (int32)")
             if user:
-                db.execute("INSERT INTO job_users (job, username) VALUES (?, ?)", (cursor.lastrowid, user))
-            return cursor.lastrowid
+                db.execute("INSERT INTO job_users (job, username) VALUES (?, ?)", (jobid, user))
+            if assignment is not None:
+                db.execute("INSERT INTO assignments (job, cluster, algorithm, reason, others, made) "
+                           "VALUES (?, ?, ?, ?, ?, ?)", (jobid, cluster, assignment.algorithm, assignment.reason,
+                                                         assignment.others_json(), now))
+            return jobid
 
     def pending_jobs(self, cluster: str, limit: int = 0, lease_seconds: float = 0.0) -> list[JobRecord]:
         return [_job(row) for row in self._pending(cluster, limit, lease_seconds, _JOB_COLUMNS)]
@@ -434,6 +443,34 @@ class SQLiteStore(BidStore, Store):
             args.append(state)
         with self._single() as db:
             return db.execute(sql, args).fetchone()[0]
+
+    def get_job(self, job_id: int) -> JobRecord | None:
+        with self._single() as db:
+            row = db.execute(f"SELECT {_JOB_COLUMNS} FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        return _job(row) if row else None
+
+    def get_assignment(self, job_id: int) -> AssignmentRecord | None:
+        with self._single() as db:
+            row = db.execute(f"SELECT {ASSIGNMENT_COLUMNS} FROM assignments a JOIN jobs j ON j.id = a.job "
+                             "WHERE a.job = ?", (job_id,)).fetchone()
+        return AssignmentRecord.from_row(row) if row else None
+
+    def latest_assignments(self, limit: int = 20) -> list[AssignmentRecord]:
+        with self._single() as db:
+            rows = db.execute(f"SELECT {ASSIGNMENT_COLUMNS} FROM assignments a JOIN jobs j ON j.id = a.job "
+                              "ORDER BY a.job DESC LIMIT ?", (max(limit, 0),)).fetchall()
+        return [AssignmentRecord.from_row(row) for row in rows]
+
+    def job_summary(self) -> JobSummary:
+        with self._single() as db:
+            rows = db.execute("SELECT state, COUNT(*), MIN(submitted) FROM jobs WHERE retired = 0 "
+                              "GROUP BY state").fetchall()
+        oldest = next((row[2] for row in rows if row[0] == PENDING), None)
+        return JobSummary({row[0]: row[1] for row in rows}, oldest)
+
+    def state_times(self) -> dict[str, float]:
+        with self._single() as db:
+            return dict(db.execute("SELECT cluster, updated FROM states").fetchall())
 
     def active_jobs(self, clusters: Sequence[str]) -> dict[str, int]:
         with self._single() as db:

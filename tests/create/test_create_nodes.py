@@ -293,7 +293,7 @@ def test_progress_bar_only_for_many_files_on_a_terminal(monkeypatch):
     quiet = run("create", "nodes", "--cluster-name", "c", "--node-dir", BASIC)
     assert "reading nodes" not in quiet.stderr
     monkeypatch.setattr(create_cli, "PROGRESS_THRESHOLD", 2)
-    monkeypatch.setattr(create_cli, "_stderr_is_terminal", lambda: True)
+    monkeypatch.setattr("compspec.progress.on_terminal", lambda: True)
     loud = run("create", "nodes", "--cluster-name", "c", "--node-dir", BASIC)
     assert loud.exit_code == 0 and "reading nodes" in loud.stderr
     assert loud.stdout == quiet.stdout

@@ -53,11 +53,13 @@ def examples(page: str) -> list[Any]:
 
 
 def test_formats_examples_satisfy_their_schemas():
-    node, cluster, subsystem, templates, _, _, request, artifact, manifest, container, config = examples("formats.md")
+    (node, cluster, subsystem, templates, _, _, request, artifact, manifest, container, config,
+     server) = examples("formats.md")
     validate("node-templates", templates, "formats.md: node templates")
     from rainbow.graph.templates import parse_templates
 
     assert [t.name for t in parse_templates(templates).templates] == ["c5-4xlarge", "p4d"]
+    validate("config", server, "formats.md: the server's http and log keys", package="rainbow")
     validate("match-manifest", manifest, "formats.md: match manifest")
     validate("jobspec-nextgen", {"version": 1, "resources": {"n": {"type": "node"}}, **container},
              "formats.md: container attribute")
@@ -72,7 +74,7 @@ def test_formats_examples_satisfy_their_schemas():
 
 def test_formats_artifact_is_the_request_filled_from_a_node():
     """The page's artifact is what its request gives for the recorded Intel node with `-a custom.gpu.available=no`."""
-    _, _, _, _, _, _, request, artifact, _, _, _ = examples("formats.md")
+    _, _, _, _, _, _, request, artifact, _, _, _, _ = examples("formats.md")
     node = run_extractors(needed_extractors(request), host_root=str(INTEL)).document
     made, missing = create_artifact(request, node, parse_overrides(["custom.gpu.available=no"]))
     assert not missing

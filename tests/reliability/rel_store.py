@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 
-_PG_TABLES = ("meta", "changes", "clusters", "graphs", "states", "jobs")
+_PG_TABLES = ("meta", "changes", "clusters", "graphs", "states", "jobs", "assignments")
 
 
 def _is_url(db: str | Path) -> bool:
