@@ -407,7 +407,7 @@ class Demo:
         say(f"   the agent's log, one line per event ({len(lines)} lines), stopped cleanly on SIGTERM:")
         for line in lines:
             if f"job {result.jobid}:" in line:
-                say("     " + line.split(" rainbow-agent INFO ", 1)[-1])
+                say("     " + line.split(" INFO ", 1)[-1])
 
     def stop_server(self) -> None:
         self.step("Stop the server.")

@@ -112,7 +112,7 @@ def test_overview_and_lookup_in_process(scheduler, tmp_path):
     red = view.clusters[0]
     assert (red.name, red.nodes, red.subsystems) == ("red", 0, [])  # its "{}" graph is not matchable
     assert red.state == {"nodes_free": "3", "name": "n" * 80}
-    assert view.jobs_by_state == {"pending": 1, "accepted": 0}
+    assert view.jobs_by_state == {"pending": 1, "accepted": 0, "closed": 0}
     assert find_job(scheduler, job).assignment.reason == "because" and find_job(scheduler, job + 1) is None
     assert scheduler.may_view("reg") and not scheduler.may_view("") and not scheduler.may_view("other")
 
