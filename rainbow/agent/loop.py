@@ -15,6 +15,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 
+from rainbow.agent.bids import BidAnswer, Bidder
 from rainbow.agent.journal import Journal
 from rainbow.agent.managers import LocalStatus, Manager, ManagerError, Refused
 from rainbow.agent.translate import TranslateError, in_container, job_shape
@@ -45,6 +46,9 @@ class AgentOptions:
     # Site figures the manager cannot know (cost_per_node_hour...), sent with every state report: UpdateState
     # replaces the whole state, so they would otherwise be lost at the first report.
     site_state: dict = field(default_factory=dict)
+    # Answer bid requests (level-2 selection) from the manager's estimate, or from the site's command when given.
+    bids: bool = True
+    bid_command: str = ""
 
 
 class Backoff:
@@ -112,6 +116,8 @@ class Agent:
     def round(self) -> None:
         self.cancel_requested()
         self.take_jobs()
+        if self.options.bids:
+            self.answer_bids()
         self.follow()
         if time.monotonic() >= self._next_state:
             self.report_state()
@@ -125,6 +131,32 @@ class Agent:
                 log.info("stopping: %d received job(s) left queued", len(jobs) - jobs.index(job))
                 return
             self.take(job)
+
+    def answer_bids(self) -> None:
+        """Answer each bid request open to this cluster, once: whether and when it would run the job, and at what
+        cost. A request the manager cannot be asked about now stays open for the next round."""
+        o = self.options
+        bidder = Bidder(self.manager, o.site_state, o.bid_command)
+        for asked in self._call("OpenBids", self.client.open_bids, o.cluster, o.secret):
+            if self.stop.is_set():
+                return
+            job = Job(asked.job_id, o.cluster, asked.name, asked.jobspec, "")
+            try:
+                answer = bidder.answer(in_container(job_shape(job), o.container_runtime), asked.jobspec)
+            except TranslateError as exc:
+                answer = BidAnswer(False, reason=str(exc))
+            except ManagerError as exc:
+                log.warning("job %d: cannot estimate a bid (%s); asked again next round", asked.job_id, exc)
+                continue
+            result = self._call("AnswerBid", self.client.answer_bid, o.cluster, o.secret, asked.job_id,
+                                will_run=answer.will_run, eta_seconds=answer.eta_seconds, cost=answer.cost,
+                                valid_for_seconds=answer.valid_for)
+            if answer.will_run:
+                eta = "unknown" if answer.eta_seconds is None else f"{answer.eta_seconds:.0f} s"
+                cost = "" if answer.cost is None else f", cost {answer.cost:g}"
+                log.info("job %d: bid ETA %s%s (%s)", asked.job_id, eta, cost, result.lower().removeprefix("answer_"))
+            else:
+                log.info("job %d: declined the bid: %s", asked.job_id, answer.reason or "no reason given")
 
     def take(self, job: Job) -> None:
         """One job, all the way: it is submitted locally at most once, then accepted, or reported failed."""

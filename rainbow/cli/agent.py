@@ -40,13 +40,19 @@ MANAGERS = ("slurm", "flux", "shell")
 @click.option("--set", "pairs", multiple=True, metavar="KEY=VALUE",
               help="A site value sent with every state report, e.g. cost_per_node_hour=3 (repeatable; laid over "
                    "the config file's agent.state; the manager's live figures win).")
+@setting("--bids/--no-bids", "bids", config_key="agent.bids", default=True, show_default=True,
+         help="Answer bid requests (select_algorithm bid) with the manager's estimate: Slurm's sbatch --test-only, "
+              "Flux's and the shell's free resources.")
+@setting("--bid-command", config_key="agent.bid_command", default="",
+         help="A site command that answers bids instead: the jobspec on stdin, one JSON object on stdout "
+              "({will_run, eta_seconds, cost, valid_for}).")
 @click.option("--once", is_flag=True, help="Run one round and exit.")
 @log_format_option
 @cluster_options
 @connection_options
 def agent(manager: str, state_dir: str, interval: float, state_interval: float, max_jobs: int, requeue: bool,
           backoff_max: float, container_runtime: str, pairs: tuple[str, ...], once: bool, log_format: str = "text",
-          **params) -> None:
+          bids: bool = True, bid_command: str = "", **params) -> None:
     """Run the jobs rainbow assigns to this cluster on its resource manager (a service on the login node).
 
     Each round: submit each new job locally and accept it only then; report each job's lifecycle (submitted,
@@ -81,7 +87,8 @@ def agent(manager: str, state_dir: str, interval: float, state_interval: float, 
     local = create(manager, workdir=state_dir, cluster=name)
     options = AgentOptions(cluster=name, secret=secret, interval=interval, state_interval=state_interval,
                            max_jobs=max_jobs, requeue=requeue, backoff_max=backoff_max,
-                           container_runtime=container_runtime, site_state=site)
+                           container_runtime=container_runtime, site_state=site, bids=bids,
+                           bid_command=bid_command or "")
     with settings.client() as client:
         runner = Agent(client, local, journal, options, stop=signals.stop)
         try:

@@ -101,6 +101,23 @@ class Manager(abc.ABC):
     def cancel(self, local_id: str) -> None:
         """Cancel a job (one already ended is no error)."""
 
+    def estimate(self, shape: Shape) -> "Estimate":
+        """Whether and when this manager would start the job (for a bid). By default from its state: now when the
+        free cores (or nodes) hold the job, else after the reported wait, and no when the whole cluster is too
+        small."""
+        from rainbow.agent.bids import Estimate
+
+        state = self.state()
+        cores = shape.tasks * shape.cores_per_task
+        total, free = state.get("cores_total"), state.get("cores_free")
+        if isinstance(total, int) and total and cores > total:
+            return Estimate(False, reason=f"needs {cores} cores, the cluster has {total}")
+        fits_now = free >= cores if isinstance(free, int) else state.get("nodes_free", 0) >= shape.nodes
+        if fits_now:
+            return Estimate(True, 0.0, "fits what is free now")
+        wait = state.get("wait_seconds")
+        return Estimate(True, float(wait) if isinstance(wait, (int, float)) else None, "after the jobs ahead of it")
+
     @abc.abstractmethod
     def state(self) -> dict[str, Any]:
         """The cluster's state for UpdateState: flat keys (nodes_free, cores_free, jobs_pending, jobs_running,

@@ -1,18 +1,21 @@
 """Slurm through its commands (sbatch, squeue, scontrol, scancel, sinfo), as a login node has them.
 
 Every job is named `rainbow-<id>` and carries the comment `rainbow:<cluster>:<id>`, so `squeue --name` finds a job
-the agent submitted before it died, and only its own cluster's. Finished jobs are read with `scontrol show job` while Slurm keeps them (MinJobAge, five
-minutes by default), which is far longer than the agent's poll interval.
+the agent submitted before it died, and only its own cluster's. Finished jobs are read with `scontrol show job`
+while Slurm keeps them (MinJobAge, five minutes by default), which is far longer than the agent's poll interval.
 """
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any, Sequence
 
 from rainbow.agent.managers import manager
 from rainbow.agent.managers.base import LocalStatus, Manager, ManagerError, Refused, one_line
 from rainbow.agent.translate import Shape
 
+# `sbatch --test-only`: "sbatch: Job 12 to start at 2026-12-02T11:30:14 using 1 processors on nodes vm in ..."
+_TEST_START = re.compile(r"to start at (\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)")
 # sbatch's words when it could not ask the controller, as opposed to the controller refusing the job.
 _UNREACHABLE = ("unable to contact slurm controller", "socket timed out", "temporarily unable",
                 "connection refused", "zero bytes were transmitted", "slurm_persist_conn")
@@ -97,6 +100,26 @@ class Slurm(Manager):
                 raise ManagerError(f"scontrol failed ({done.returncode}): {one_line(done.stderr)}")
             found[local] = status_of(parse_scontrol(done.stdout))
         return found
+
+    def estimate(self, shape: Shape) -> "Estimate":
+        """Slurm's own answer: `sbatch --test-only` with the job's real options says when it would start, or why it
+        cannot run (it checks without queueing anything)."""
+        from rainbow.agent.bids import Estimate
+
+        args = [a for a in self.command(shape) if a != "--parsable"]
+        args.insert(1, "--test-only")
+        done = self.run(args)
+        text = f"{done.stderr}\n{done.stdout}"
+        found = _TEST_START.search(text)
+        if done.returncode == 0 and found:
+            try:
+                start = dt.datetime.fromisoformat(found.group(1))
+            except ValueError:
+                return Estimate(True, None, one_line(text, 200))
+            return Estimate(True, max(0.0, (start - dt.datetime.now()).total_seconds()), "sbatch --test-only")
+        if any(word in text.lower() for word in _UNREACHABLE):
+            raise ManagerError(f"sbatch --test-only could not ask the controller: {one_line(text)}")
+        return Estimate(False, reason=one_line(text.replace("sbatch: error: ", ""), 300))
 
     def cancel(self, local_id: str) -> None:
         done = self.run(["scancel", local_id])
