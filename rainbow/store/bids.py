@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Sequence
 
-from rainbow.store.base import MAX_JOB_ID, PENDING, JobIdsExhausted
+from rainbow.store.base import MAX_JOB_ID, PENDING, Assignment, JobIdsExhausted
 
 Execute = Callable[..., Any]
 
@@ -166,6 +166,12 @@ class BidStore:
                             (cluster, job_id, PENDING, from_cluster if from_state == OFFERED else "")).rowcount
             if moved != 1:
                 raise _Moved()
+            # The operator views show why each job went where it went; a re-offer replaces the first answer.
+            why = Assignment("bid", reasons.get(cluster, ""), {k: v for k, v in reasons.items() if k != cluster})
+            execute("INSERT INTO assignments (job, cluster, algorithm, reason, others, made) VALUES (?, ?, ?, ?, ?, ?) "
+                    "ON CONFLICT (job) DO UPDATE SET cluster = excluded.cluster, reason = excluded.reason, "
+                    "others = excluded.others, made = excluded.made",
+                    (job_id, cluster, why.algorithm, why.reason, why.others_json(), time.time()))
             return True
 
         try:

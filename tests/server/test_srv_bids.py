@@ -181,3 +181,17 @@ def test_a_user_sees_the_bids_of_the_jobs_it_submitted(site):
     with pytest.raises(PermissionDenied):
         scheduler.bidding.status(outcome.jobid, "", "nobody")
     assert [job.id for job in scheduler.store.user_jobs("ann")] == [outcome.jobid]
+
+
+def test_the_winner_is_recorded_as_the_jobs_assignment(site):
+    scheduler, creds = site
+    jobid = submit(scheduler, creds, window=30, accept_lease=1).jobid
+    for name, eta in (("east", 9), ("north", 3), ("west", 5)):
+        scheduler.bidding.answer(name, creds[name][1], jobid, True, eta, None, None)
+    (first,) = [a for a in scheduler.store.latest_assignments(10) if a.job == jobid]
+    assert (first.cluster, first.algorithm) == ("north", "bid") and "chosen: won the bids" in first.reason
+    assert set(first.others) == {"east", "west"}
+    window = scheduler.store.bid_window(jobid)
+    scheduler.bidding.sweep(now=window.offer_until + 0.1)
+    (second,) = [a for a in scheduler.store.latest_assignments(10) if a.job == jobid]
+    assert second.cluster == "west" and "offered before" in second.others["north"]
