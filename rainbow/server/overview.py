@@ -31,21 +31,8 @@ class ClusterView:
     state: dict[str, str] = field(default_factory=dict)
 
 
-@dataclass
-class AssignmentView:
-    job: int
-    name: str
-    cluster: str
-    state: str
-    algorithm: str
-    reason: str
-    others: dict[str, str]
-    made: float
-
-    @classmethod
-    def of(cls, record: AssignmentRecord) -> "AssignmentView":
-        return cls(job=record.job, name=record.name, cluster=record.cluster, state=record.state,
-                   algorithm=record.algorithm, reason=record.reason, others=dict(record.others), made=record.made)
+# What the views show of an assignment is the stored record itself (frozen: a view never changes it).
+AssignmentView = AssignmentRecord
 
 
 @dataclass
@@ -121,7 +108,7 @@ def build_overview(scheduler, assignments: int = DEFAULT_ASSIGNMENTS) -> Overvie
                                     last_report=reported.get(name), state=_state_entries(states.get(name))))
     summary = store.job_summary()
     by_state = {state: summary.by_state.get(state, 0) for state in JOB_STATES}
-    latest = [AssignmentView.of(a) for a in store.latest_assignments(max(0, assignments))]
+    latest = store.latest_assignments(max(0, assignments))
     return Overview(generated=time.time(), clusters=clusters, jobs_by_state=by_state,
                     oldest_pending=summary.oldest_pending, assignments=latest)
 
@@ -134,4 +121,4 @@ def find_job(scheduler, job_id: int) -> JobView | None:
         return None
     record = store.get_assignment(job_id)
     return JobView(id=job.id, name=job.name, cluster=job.cluster, state=job.state, submitted=job.submitted,
-                   accepted=job.accepted, assignment=AssignmentView.of(record) if record is not None else None)
+                   accepted=job.accepted, assignment=record)

@@ -24,7 +24,7 @@ def test_page_lists_clusters_jobs_and_assignments(browser, demo_site, record_pro
 
     jobs = {row.find_elements(By.TAG_NAME, "td")[0].text: row.find_elements(By.TAG_NAME, "td")[1].text
             for row in browser.find_elements(By.CSS_SELECTOR, "#jobs tbody tr")}
-    assert jobs == {"pending": "1", "accepted": "1"}
+    assert jobs == {"pending": "1", "accepted": "1", "closed": "0"}
     assignments = browser.find_elements(By.CSS_SELECTOR, "#assignments tbody tr")
     assert len(assignments) == 2
     first = [c.text for c in assignments[-1].find_elements(By.CSS_SELECTOR, ":scope > td")]

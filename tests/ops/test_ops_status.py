@@ -12,7 +12,7 @@ def test_status_text(demo_site):
     out = done.stdout
     assert out.startswith("clusters: 2\n")
     assert "rocky-cpu\t4\t" in out and "nodes_free=20" in out and "ubuntu-gpu\t5\t" in out
-    assert "jobs: accepted 1, pending 1" in out
+    assert "jobs: accepted 1, closed 0, pending 1" in out
     assert "-> rocky-cpu (pending): random: the only cluster that fits" in out
     assert "ubuntu-gpu: needs 2 nodes" in out
     for secret in demo_site.credentials:
@@ -27,7 +27,7 @@ def test_status_json_and_job(demo_site):
     report = json.loads(done.stdout)
     assert [c["name"] for c in report["clusters"]] == ["rocky-cpu", "ubuntu-gpu"]
     assert report["clusters"][0]["subsystems"] == ["io"] and report["clusters"][0]["last_report"].endswith("Z")
-    assert report["jobs_by_state"] == {"accepted": 1, "pending": 1}
+    assert report["jobs_by_state"] == {"accepted": 1, "closed": 0, "pending": 1}
     assert [a["job"] for a in report["assignments"]] == [job]
     assert report["job"]["id"] == job and report["job"]["assignment"]["cluster"] == "rocky-cpu"
     assert set(report["job"]["assignment"]["others"]) == {"ubuntu-gpu"}
