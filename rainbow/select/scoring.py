@@ -31,10 +31,13 @@ class Context:
 
     def __post_init__(self) -> None:
         self._cache: dict[str, Any] = {}
+        self.candidates: Sequence[str] = ()  # every candidate of this selection (set by run)
 
-    def once(self, key: str, compute: Callable[[], Any]) -> Any:
+    def once(self, key: str, compute: Callable[[Sequence[str]], Any], names: Sequence[str]) -> Any:
+        """`compute` over every candidate, once per selection: a scorer asked about a few of them (a tie) reads
+        the same figures as one asked about all."""
         if key not in self._cache:
-            self._cache[key] = compute()
+            self._cache[key] = compute(self.candidates or names)
         return self._cache[key]
 
 
@@ -95,7 +98,7 @@ def reported(names: Sequence[str], states: Mapping[str, Mapping[str, Any]], *key
 
 def _capacity(names: Sequence[str], ctx: Context) -> dict[str, Mapping[str, int]]:
     lookup = ctx.capacity or (lambda name: {})
-    return ctx.once("capacity", lambda: {name: lookup(name) for name in names})
+    return ctx.once("capacity", lambda every: {name: lookup(name) for name in every}, names)
 
 
 def _unit(ctx: Context) -> str:
@@ -106,7 +109,7 @@ def _unit(ctx: Context) -> str:
 @scorer("first-fit")
 def _first_fit(names, states, ctx):
     """100 for the cluster registered first, down in equal steps to 100/n for the last."""
-    created = ctx.once("created", lambda: dict(ctx.created(names)) if ctx.created else {})
+    created = ctx.once("created", lambda every: dict(ctx.created(every)) if ctx.created else {}, names)
     infinity = float("inf")
     order = sorted(names, key=lambda n: created.get(n, infinity))  # stable: equal times keep name order
     count = len(order)
@@ -147,7 +150,7 @@ def _least_loaded(names, states, ctx):
 @scorer("spread")
 def _spread(names, states, ctx):
     """100 / (1 + the jobs assigned to the cluster and not finished)."""
-    active = ctx.once("active", lambda: dict(ctx.active(names)) if ctx.active else {})
+    active = ctx.once("active", lambda every: dict(ctx.active(every)) if ctx.active else {}, names)
     get = active.get
     return Scores({name: 100.0 / (1 + get(name, 0)) for name in names},
                   lambda name: f"{get(name, 0)} jobs assigned, not finished")
@@ -190,11 +193,15 @@ def _cheapest(names, states, ctx):
     sizes = {"template_cost_per_hour": 1.0, "cost_per_node_hour": max(1.0, ctx.demand.get("node", 0)),
              "cost_per_core_hour": max(1.0, ctx.demand.get("core", 0)), "cost_per_hour": 1.0}
     costs: dict[str, float] = {}
+    left = names
     for key in COST_KEYS:
         size = sizes[key] * hours
-        for name, rate in reported(names, states, key).items():
-            if name not in costs and rate >= 0:
+        for name, rate in reported(left, states, key).items():
+            if rate >= 0:
                 costs[name] = rate * size
+        if len(costs) == len(names):
+            break
+        left = [name for name in left if name not in costs]
     cheapest = min(costs.values(), default=0.0)
     values = {name: 0.0 for name in names}
     for name, cost in costs.items():
@@ -377,20 +384,36 @@ def run(preset: Preset, matched: Sequence[str], states: Mapping[str, Mapping[str
                 else:
                     filtered[name] = f"fits, but filter {text!r} is false"
             alive = kept
-    wanted = [name for name, _ in preset.scorers] + [n for n in preset.tie_break if n not in dict(preset.scorers)]
-    scores = {name: SCORERS[name](alive, states, ctx) for name in wanted}
+    ctx.candidates = alive
+    scores = {name: SCORERS[name](alive, states, ctx) for name, _ in preset.scorers}
     if len(preset.scorers) == 1 and preset.scorers[0][1] == 1:
         totals = scores[preset.scorers[0][0]].values
     else:
         weighted = [(scores[s].values, w) for s, w in preset.scorers]
         totals = {name: sum(values[name] * w for values, w in weighted) for name in alive}
-    # Stable sorts from the last rule to the first: the total decides, then each tie-break scorer, then the name
-    # (the order `alive` is in).
-    ranked = alive
-    for rule in reversed(preset.tie_break):
-        ranked = sorted(ranked, key=scores[rule].values.__getitem__, reverse=True)
-    ranked = sorted(ranked, key=totals.__getitem__, reverse=True)
+    # The total decides (a stable sort keeps `alive`'s name order among equals); only where totals tie do the
+    # tie-break scorers run, over the tied clusters alone, each rule a stable sort from the last to the first.
+    ranked = sorted(alive, key=totals.__getitem__, reverse=True)
+    if preset.tie_break and len(ranked) > 1:
+        ranked = _break_ties(ranked, totals, preset.tie_break, states, ctx)
     return Scored(preset, ranked, totals, scores, filtered)
+
+
+def _break_ties(ranked: list[str], totals: Mapping[str, float], rules: Sequence[str],
+                states: Mapping[str, Mapping[str, Any]], ctx: Context) -> list[str]:
+    out: list[str] = []
+    start = 0
+    while start < len(ranked):
+        end = start + 1
+        while end < len(ranked) and totals[ranked[end]] == totals[ranked[start]]:
+            end += 1
+        group = ranked[start:end]
+        if len(group) > 1:
+            for rule in reversed(rules):
+                group = sorted(group, key=SCORERS[rule](group, states, ctx).values.__getitem__, reverse=True)
+        out.extend(group)
+        start = end
+    return out
 
 
 def _tie_rule(preset: Preset) -> str:
