@@ -401,19 +401,19 @@ def run(preset: Preset, matched: Sequence[str], states: Mapping[str, Mapping[str
 
 def _break_ties(ranked: list[str], totals: Mapping[str, float], rules: Sequence[str],
                 states: Mapping[str, Mapping[str, Any]], ctx: Context) -> list[str]:
-    out: list[str] = []
-    start = 0
-    while start < len(ranked):
-        end = start + 1
-        while end < len(ranked) and totals[ranked[end]] == totals[ranked[start]]:
-            end += 1
-        group = ranked[start:end]
-        if len(group) > 1:
-            for rule in reversed(rules):
-                group = sorted(group, key=SCORERS[rule](group, states, ctx).values.__getitem__, reverse=True)
-        out.extend(group)
-        start = end
-    return out
+    """Order clusters of equal totals by the tie-break scorers, run once over just the tied clusters (each scorer
+    orders any subset as it orders the whole), then by name."""
+    counts: dict[float, int] = {}
+    for name in ranked:
+        counts[totals[name]] = counts.get(totals[name], 0) + 1
+    tied = [name for name in ranked if counts[totals[name]] > 1]
+    if not tied:
+        return ranked
+    out = ranked
+    for rule in reversed(rules):
+        values = SCORERS[rule](tied, states, ctx).values
+        out = sorted(out, key=lambda name: values.get(name, 0.0), reverse=True)
+    return sorted(out, key=totals.__getitem__, reverse=True)
 
 
 def _tie_rule(preset: Preset) -> str:
