@@ -7,6 +7,7 @@ guarded by the state it expects, so two replicas closing the same window do it o
 """
 from __future__ import annotations
 
+import abc
 import json
 import time
 from dataclasses import dataclass, field
@@ -60,11 +61,12 @@ class BidRequest:
     closes_at: float
 
 
-class BidStore:
+class BidStore(abc.ABC):
     """Mixed into both stores."""
 
-    def _transact(self, work: Callable[[Execute], Any]) -> Any:  # pragma: no cover - provided by each store
-        raise NotImplementedError
+    @abc.abstractmethod
+    def _transact(self, work: Callable[[Execute], Any]) -> Any:
+        """Run `work(execute)` in one write transaction; `execute(sql, params)` takes `?` placeholders."""
 
     def add_bidding_job(self, name: str, jobspec: str, candidates: Sequence[str], closes_at: float,
                         options: dict[str, Any], user: str = "", owners: Sequence[str] = ()) -> int:
