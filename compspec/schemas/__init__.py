@@ -5,10 +5,11 @@ Schemas live as JSON files in a package's `schemas` folder: compspec's beside th
 message is one line naming the offending field, which the CLIs print as-is and the server returns as
 INVALID_ARGUMENT.
 
-jsonschema takes about a millisecond per graph vertex; a compiled validator (fastjsonschema) takes a few
-microseconds. With `fast=True` the compiled one decides the common case: a document it accepts is accepted, and a
-document it rejects (or every document, when it cannot be used) goes to jsonschema, which stays the authority and
-names the offending field. Graphs of a million vertices and jobspecs on every submit take that path.
+jsonschema takes about a millisecond per graph vertex; jsonschema-rs, compiled in Rust, takes about a microsecond
+(a 3,400-vertex graph: 4 ms, against 70 ms for a validator compiled to Python). With `fast=True` the compiled one
+decides the common case: a document it accepts is accepted, and a document it rejects (or every document, when it
+cannot be used) goes to jsonschema, which stays the authority and names the offending field. Graphs of a million
+vertices and jobspecs on every submit take that path.
 """
 from __future__ import annotations
 
@@ -47,20 +48,19 @@ def field_path(path) -> str:
 
 @functools.lru_cache(maxsize=None)
 def _compiled(name: str, package: str):
+    """The schema compiled by jsonschema-rs, or None where it cannot be (a reference outside the document)."""
     try:
-        import fastjsonschema
+        import jsonschema_rs
     except ImportError:
         return None
     schema = dict(load_schema(name, package))
-    # the schemas use only keywords whose meaning draft 7 shares with 2020-12
-    schema["$schema"] = "http://json-schema.org/draft-07/schema#"
     schema.pop("$id", None)  # "#/..." references then resolve inside the document, never through a URL
 
     def refuse(uri: str) -> Any:
-        raise fastjsonschema.JsonSchemaDefinitionException(f"{uri}: schemas refer only to themselves")
+        raise ValueError(f"{uri}: schemas refer only to themselves")
 
     try:
-        return fastjsonschema.compile(schema, handlers={"http": refuse, "https": refuse, "file": refuse, "": refuse})
+        return jsonschema_rs.validator_for(schema, retriever=refuse, validate_formats=True)
     except Exception:  # noqa: BLE001  (any schema it cannot compile is left to jsonschema)
         return None
 
@@ -71,12 +71,10 @@ def validate(name: str, document: Any, what: str | None = None, package: str = "
     if fast:
         compiled = _compiled(name, package)
         if compiled is not None:
-            import fastjsonschema
-
             try:
-                compiled(document)
-                return
-            except fastjsonschema.JsonSchemaValueException:
+                if compiled.is_valid(document):
+                    return
+            except Exception:  # noqa: BLE001  (a value it cannot take, a datetime from YAML say: jsonschema decides)
                 pass
     errors = list(_validator(name, package).iter_errors(document))
     if not errors:

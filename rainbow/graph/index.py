@@ -209,21 +209,38 @@ def build_index(graph: ClusterGraph, subsystems: Mapping[str, Subsystem] | None 
         if label not in graph.vertices:
             raise GraphError(f"subsystem: attaches to vertex {label}, which cluster {graph.name} lacks")
     made: dict[str, tuple[Shape, Identity]] = {}
+    children, vertices = graph.children, graph.vertices
+    # Most vertices are plain leaves (cores, GPUs, memory) of a few kinds: each kind is interned once.
+    plain_leaves: dict[tuple[str, int, str], tuple[Shape, Identity]] = {}
+
+    def fold(label: str, entries: tuple[Entry, ...]) -> tuple[Shape, Identity]:
+        vertex = vertices[label]
+        own, named = split_properties(vertex, identity_keys, dropped)
+        shape = intern_shape(vertex.type, vertex.size, vertex.unit, tuple(sorted(own.items())),
+                             _subsys(attached.get(label)), entries)
+        return shape, tuple(sorted(named.items()))
+
     stack: list[tuple[str, bool]] = [(graph.root, False)]
     while stack:
         label, expanded = stack.pop()
-        kids = graph.children[label]
-        if not expanded:
-            stack.append((label, True))
-            stack.extend((kid, False) for kid in kids)
+        kids = children[label]
+        if expanded:
+            made[label] = fold(label, group_children([made.pop(kid) for kid in kids]))
             continue
-        vertex = graph.vertices[label]
-        own, named = split_properties(vertex, identity_keys, dropped)
-        props = tuple(sorted(own.items()))
-        identity = tuple(sorted(named.items()))
-        entries = group_children([made.pop(kid) for kid in kids])
-        shape = intern_shape(vertex.type, vertex.size, vertex.unit, props, _subsys(attached.get(label)), entries)
-        made[label] = (shape, identity)
+        stack.append((label, True))
+        for kid in kids:
+            if children[kid]:
+                stack.append((kid, False))
+                continue
+            vertex = vertices[kid]
+            if vertex.properties or vertex.type == "node" or kid in attached:
+                made[kid] = fold(kid, ())
+                continue
+            key = (vertex.type, vertex.size, vertex.unit)
+            found = plain_leaves.get(key)
+            if found is None:
+                found = plain_leaves[key] = fold(kid, ())
+            made[kid] = found
     root_shape, root_identity = made[graph.root]
     top = Entry(root_shape, 1, (root_identity,) if root_identity else None)
     return ClusterIndex(graph.name, top, graph.vertex_count, tuple(sorted(subsystems or {})))

@@ -19,8 +19,10 @@ from .errors import GraphError
 _MAPPINGS = (dict, abc.Mapping)
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Vertex:
+    """One vertex as read (not frozen: a frozen dataclass's __init__ costs a third of reading a large graph)."""
+
     label: str
     type: str
     size: int
@@ -82,10 +84,12 @@ def _edge_relation(edge: Mapping[str, Any]) -> tuple[str, str | None]:
 
 def _properties(label: str, metadata: Mapping[str, Any]) -> dict[str, str]:
     props = metadata.get("properties")
+    if type(props) is dict and all(type(v) is str for v in props.values()):  # the common case, no ABC checks
+        return dict(props)
     if props is None:
         attributes = metadata.get("attributes")
         # compspec's JsonGraph keeps free-form attributes; only a flat string mapping reads as properties
-        if isinstance(attributes, _MAPPINGS) and all(isinstance(v, str) for v in attributes.values()):
+        if attributes is not None and isinstance(attributes, _MAPPINGS) and all(isinstance(v, str) for v in attributes.values()):
             props = attributes
     if props is None:
         return {}

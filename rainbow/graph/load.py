@@ -82,7 +82,7 @@ def _outside_containment(raw: RawGraph) -> dict[str, tuple[str, ...]]:
     out: dict[str, tuple[str, ...]] = {}
     for label, vertex in raw.vertices.items():
         paths = vertex.metadata.get("paths")
-        if paths and isinstance(paths, Mapping) and "containment" not in paths:
+        if paths and isinstance(paths, (dict, Mapping)) and "containment" not in paths:
             out[label] = tuple(paths)
     return out
 

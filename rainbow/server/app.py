@@ -2,6 +2,7 @@
 health checking and reflection services, optional TLS / mutual TLS, and a graceful stop on SIGINT/SIGTERM."""
 from __future__ import annotations
 
+import gc
 import logging
 import socket
 from concurrent import futures
@@ -175,6 +176,20 @@ class RainbowServer:
         self.scheduler.store.close()
 
 
+def tune_collector(young: int = 50_000) -> None:
+    """Freeze what the server loaded at start (graph indexes, caches) out of the cyclic collector's scans, and
+    collect the young generation less often.
+
+    A request allocates containers by the thousand (reading a 3,400-vertex graph makes about 30,000) and frees
+    nearly all of them by reference counting. With the default threshold of 700 the collector ran some forty times
+    per such registration and, every few of those, walked everything the server holds: a third of the
+    registration's time. With 50,000 it runs about once.
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(young, 20, 20)
+
+
 def run_until_signalled(server: RainbowServer, announce: Callable[[str], None],
                         prepare: Callable[[], None] | None = None, signals: StopSignals | None = None) -> int:
     """Run `prepare` (the index rebuild), start `server`, announce it, serve until SIGINT or SIGTERM, stop
@@ -190,6 +205,7 @@ def run_until_signalled(server: RainbowServer, announce: Callable[[str], None],
     stop = signals.stop
     if prepare is not None and not stop.is_set():
         prepare()
+    tune_collector()
     if stop.is_set():
         log.info("not serving: stopped while starting")
         server.scheduler.store.close()
