@@ -20,6 +20,7 @@ import random
 import threading
 import time
 from dataclasses import dataclass, field
+from itertools import chain
 from typing import Any, Mapping, Sequence
 
 from compspec.compat import Mappings
@@ -151,7 +152,19 @@ def assignment_reasons(algorithm: str, chosen: str, candidates: Sequence[str], m
                        eligible: Sequence[str], reasons: Mapping[str, str], priority: int | None) -> Assignment:
     """Why `chosen` won, and for each other candidate why it did not fit or was not chosen. The matcher's and the
     selection's own words are kept where they exist (`reasons`: the matcher's for clusters that do not fit, a
-    scored selection's line for each cluster that does); a short account fills in the rest."""
+    scored selection's line for each cluster that does); a short account fills in the rest.
+
+    Jobs submitted one after another with the same candidates get the same account for each cluster chosen: it is
+    written once (the arguments' hash costs a tenth of writing a hundred lines again)."""
+    return _assignment_reasons(algorithm, chosen, tuple(candidates), tuple(matched), tuple(eligible),
+                               tuple(reasons.items()), priority)
+
+
+@functools.lru_cache(maxsize=256)
+def _assignment_reasons(algorithm: str, chosen: str, candidates: tuple[str, ...], matched: tuple[str, ...],
+                        eligible: tuple[str, ...], reason_items: tuple[tuple[str, str], ...],
+                        priority: int | None) -> Assignment:
+    reasons = dict(reason_items)
     fitting = len(matched)
     own = reasons.get(chosen)
     if own:
@@ -499,15 +512,15 @@ class Scheduler:
         request = self._parse_jobspec(jobspec)
         self.sync()
         generation = self._answers.generation
-        tokens_key = digest(["tokens", *(part for pair in clusters for part in pair)])
-        candidates = self._answers.get(tokens_key, generation)
-        if candidates is None:
+        tokens_key = digest(["tokens", *chain.from_iterable(clusters)])
+        checked = self._answers.get(tokens_key, generation)
+        if checked is None:
             names, retiring = self._check_tokens(clusters)
-            candidates = tuple(names)
+            # Whoever holds one of these tokens may see and cancel the job (the hashes, never the tokens, are kept).
+            checked = (tuple(names), tuple(sorted({hash_credential(token) for _, token in clusters})))
             if not retiring:  # a token being rotated out is checked again each time: its overlap ends
-                self._answers.put(tokens_key, generation, candidates)
-        # Whoever holds one of these tokens may see and cancel the job (the hashes, never the tokens, are kept).
-        owners = sorted({hash_credential(token) for _, token in clusters})
+                self._answers.put(tokens_key, generation, checked)
+        candidates, owners = checked
         return self._submit_to(request, jobspec, candidates, generation, name=name, algorithm=algorithm,
                                options=options, satisfy_only=satisfy_only, owners=owners)
 

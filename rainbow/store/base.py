@@ -10,6 +10,7 @@ value; a server reads the counters on each request and reloads what moved, so no
 from __future__ import annotations
 
 import abc
+import functools
 import json
 from dataclasses import dataclass, field
 from typing import Iterable, Mapping, Sequence
@@ -213,8 +214,35 @@ class Assignment:
 
     def others_json(self) -> str:
         """The others as stored: bounded in count and length, so one submit naming many clusters stays small."""
-        kept = dict(sorted(self.others.items())[:MAX_OTHERS])
-        return json.dumps({k: v[:MAX_REASON_CHARS] for k, v in kept.items()}, sort_keys=True)
+        return _others_json(tuple(self.others.items()))
+
+
+# Jobs submitted one after another with the same candidates carry the same owners, candidates and reasons: each
+# text is encoded once and reused (the tuple's hash and equality cost a fraction of encoding it again).
+@functools.lru_cache(maxsize=256)
+def _others_json(others: tuple[tuple[str, str], ...]) -> str:
+    kept = sorted(others)[:MAX_OTHERS]
+    return json.dumps({k: v[:MAX_REASON_CHARS] for k, v in kept}, sort_keys=True)
+
+
+@functools.lru_cache(maxsize=256)
+def _owners_json(owners: tuple[str, ...]) -> str:
+    return json.dumps(sorted(set(owners)))
+
+
+@functools.lru_cache(maxsize=256)
+def _names_json(names: tuple[str, ...]) -> str:
+    return json.dumps(list(names))
+
+
+def owners_json(owners: Iterable[str]) -> str:
+    """A job's owners (token hashes) as stored: sorted, once each."""
+    return _owners_json(tuple(owners))
+
+
+def names_json(names: Iterable[str]) -> str:
+    """A list of cluster names as stored, in the order given."""
+    return _names_json(tuple(names))
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Sequence
 
-from rainbow.store.base import MAX_JOB_ID, PENDING, Assignment, JobIdsExhausted
+from rainbow.store.base import MAX_JOB_ID, PENDING, Assignment, JobIdsExhausted, names_json, owners_json
 
 Execute = Callable[..., Any]
 
@@ -77,8 +77,8 @@ class BidStore(abc.ABC):
         def work(execute: Execute) -> int:
             (jobid,) = execute("INSERT INTO jobs (cluster, name, jobspec, state, submitted, owners, candidates) "
                                "VALUES ('', ?, ?, ?, ?, ?, ?) RETURNING id",
-                               (name, jobspec, PENDING, now, json.dumps(sorted(set(owners))),
-                                json.dumps(list(candidates)))).fetchone()
+                               (name, jobspec, PENDING, now, owners_json(owners),
+                                names_json(candidates))).fetchone()
             if jobid > MAX_JOB_ID:
                 raise JobIdsExhausted(f"job id {jobid} does not fit the wire format (int32)")
             execute("INSERT INTO bid_windows (job_id, state, closes_at, options, created) VALUES (?, ?, ?, ?, ?)",

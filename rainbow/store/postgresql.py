@@ -27,7 +27,7 @@ from rainbow.store.base import (ACCEPTED, ASSIGNMENT_COLUMNS, CANCELLED, CLOSED,
                                 COPY_TABLES, FINAL_STATUSES, JOB_COLUMNS, MAX_JOB_ID, PENDING, USER_TOKEN, Assignment,
                                 AssignmentRecord, AuditEntry, AuditRecord, Changes, ClusterGraphs, ClusterRecord,
                                 GroupRecord, JobIdsExhausted, JobRecord, JobReport, JobSummary, Leadership, Store,
-                                StoreError, UserRecord, job_from_row, report_changes)
+                                StoreError, UserRecord, job_from_row, names_json, owners_json, report_changes)
 from rainbow.store.bids import BidStore
 from rainbow.store.schema import bring_to_schema, load_schema
 
@@ -374,8 +374,8 @@ class PostgreSQLStore(BidStore, Store):
             # (and then remove it with the cluster's other pending jobs).
             row = conn.execute("INSERT INTO jobs (cluster, name, jobspec, state, submitted, owners, candidates) "
                                "SELECT name, %s, %s, %s, %s, %s, %s FROM clusters WHERE name = %s FOR KEY SHARE "
-                               "RETURNING id", (name, jobspec, PENDING, now, json.dumps(sorted(set(owners))),
-                                                json.dumps(list(candidates)), cluster)).fetchone()
+                               "RETURNING id", (name, jobspec, PENDING, now, owners_json(owners),
+                                                names_json(candidates), cluster)).fetchone()
             if row is None:
                 return None
             if row[0] > MAX_JOB_ID:  # raising rolls the insert back

@@ -22,7 +22,7 @@ from rainbow.store.base import (ACCEPTED, ASSIGNMENT_COLUMNS, CANCELLED, CLOSED,
                                 COPY_TABLES, FINAL_STATUSES, JOB_COLUMNS, MAX_JOB_ID, PENDING, USER_TOKEN, Assignment,
                                 AssignmentRecord, AuditEntry, AuditRecord, Changes, ClusterGraphs, ClusterRecord,
                                 GroupRecord, JobIdsExhausted, JobRecord, JobReport, JobSummary, Leadership, Store,
-                                StoreError, UserRecord, job_from_row, report_changes)
+                                StoreError, UserRecord, job_from_row, names_json, owners_json, report_changes)
 from rainbow.store.bids import BidStore
 from rainbow.store.schema import bring_to_schema, load_schema
 
@@ -322,8 +322,8 @@ class SQLiteStore(BidStore, Store):
         with self._write() as db:
             cursor = db.execute("INSERT INTO jobs (cluster, name, jobspec, state, submitted, owners, candidates) "
                                 "SELECT ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM clusters WHERE name = ?)",
-                                (cluster, name, jobspec, PENDING, now, json.dumps(sorted(set(owners))),
-                                 json.dumps(list(candidates)), cluster))
+                                (cluster, name, jobspec, PENDING, now, owners_json(owners),
+                                 names_json(candidates), cluster))
             if cursor.rowcount != 1:
                 return None
             jobid = cursor.lastrowid
