@@ -21,8 +21,9 @@ from pathlib import Path
 class Sampler:
     """py-spy on `pid` for the length of a `with` block; `report()` summarises the raw stacks it wrote."""
 
-    def __init__(self, pid: int, out_dir: Path | None, phase: str, rate: int = 250) -> None:
+    def __init__(self, pid: int, out_dir: Path | None, phase: str, rate: int = 250, gil: bool = True) -> None:
         self.pid = pid
+        self.gil = gil
         self.phase = phase
         self.out = Path(out_dir) / f"{phase}.txt" if out_dir else None
         self.rate = rate
@@ -35,8 +36,9 @@ class Sampler:
         if not Path(spy).exists():
             raise SystemExit("--profile needs py-spy (pip install py-spy)")
         self.out.parent.mkdir(parents=True, exist_ok=True)
-        self.proc = subprocess.Popen([spy, "record", "--gil", "--nonblocking", "--format", "raw", "--rate",
-                                      str(self.rate), "--output", str(self.out), "--pid", str(self.pid)],
+        self.proc = subprocess.Popen([spy, "record", *(["--gil"] if self.gil else []), "--nonblocking",
+                                      "--format", "raw", "--rate", str(self.rate), "--output", str(self.out),
+                                      "--pid", str(self.pid)],
                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         time.sleep(0.5)  # py-spy attaches before the phase starts
         return self
@@ -53,7 +55,7 @@ class Sampler:
     def report(self, top: int = 12) -> str:
         if self.out is None or not self.out.exists():
             return ""
-        return summarise(self.out.read_text(), self.phase, top)
+        return summarise(self.out.read_text(), self.phase, top, "holding the GIL" if self.gil else "on a CPU")
 
 
 def _frame(entry: str) -> str:
@@ -63,7 +65,7 @@ def _frame(entry: str) -> str:
     return f"{Path(path).name}:{name.strip()}"
 
 
-def summarise(raw: str, phase: str, top: int = 12) -> str:
+def summarise(raw: str, phase: str, top: int = 12, what: str = "holding the GIL") -> str:
     """Top `top` frames by own samples and by inclusive samples, as percentages of all GIL-holding samples."""
     own: collections.Counter[str] = collections.Counter()
     total: collections.Counter[str] = collections.Counter()
@@ -82,7 +84,7 @@ def summarise(raw: str, phase: str, top: int = 12) -> str:
             total[frame] += n
     if not samples:
         return f"profile {phase}: no samples"
-    lines = [f"profile {phase}: {samples} samples holding the GIL",
+    lines = [f"profile {phase}: {samples} samples {what}",
              "  own:   " + "; ".join(f"{f} {100 * n / samples:.0f}%" for f, n in own.most_common(top)),
              "  below: " + "; ".join(f"{f} {100 * n / samples:.0f}%" for f, n in total.most_common(top))]
     return "\n".join(lines)

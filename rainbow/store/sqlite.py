@@ -79,8 +79,19 @@ class SQLiteStore(BidStore, Store):
         except sqlite3.Error as exc:
             raise StoreError(f"{self.path}: {exc}") from exc
         self._lock = threading.RLock()
+        # Every request first reads the change counters (Scheduler.sync). On a connection of their own they are read
+        # without waiting for the writer's lock, held through each write's commit.
+        self._peek_db: sqlite3.Connection | None = None
+        self._peek_lock = threading.Lock()
         try:
             self._prepare(upgrade)
+            if self.path != ":memory:" and not self.path.startswith("file:"):
+                self._peek_db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
+                                                check_same_thread=False)
+                self._peek_db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        except sqlite3.Error as exc:
+            self.close()
+            raise StoreError(f"{self.path}: {exc}") from exc
         except BaseException:
             self.close()
             raise
@@ -129,8 +140,17 @@ class SQLiteStore(BidStore, Store):
                           ).fetchone()[0]
 
     def changes(self) -> Changes:
-        with self._single() as db:
-            row = db.execute("SELECT clusters, states FROM changes WHERE id = 1").fetchone()
+        if self._peek_db is None:
+            with self._single() as db:
+                row = db.execute("SELECT clusters, states FROM changes WHERE id = 1").fetchone()
+            return Changes(row[0], row[1])
+        with self._peek_lock:
+            if self._peek_db is None:
+                raise StoreError("the store is closed")
+            try:
+                row = self._peek_db.execute("SELECT clusters, states FROM changes WHERE id = 1").fetchone()
+            except sqlite3.Error as exc:
+                raise StoreError(f"{self.path}: {exc}") from exc
         return Changes(row[0], row[1])
 
     def cluster_revisions(self) -> dict[str, tuple[int, str]]:
@@ -666,6 +686,10 @@ class SQLiteStore(BidStore, Store):
         return revision
 
     def close(self) -> None:
+        with self._peek_lock:
+            if self._peek_db is not None:
+                self._peek_db.close()
+                self._peek_db = None
         with self._lock:
             if self._db is not None:
                 self._db.close()
