@@ -21,6 +21,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from itertools import chain
+from types import MappingProxyType
 from typing import Any, Mapping, Sequence
 
 from compspec.compat import Mappings
@@ -188,7 +189,7 @@ def _assignment_reasons(algorithm: str, chosen: str, candidates: tuple[str, ...]
             others[name] = f"fits, but selection {algorithm} left it out"
         else:
             others[name] = f"fits; selection {algorithm} chose {chosen}"
-    return Assignment(algorithm=algorithm, reason=reason, others=others)
+    return Assignment(algorithm=algorithm, reason=reason, others=MappingProxyType(others))  # shared: read-only
 
 
 @dataclass

@@ -209,3 +209,51 @@ def test_the_demo_data_shipped_in_the_package_satisfies_its_schemas():
     for path in sorted(DATA.glob("*.yaml")):
         if path.name != "demo.yaml":
             assert parse_jobspec(documents.read_bytes(path)).resources
+
+
+# ---------------------------------------------------------------------------------------------- compiled schemas
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_ODD_VALUES = st.sampled_from([None, -1, 0, 3, 2**70, 1.0, 1.5, True, "", "x", [], ["x"], {}, {"a": 1}, {"a": "b"}])
+_GRAPH = {"graph": {"nodes": {
+    "c": {"label": "c", "metadata": {"type": "cluster", "basename": "c", "id": 0, "uniq_id": 0, "size": 1,
+                                     "paths": {"containment": "/c"}}},
+    "n": {"label": "n", "metadata": {"type": "node", "name": "n0", "rank": 0, "exclusive": False, "unit": "",
+                                     "properties": {"arch": "x86_64"}}}},
+    "edges": [{"source": "c", "target": "n", "relation": "contains", "directed": True, "metadata": {}}]}}
+
+
+def _places(doc, path=()):
+    """Every (container, key) of a document, so a test can put an odd value anywhere."""
+    items = doc.items() if isinstance(doc, dict) else enumerate(doc)
+    for key, value in items:
+        yield doc, key
+        if isinstance(value, (dict, list)):
+            yield from _places(value, (*path, key))
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(st.integers(0, 10_000), _ODD_VALUES), min_size=1, max_size=3),
+       st.sampled_from(["jgf-rainbow", "jobspec-nextgen"]))
+def test_the_compiled_validator_accepts_exactly_what_jsonschema_accepts(edits, schema):
+    """The compiled validator decides the common case alone: it must never accept what jsonschema refuses."""
+    import copy
+
+    from compspec import schemas
+    from rainbow.jobspec import simple_jobspec
+
+    doc = copy.deepcopy(_GRAPH if schema == "jgf-rainbow" else simple_jobspec(2, 4, ["app"]))
+    for where, value in edits:
+        places = list(_places(doc))
+        container, key = places[where % len(places)]
+        container[key] = copy.deepcopy(value)
+    compiled = schemas._compiled(schema, "compspec")
+    assert compiled is not None
+    authority = not list(schemas._validator(schema, "compspec").iter_errors(doc))
+    try:
+        fast = compiled.is_valid(doc)
+    except Exception:  # noqa: BLE001  (a value it cannot take: jsonschema decides, as validate() does)
+        return
+    assert fast == authority

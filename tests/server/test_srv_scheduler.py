@@ -205,3 +205,52 @@ def test_jobspecs_that_differ_only_in_their_command_share_one_match(scheduler, m
     asks_io["resources"]["compute"]["requires"] = [{"name": "io", "field": "type", "match": "shm"}]
     assert scheduler.submit(json.dumps(asks_io), tokens, satisfy_only=True).clusters == []
     assert len(calls) == 2
+
+
+def test_repeated_submits_store_the_same_owners_and_account(scheduler, tmp_path):
+    """A submit with the same candidate list as the one before reuses its token check, owners and assignment account;
+    what is stored is the same as for the first."""
+    red = scheduler.register("red", "reg", GRAPH)
+    blue = scheduler.register("blue", "reg", GRAPH)
+    clusters = [("red", red.token), ("blue", blue.token)]
+    jobs = [scheduler.submit(SMALL, clusters).jobid for _ in range(3)]
+    db = sqlite3.connect(tmp_path / "s.db")
+    rows = db.execute(f"SELECT owners, candidates FROM jobs WHERE id IN ({','.join(map(str, jobs))})").fetchall()
+    assert len(set(rows)) == 1
+    owners, candidates = rows[0]
+    assert len(json.loads(owners)) == 2 and sorted(json.loads(candidates)) == ["blue", "red"]
+    accounts = db.execute(f"SELECT job, cluster, others FROM assignments WHERE job IN ({','.join(map(str, jobs))})"
+                          ).fetchall()
+    assert len(accounts) == 3
+    for _, cluster, others in accounts:
+        assert json.loads(others) == {("blue" if cluster == "red" else "red"): f"fits; selection random chose {cluster}"}
+    # a changed token is checked again, not answered from the cache
+    with pytest.raises(PermissionDenied):
+        scheduler.submit(SMALL, [("red", red.token), ("blue", "wrong")])
+
+
+def test_assignment_accounts_are_shared_read_only():
+    from rainbow.server.scheduler import assignment_reasons
+
+    first = assignment_reasons("random", "a", ["a", "b"], ["a", "b"], ["a", "b"], {}, None)
+    again = assignment_reasons("random", "a", ["a", "b"], ["a", "b"], ["a", "b"], {}, None)
+    assert again is first
+    with pytest.raises(TypeError):
+        first.others["b"] = "changed"  # type: ignore[index]
+    other = assignment_reasons("random", "b", ["a", "b"], ["a", "b"], ["a", "b"], {}, None)
+    assert other.others == {"a": "fits; selection random chose b"}
+
+
+def test_the_collector_is_tuned_for_a_serving_process():
+    import gc
+
+    from rainbow.server.app import tune_collector
+
+    before = gc.get_threshold()
+    try:
+        tune_collector(young=12_345)
+        assert gc.get_threshold()[0] == 12_345
+        assert gc.get_freeze_count() > 0  # what was loaded before serving is out of the collector's scans
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*before)
