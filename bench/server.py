@@ -84,20 +84,24 @@ def serve_baseline() -> None:
 
 def serve_baseline_aio() -> None:
     """The same empty method on grpc.aio (one event loop, no thread pool): the other server model to compare."""
-    import asyncio
-    import signal
-
     async def call(request, context):
         return b""
 
+    serve_aio_handler("baseline", grpc.method_handlers_generic_handler("bench.Empty", {
+        "Call": grpc.unary_unary_rpc_method_handler(call, request_deserializer=None, response_serializer=None)}))
+
+
+def serve_aio_handler(tag: str, handler: grpc.GenericRpcHandler) -> None:
+    """Serve `handler` on grpc.aio on a free loopback port until SIGINT or SIGTERM."""
+    import asyncio
+    import signal
+
     async def run() -> None:
-        handler = grpc.method_handlers_generic_handler("bench.Empty", {
-            "Call": grpc.unary_unary_rpc_method_handler(call, request_deserializer=None, response_serializer=None)})
         server = grpc.aio.server()
         server.add_generic_rpc_handlers((handler,))
         port = server.add_insecure_port("127.0.0.1:0")
         await server.start()
-        print(f"baseline: serving on 127.0.0.1:{port}", flush=True)
+        print(f"{tag}: serving on 127.0.0.1:{port}", flush=True)
         stopped = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -135,7 +139,6 @@ def serve_aio(db: str, threads: int) -> None:
     """Our SubmitJob servicer on grpc.aio: one event loop decodes and answers calls, the servicer (whose store calls
     block) runs on `threads` executor threads. A second server on the same store, as a replica would be."""
     import asyncio
-    import signal
 
     from rainbow.server.app import tune_collector
     from rainbow.server.scheduler import Scheduler
@@ -163,23 +166,11 @@ def serve_aio(db: str, threads: int) -> None:
         except Aborted as exc:
             await context.abort(exc.code, exc.details)
 
-    async def run() -> None:
-        server = grpc.aio.server()
-        server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler("convergedcomputing.org.grpc.v1.RainbowScheduler", {
-            "SubmitJob": grpc.unary_unary_rpc_method_handler(
-                submit, request_deserializer=rainbow_pb2.SubmitJobRequest.FromString,
-                response_serializer=rainbow_pb2.SubmitJobResponse.SerializeToString)}),))
-        port = server.add_insecure_port("127.0.0.1:0")
-        await server.start()
-        print(f"aio: serving on 127.0.0.1:{port}", flush=True)
-        stopped = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stopped.set)
-        await stopped.wait()
-        await server.stop(1)
-
-    asyncio.run(run())
+    service = "convergedcomputing.org.grpc.v1.RainbowScheduler"
+    serve_aio_handler("aio", grpc.method_handlers_generic_handler(service, {
+        "SubmitJob": grpc.unary_unary_rpc_method_handler(
+            submit, request_deserializer=rainbow_pb2.SubmitJobRequest.FromString,
+            response_serializer=rainbow_pb2.SubmitJobResponse.SerializeToString)}))
 
 
 # -- load ------------------------------------------------------------------------------------------------------------

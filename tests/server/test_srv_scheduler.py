@@ -223,7 +223,8 @@ def test_repeated_submits_store_the_same_owners_and_account(scheduler, tmp_path)
                           ).fetchall()
     assert len(accounts) == 3
     for _, cluster, others in accounts:
-        assert json.loads(others) == {("blue" if cluster == "red" else "red"): f"fits; selection random chose {cluster}"}
+        other = "blue" if cluster == "red" else "red"
+        assert json.loads(others) == {other: f"fits; selection random chose {cluster}"}
     # a changed token is checked again, not answered from the cache
     with pytest.raises(PermissionDenied):
         scheduler.submit(SMALL, [("red", red.token), ("blue", "wrong")])
