@@ -89,7 +89,8 @@ def _properties(label: str, metadata: Mapping[str, Any]) -> dict[str, str]:
     if props is None:
         attributes = metadata.get("attributes")
         # compspec's JsonGraph keeps free-form attributes; only a flat string mapping reads as properties
-        if attributes is not None and isinstance(attributes, _MAPPINGS) and all(isinstance(v, str) for v in attributes.values()):
+        if attributes is not None and isinstance(attributes, _MAPPINGS) and all(
+                isinstance(v, str) for v in attributes.values()):
             props = attributes
     if props is None:
         return {}
