@@ -10,10 +10,10 @@ the thread holding the GIL count: that is the time Python code, ours and gRPC's,
 from __future__ import annotations
 
 import collections
-import os
 import shutil
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -32,7 +32,7 @@ class Sampler:
     def __enter__(self) -> "Sampler":
         if self.out is None:
             return self
-        spy = shutil.which("py-spy") or str(Path(os.sys.executable).with_name("py-spy"))
+        spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
         if not Path(spy).exists():
             raise SystemExit("--profile needs py-spy (pip install py-spy)")
         self.out.parent.mkdir(parents=True, exist_ok=True)

@@ -72,12 +72,19 @@ def serve_baseline() -> None:
     handler = grpc.method_handlers_generic_handler("bench.Empty", {
         "Call": grpc.unary_unary_rpc_method_handler(lambda request, context: b"",
                                                     request_deserializer=None, response_serializer=None)})
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=WORKERS))
-    server.add_generic_rpc_handlers((handler,))
+    serve_sync("baseline", lambda server: server.add_generic_rpc_handlers((handler,)))
+
+
+def serve_sync(tag: str, add) -> None:
+    """A thread-pool gRPC server like ours (WORKERS threads, no message size limit), whose services `add(server)`
+    adds, on a free loopback port until SIGINT or SIGTERM."""
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=WORKERS),
+                         options=[("grpc.max_receive_message_length", -1)])
+    add(server)
     port = server.add_insecure_port("127.0.0.1:0")
-    with StopSignals(grace=5.0, say=lambda line: print(f"baseline: {line}", file=sys.stderr)) as signals:
+    with StopSignals(grace=5.0, say=lambda line: print(f"{tag}: {line}", file=sys.stderr)) as signals:
         server.start()
-        print(f"baseline: serving on 127.0.0.1:{port}", flush=True)
+        print(f"{tag}: serving on 127.0.0.1:{port}", flush=True)
         signals.stop.wait()
         server.stop(1).wait()
 
@@ -124,15 +131,7 @@ def serve_floor(answer_path: str) -> None:
         def Register(self, request, context):
             return rainbow_pb2.RegisterResponse(status=rainbow_pb2.RegisterResponse.REGISTER_SUCCESS)
 
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=WORKERS),
-                         options=[("grpc.max_receive_message_length", -1)])
-    rainbow_pb2_grpc.add_RainbowSchedulerServicer_to_server(Floor(), server)
-    port = server.add_insecure_port("127.0.0.1:0")
-    with StopSignals(grace=5.0, say=lambda line: print(f"floor: {line}", file=sys.stderr)) as signals:
-        server.start()
-        print(f"floor: serving on 127.0.0.1:{port}", flush=True)
-        signals.stop.wait()
-        server.stop(1).wait()
+    serve_sync("floor", lambda server: rainbow_pb2_grpc.add_RainbowSchedulerServicer_to_server(Floor(), server))
 
 
 def serve_aio(db: str, threads: int) -> None:
